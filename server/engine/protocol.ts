@@ -1,0 +1,58 @@
+// The typed messages between the daemon and a worker process (child_process.fork with
+// `serialization: 'advanced'`, so typed arrays and nested objects travel as they are).
+// The daemon never trains: it forks one worker per run, sends `start`, and turns every
+// `event` into an entry of the run's event log.
+import type { RunEvent } from '../../gen/ts/pretext/v1/event.js';
+import type {
+  DownstreamConfig,
+  EvaluateConfig,
+  PretextConfig,
+  RunResult,
+} from '../../gen/ts/pretext/v1/run.js';
+
+/** One event's payload, as in the proto's `RunEvent.payload` oneof (`{ $case: 'epoch', epoch }`). */
+export type EventPayload = NonNullable<RunEvent['payload']>;
+
+export type JobKind = 'pretext' | 'downstream' | 'evaluate';
+
+/** The run a job builds on: the pretext run of a downstream run, the target of an evaluation. */
+export interface ParentRunSpec {
+  runId: string;
+  kind: JobKind;
+  method: string;
+  /** Directory of the parent run (its checkpoints live under `checkpoints/`). */
+  runDir: string;
+  config: PretextConfig | DownstreamConfig | EvaluateConfig;
+}
+
+/** Everything a worker needs to run one job. Configs have defaults filled in by the daemon. */
+export interface JobSpec {
+  runId: string;
+  kind: JobKind;
+  /** Method name: a registry key ("rotation", "supervised", "evaluate", ...). */
+  method: string;
+  config: PretextConfig | DownstreamConfig | EvaluateConfig;
+  /** This run's own directory: `<state-dir>/runs/<runId>`; checkpoints under `checkpoints/`. */
+  runDir: string;
+  /** Where datasets live (the daemon's --data-dir). */
+  dataDir: string;
+  /** Whether the data layer may download a missing official archive. */
+  allowDownload: boolean;
+  /** Requested backend: "auto" or a backend name. */
+  backend: string;
+  /** The seed to use (the daemon picks one when the request said 0). */
+  seed: number;
+  /** True when this start continues an interrupted run from `checkpoints/last`. */
+  resume: boolean;
+  parent?: ParentRunSpec;
+}
+
+export type ToWorker = { type: 'start'; job: JobSpec } | { type: 'cancel' };
+
+export type FromWorker =
+  /** Facts for the run's provenance, sent as soon as they are known. */
+  | { type: 'meta'; backend?: string; dataChecksum?: string; threads?: number }
+  | { type: 'event'; payload: EventPayload }
+  | { type: 'done'; result: RunResult }
+  | { type: 'failed'; error: string }
+  | { type: 'cancelled' };
