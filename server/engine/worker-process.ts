@@ -1,0 +1,110 @@
+// Daemon side of a worker: forks the worker entry (TypeScript through tsx), sends it its job,
+// relays its messages, and turns its exit into exactly one outcome. A worker that dies
+// without reporting (crash, out of memory, SIGKILL) yields a `crashed` outcome carrying the
+// exit status and the tail of its stderr.
+import { type ChildProcess, fork } from 'node:child_process';
+import type { FromWorker, JobSpec, ToWorker } from './protocol.js';
+
+export type WorkerOutcome =
+  | { type: 'done'; result: Extract<FromWorker, { type: 'done' }>['result'] }
+  | { type: 'failed'; error: string }
+  | { type: 'cancelled' }
+  | { type: 'crashed'; error: string };
+
+export interface WorkerHandlers {
+  onMessage(msg: Exclude<FromWorker, { type: 'done' | 'failed' | 'cancelled' }>): void;
+  /** Lines the worker printed (tfjs warnings, stray console output). */
+  onOutput(line: string, stream: 'stdout' | 'stderr'): void;
+  onExit(outcome: WorkerOutcome): void;
+}
+
+const TSX_LOADER = import.meta.resolve('tsx');
+const STDERR_TAIL_BYTES = 4000;
+
+export class WorkerProcess {
+  private readonly child: ChildProcess;
+  private outcome: WorkerOutcome | undefined;
+  private stderrTail = '';
+  private killTimer: NodeJS.Timeout | undefined;
+  private exited = false;
+  readonly exitedPromise: Promise<void>;
+
+  constructor(entry: string, job: JobSpec, handlers: WorkerHandlers, env: NodeJS.ProcessEnv = process.env) {
+    this.child = fork(entry, [], {
+      execArgv: ['--import', TSX_LOADER],
+      serialization: 'advanced',
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      env,
+    });
+    this.child.on('message', (msg: FromWorker) => {
+      if (msg.type === 'done' || msg.type === 'failed' || msg.type === 'cancelled') {
+        this.outcome ??= msg;
+      } else {
+        handlers.onMessage(msg);
+      }
+    });
+    const lines = (stream: 'stdout' | 'stderr') => {
+      let buf = '';
+      return (chunk: Buffer) => {
+        const text = chunk.toString();
+        if (stream === 'stderr') this.stderrTail = (this.stderrTail + text).slice(-STDERR_TAIL_BYTES);
+        buf += text;
+        let nl = buf.indexOf('\n');
+        while (nl >= 0) {
+          const line = buf.slice(0, nl).trimEnd();
+          buf = buf.slice(nl + 1);
+          if (line) handlers.onOutput(line, stream);
+          nl = buf.indexOf('\n');
+        }
+      };
+    };
+    this.child.stdout?.on('data', lines('stdout'));
+    this.child.stderr?.on('data', lines('stderr'));
+    this.exitedPromise = new Promise((resolve) => {
+      this.child.on('exit', (code, signal) => {
+        this.exited = true;
+        clearTimeout(this.killTimer);
+        const outcome: WorkerOutcome = this.outcome ?? {
+          type: 'crashed',
+          error: describeCrash(code, signal, this.stderrTail),
+        };
+        handlers.onExit(outcome);
+        resolve();
+      });
+      this.child.on('error', (err) => {
+        // fork failures (e.g. EAGAIN) never produce 'exit'
+        if (this.exited) return;
+        this.exited = true;
+        handlers.onExit({ type: 'crashed', error: `could not start the worker: ${err.message}` });
+        resolve();
+      });
+    });
+    this.send({ type: 'start', job });
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  private send(msg: ToWorker): void {
+    if (this.child.connected) this.child.send(msg);
+  }
+
+  /** Asks the worker to stop at its next step boundary; kills it after `graceMs`. */
+  stop(graceMs: number): void {
+    if (this.exited) return;
+    this.send({ type: 'cancel' });
+    this.killTimer ??= setTimeout(() => this.kill(), graceMs);
+  }
+
+  kill(): void {
+    if (!this.exited) this.child.kill('SIGKILL');
+  }
+}
+
+function describeCrash(code: number | null, signal: NodeJS.Signals | null, stderr: string): string {
+  const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
+  const oom = /heap out of memory|Allocation failed|Out of memory/i.test(stderr);
+  const tail = stderr.trim().split('\n').slice(-8).join('\n');
+  return `worker process ${how}${oom ? ' (out of memory)' : ''} without reporting a result${tail ? `; last output:\n${tail}` : ''}`;
+}
