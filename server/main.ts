@@ -94,6 +94,8 @@ async function main(): Promise<void> {
     insecure: values.insecure ?? envFlag('PRETEXT_INSECURE'),
     allowDownload: !(values['no-download'] ?? envFlag('PRETEXT_NO_DOWNLOAD')),
     autoResume: !(values['no-auto-resume'] ?? envFlag('PRETEXT_NO_AUTO_RESUME')),
+    // For development and tests: another worker entry speaking the same protocol.
+    workerEntry: env.PRETEXT_WORKER_ENTRY,
     log,
   });
   console.log(`pretextd listening on ${daemon.address}`);

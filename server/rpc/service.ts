@@ -238,6 +238,7 @@ export function createService(deps: ServiceDeps): PretextServiceServer {
           const run = registry.get(id);
           return run !== undefined && TERMINAL_STATES.has(run.state);
         },
+        lastStateSeq: (id) => registry.lastStateSeqOf(id),
         track: deps.trackStream,
       }).catch((err: unknown) => {
         log.error('stream failed', { error: String(err) });

@@ -13,6 +13,8 @@ export interface StreamDeps {
   events: EventLog;
   /** Whether the run is in a terminal state now (single-run streams end then). */
   isTerminal(runId: string): boolean;
+  /** Seq of the run's newest state event. */
+  lastStateSeq(runId: string): number;
   /** Registers the stream so shutdown can end it; returns the unregister function. */
   track(end: () => void): () => void;
 }
@@ -55,7 +57,14 @@ export async function serveStream(
   const deliver = async (e: RunEvent): Promise<boolean> => {
     if (e.seq < next) return false;
     next = e.seq + 1;
-    const ends = runId !== '' && e.payload?.$case === 'state' && TERMINAL_STATES.has(e.payload.state.to);
+    // A run's stream ends at its terminal state — the newest one: an INTERRUPTED run that was
+    // resumed later has more history after that event.
+    const ends =
+      runId !== '' &&
+      e.payload?.$case === 'state' &&
+      TERMINAL_STATES.has(e.payload.state.to) &&
+      deps.isTerminal(runId) &&
+      e.seq >= deps.lastStateSeq(runId);
     if (skipSteps && e.payload?.$case === 'step') return false;
     if (!call.write({ event: e })) {
       await new Promise<void>((resolve) => {

@@ -310,6 +310,14 @@ export class RunRegistry {
     ).seq;
   }
 
+  lastStateSeqOf(id: string): number {
+    return (
+      this.db
+        .prepare("SELECT COALESCE(MAX(seq), 0) AS seq FROM events WHERE run_id = ? AND kind = 'state'")
+        .get(id) as { seq: number }
+    ).seq;
+  }
+
   private toRun(row: RunRow): Run {
     const config = decodeConfig(row.config_json);
     return {
