@@ -15,6 +15,7 @@ import { openDb } from './runs/db.js';
 import { EventLog } from './runs/event-log.js';
 import { RunRegistry } from './runs/registry.js';
 import { Scheduler } from './runs/scheduler.js';
+import { Studies } from './studies/studies.js';
 import { PROJECT_ROOT } from './version.js';
 
 export interface DaemonOptions {
@@ -120,7 +121,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       `refusing to listen on ${host} (not a loopback address) without a token: pass --token-file, or --insecure if the network is trusted`,
     );
   }
-  if (Boolean(opts.tlsCert) !== Boolean(opts.tlsKey)) throw new Error('TLS needs both --tls-cert and --tls-key');
+  if (Boolean(opts.tlsCert) !== Boolean(opts.tlsKey))
+    throw new Error('TLS needs both --tls-cert and --tls-key');
 
   const db = openDb(opts.stateDir);
   const events = new EventLog(db);
@@ -139,6 +141,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     workerEnv: opts.workerEnv ? { ...process.env, ...opts.workerEnv } : undefined,
   });
 
+  const studies = new Studies(db, registry, events, scheduler, log);
+
   // Runs that were RUNNING belong to a daemon that died: they are INTERRUPTED now.
   for (const run of registry.list({ states: [RunState.RUN_STATE_RUNNING], limit: 10_000 })) {
     registry.transition(run.id, RunState.RUN_STATE_INTERRUPTED, {
@@ -156,6 +160,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       log.info('resuming interrupted run', { run: run.id });
     }
   }
+
+  studies.reconcile();
 
   const streams = new Set<() => void>();
   const trackStream = (end: () => void) => {
@@ -176,6 +182,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     PretextServiceService,
     createService({
       registry,
+      studies,
       events,
       scheduler,
       log,
@@ -194,7 +201,11 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
 
   const creds =
     opts.tlsCert && opts.tlsKey
-      ? grpc.ServerCredentials.createSsl(null, [{ cert_chain: Buffer.from(opts.tlsCert), private_key: Buffer.from(opts.tlsKey) }], false)
+      ? grpc.ServerCredentials.createSsl(
+          null,
+          [{ cert_chain: Buffer.from(opts.tlsCert), private_key: Buffer.from(opts.tlsKey) }],
+          false,
+        )
       : grpc.ServerCredentials.createInsecure();
   const bindHost = host.includes(':') ? `[${host}]` : host;
   const boundPort = await new Promise<number>((resolve, reject) =>
@@ -204,7 +215,13 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     throw new Error(`cannot listen on ${host}:${port}: ${err.message}`);
   });
   const address = `${bindHost}:${boundPort}`;
-  log.info('pretextd listening', { address, stateDir: opts.stateDir, dataDir: opts.dataDir, backend, tls: Boolean(opts.tlsCert) });
+  log.info('pretextd listening', {
+    address,
+    stateDir: opts.stateDir,
+    dataDir: opts.dataDir,
+    backend,
+    tls: Boolean(opts.tlsCert),
+  });
   scheduler.kick();
 
   let closing: Promise<void> | undefined;

@@ -85,7 +85,9 @@ async function main(): Promise<void> {
   const daemon = await startDaemon({
     listen: values.listen ?? env.PRETEXT_LISTEN ?? DEFAULT_LISTEN,
     stateDir: path.resolve(values['state-dir'] ?? env.PRETEXT_STATE_DIR ?? path.join(xdgState, 'pretext')),
-    dataDir: path.resolve(values['data-dir'] ?? env.PRETEXT_DATA_DIR ?? path.join(xdgCache, 'pretext', 'datasets')),
+    dataDir: path.resolve(
+      values['data-dir'] ?? env.PRETEXT_DATA_DIR ?? path.join(xdgCache, 'pretext', 'datasets'),
+    ),
     backend: values.backend ?? env.PRETEXT_BACKEND ?? 'auto',
     maxConcurrentRuns,
     token,

@@ -35,7 +35,10 @@ function finite(x: number): boolean {
 }
 
 export function pickSeed(seed: number): number {
-  check(Number.isInteger(seed) && seed >= 0 && seed <= MAX_SEED, `seed must be an integer in 0..${MAX_SEED} (0 = pick one)`);
+  check(
+    Number.isInteger(seed) && seed >= 0 && seed <= MAX_SEED,
+    `seed must be an integer in 0..${MAX_SEED} (0 = pick one)`,
+  );
   return seed === 0 ? randomInt(1, MAX_SEED) : seed;
 }
 
@@ -56,18 +59,30 @@ function resnetDepth(depth: number): number {
 
 function architecture(name: string): string {
   const a = name || 'resnet';
-  check(ARCHITECTURES.includes(a), `architecture "${name}" is unknown; use one of: ${ARCHITECTURES.join(', ')}`);
+  check(
+    ARCHITECTURES.includes(a),
+    `architecture "${name}" is unknown; use one of: ${ARCHITECTURES.join(', ')}`,
+  );
   return a;
 }
 
-export function completeTraining(t: TrainingOptions | undefined, what: 'pretext' | 'downstream'): TrainingOptions {
+export function completeTraining(
+  t: TrainingOptions | undefined,
+  what: 'pretext' | 'downstream',
+): TrainingOptions {
   check(t !== undefined && t.epochs > 0, 'training.epochs is required (1..10000)');
   const o = t as TrainingOptions;
   check(o.epochs <= 10_000, `training.epochs ${o.epochs} is more than 10000`);
   check(o.batchSize <= 4096, `training.batch_size ${o.batchSize} is more than 4096`);
-  check(finite(o.learningRate) && o.learningRate >= 0 && o.learningRate <= 10, 'training.learning_rate must be in (0, 10] (0 = 1e-3)');
+  check(
+    finite(o.learningRate) && o.learningRate >= 0 && o.learningRate <= 10,
+    'training.learning_rate must be in (0, 10] (0 = 1e-3)',
+  );
   const schedule = o.lrSchedule || 'reference';
-  check(LR_SCHEDULES.includes(schedule), `training.lr_schedule "${o.lrSchedule}" is unknown; use one of: ${LR_SCHEDULES.join(', ')}`);
+  check(
+    LR_SCHEDULES.includes(schedule),
+    `training.lr_schedule "${o.lrSchedule}" is unknown; use one of: ${LR_SCHEDULES.join(', ')}`,
+  );
   check(
     finite(o.validationFraction) && o.validationFraction >= 0 && o.validationFraction <= 0.5,
     'training.validation_fraction must be in (0, 0.5] (0 = 0.1)',
@@ -84,7 +99,10 @@ export function completeTraining(t: TrainingOptions | undefined, what: 'pretext'
   };
 }
 
-function completeContrastive(c: ContrastiveOptions | undefined, method: string): ContrastiveOptions | undefined {
+function completeContrastive(
+  c: ContrastiveOptions | undefined,
+  method: string,
+): ContrastiveOptions | undefined {
   if (method === 'rotation') return c;
   const o: ContrastiveOptions = c ?? {
     temperature: 0,
@@ -95,8 +113,14 @@ function completeContrastive(c: ContrastiveOptions | undefined, method: string):
     augmentStrength: 0,
     knnK: 0,
   };
-  check(finite(o.temperature) && o.temperature >= 0 && o.temperature <= 10, 'contrastive.temperature must be in (0, 10]');
-  check(finite(o.augmentStrength) && o.augmentStrength >= 0 && o.augmentStrength <= 2, 'contrastive.augment_strength must be in (0, 2]');
+  check(
+    finite(o.temperature) && o.temperature >= 0 && o.temperature <= 10,
+    'contrastive.temperature must be in (0, 10]',
+  );
+  check(
+    finite(o.augmentStrength) && o.augmentStrength >= 0 && o.augmentStrength <= 2,
+    'contrastive.augment_strength must be in (0, 2]',
+  );
   check(o.queueSize <= 1_000_000, 'contrastive.queue_size must be at most 1000000');
   const projectionDim = o.projectionDim || (method === 'simsiam' ? 2048 : 128);
   return {
@@ -114,7 +138,10 @@ export function completePretext(c: PretextConfig | undefined, methods: readonly 
   check(c !== undefined, 'config is required');
   const cfg = c as PretextConfig;
   const method = cfg.method || 'rotation';
-  check(methods.includes(method), `method "${cfg.method}" is unknown; this daemon knows: ${methods.join(', ')}`);
+  check(
+    methods.includes(method),
+    `method "${cfg.method}" is unknown; this daemon knows: ${methods.join(', ')}`,
+  );
   const ds = dataset(cfg.dataset);
   const arch = architecture(cfg.architecture);
   const rotations = cfg.rotationsPerImage || 1;
@@ -140,20 +167,32 @@ export interface ParentFacts {
   depth: number;
 }
 
-export function completeDownstream(c: DownstreamConfig | undefined, parent: ParentFacts | undefined): DownstreamConfig {
+export function completeDownstream(
+  c: DownstreamConfig | undefined,
+  parent: ParentFacts | undefined,
+): DownstreamConfig {
   check(c !== undefined, 'config is required');
   const cfg = c as DownstreamConfig;
   const ds = dataset(cfg.dataset || parent?.dataset || '');
   if (parent) {
-    check(ds === parent.dataset, `dataset "${ds}" differs from the pretext run's dataset "${parent.dataset}"`);
+    check(
+      ds === parent.dataset,
+      `dataset "${ds}" differs from the pretext run's dataset "${parent.dataset}"`,
+    );
   }
   const info = DATASETS[ds]!;
   const scheme = cfg.subsetScheme || SubsetScheme.SUBSET_SCHEME_STRATIFIED_FOLD;
-  check(Object.values(SubsetScheme).includes(scheme) && scheme > 0, `subset_scheme ${cfg.subsetScheme} is unknown`);
+  check(
+    Object.values(SubsetScheme).includes(scheme) && scheme > 0,
+    `subset_scheme ${cfg.subsetScheme} is unknown`,
+  );
   let nLabels = cfg.nLabels;
   if (scheme === SubsetScheme.SUBSET_SCHEME_STL10_FOLD) {
     check(ds === 'stl10', 'subset_scheme STL10_FOLD needs dataset "stl10"');
-    check(nLabels === 0 || nLabels === 1000, 'STL-10 folds have 1000 images each; leave n_labels 0 or set 1000');
+    check(
+      nLabels === 0 || nLabels === 1000,
+      'STL-10 folds have 1000 images each; leave n_labels 0 or set 1000',
+    );
     check(cfg.fold < 10, `fold ${cfg.fold} is out of range: STL-10 has folds 0..9`);
     nLabels = 1000;
   } else {
@@ -163,9 +202,15 @@ export function completeDownstream(c: DownstreamConfig | undefined, parent: Pare
       `n_labels ${nLabels} is not a multiple of ${info.numClasses} (the class count), so the subset cannot be class-balanced`,
     );
     const nSplits = Math.floor(info.train / nLabels);
-    check(nSplits >= 2, `n_labels ${nLabels} is too large: at most ${info.train / 2} of the ${info.train} training images`);
+    check(
+      nSplits >= 2,
+      `n_labels ${nLabels} is too large: at most ${info.train / 2} of the ${info.train} training images`,
+    );
     const maxFold = scheme === SubsetScheme.SUBSET_SCHEME_CUMULATIVE ? nSplits - 1 : nSplits;
-    check(cfg.fold < maxFold, `fold ${cfg.fold} is out of range: ${maxFold} folds of ${nLabels} (0..${maxFold - 1})`);
+    check(
+      cfg.fold < maxFold,
+      `fold ${cfg.fold} is out of range: ${maxFold} folds of ${nLabels} (0..${maxFold - 1})`,
+    );
   }
   const checkpoint = cfg.checkpoint || CheckpointChoice.CHECKPOINT_CHOICE_BEST;
   check(checkpoint in CheckpointChoice && checkpoint > 0, `checkpoint ${cfg.checkpoint} is unknown`);

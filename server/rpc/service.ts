@@ -2,15 +2,16 @@
 // train: all training happens in worker processes.
 import os from 'node:os';
 import { type ServerUnaryCall, type ServerWritableStream, type sendUnaryData, status } from '@grpc/grpc-js';
-import {
-  type DownstreamConfig,
-  type EvaluateConfig,
-  type PretextConfig,
-  type Run,
-  RunKind,
-  RunState,
-} from '../../gen/ts/pretext/v1/run.js';
+import { type EvaluateConfig, type Run, RunKind, RunState } from '../../gen/ts/pretext/v1/run.js';
 import type {
+  CancelStudyRequest,
+  CancelStudyResponse,
+  GetStudyRequest,
+  GetStudyResponse,
+  ListStudiesRequest,
+  ListStudiesResponse,
+  StartStudyRequest,
+  StartStudyResponse,
   CancelRunRequest,
   CancelRunResponse,
   EvaluateRequest,
@@ -36,19 +37,23 @@ import type { EventLog } from '../runs/event-log.js';
 import { FINAL_STATES, type RunRegistry, stateName, TERMINAL_STATES } from '../runs/registry.js';
 import type { Scheduler } from '../runs/scheduler.js';
 import { VERSION, codeRevision } from '../version.js';
-import {
-  completeDownstream,
-  completeEvaluate,
-  completePretext,
-  DATASETS,
-  type ParentFacts,
-  PRETEXT_METHODS,
-} from './defaults.js';
-import { failedPrecondition, invalidArgument, notFound, RpcError } from './errors.js';
+import { completeEvaluate, DATASETS, PRETEXT_METHODS } from './defaults.js';
+import { failedPrecondition, invalidArgument, RpcError } from './errors.js';
+import { isStudyId, type Studies } from '../studies/studies.js';
 import { serveStream } from './stream.js';
+import {
+  checkId,
+  checkName,
+  mustGetRun,
+  prepareDownstream,
+  preparePretext,
+  submitDownstream,
+  submitPretext,
+} from './submit.js';
 
 export interface ServiceDeps {
   registry: RunRegistry;
+  studies: Studies;
   events: EventLog;
   scheduler: Scheduler;
   log: Logger;
@@ -62,9 +67,11 @@ export interface ServiceDeps {
   trackStream(end: () => void): () => void;
 }
 
-const RUN_ID = /^[A-Za-z0-9._-]{1,64}$/;
-
-function unary<Req, Res>(log: Logger, name: string, fn: (req: Req, call: ServerUnaryCall<Req, Res>) => Promise<Res> | Res) {
+function unary<Req, Res>(
+  log: Logger,
+  name: string,
+  fn: (req: Req, call: ServerUnaryCall<Req, Res>) => Promise<Res> | Res,
+) {
   return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
     Promise.resolve()
       .then(() => fn(call.request, call))
@@ -75,39 +82,22 @@ function unary<Req, Res>(log: Logger, name: string, fn: (req: Req, call: ServerU
   };
 }
 
-function toServiceError(log: Logger, name: string, err: unknown) {
+export function toServiceError(log: Logger, name: string, err: unknown) {
   if (err instanceof RpcError) return { code: err.code, details: err.message };
-  log.error('internal error', { rpc: name, error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
-  return { code: status.INTERNAL, details: `internal error in ${name}: ${err instanceof Error ? err.message : String(err)}` };
-}
-
-function runIdOf(id: string, field = 'run_id'): string {
-  if (!id) throw invalidArgument(`${field} is required`);
-  if (!RUN_ID.test(id)) throw invalidArgument(`${field} "${id.slice(0, 80)}" is not a valid run id`);
-  return id;
-}
-
-function name(n: string): string {
-  if (n.length > 200) throw invalidArgument('name is longer than 200 characters');
-  return n;
+  log.error('internal error', {
+    rpc: name,
+    error: err instanceof Error ? (err.stack ?? err.message) : String(err),
+  });
+  return {
+    code: status.INTERNAL,
+    details: `internal error in ${name}: ${err instanceof Error ? err.message : String(err)}`,
+  };
 }
 
 export function createService(deps: ServiceDeps): PretextServiceServer {
   const { registry, scheduler, log } = deps;
 
-  const mustGet = (id: string, field = 'run_id'): Run => {
-    const run = registry.get(runIdOf(id, field));
-    if (!run) throw notFound(`run ${id} does not exist (ListRuns shows the runs this daemon knows)`);
-    return run;
-  };
-
-  const pretextFacts = (run: Run): ParentFacts => {
-    if (run.config?.$case !== 'pretext') {
-      throw invalidArgument(`run ${run.id} is not a pretext run (it is a ${run.method} run)`);
-    }
-    const c: PretextConfig = run.config.pretext;
-    return { dataset: c.dataset, architecture: c.architecture, depth: c.depth };
-  };
+  const mustGet = (id: string, field = 'run_id'): Run => mustGetRun(registry, id, field);
 
   /** Resolves once the run reaches a terminal state (or the call ends). */
   const waitTerminal = (runId: string, call: ServerUnaryCall<unknown, unknown>): Promise<Run> =>
@@ -128,7 +118,12 @@ export function createService(deps: ServiceDeps): PretextServiceServer {
       };
       const untrack = deps.trackStream(() => {
         cleanup();
-        reject(new RpcError(status.UNAVAILABLE, 'the daemon is shutting down; the evaluation run continues after restart'));
+        reject(
+          new RpcError(
+            status.UNAVAILABLE,
+            'the daemon is shutting down; the evaluation run continues after restart',
+          ),
+        );
       });
       const cleanup = () => {
         unsubscribe();
@@ -158,42 +153,14 @@ export function createService(deps: ServiceDeps): PretextServiceServer {
     })),
 
     startPretext: unary<StartPretextRequest, StartPretextResponse>(log, 'StartPretext', (req) => {
-      const config = completePretext(req.config, PRETEXT_METHODS);
-      const run = registry.create({
-        kind: RunKind.RUN_KIND_PRETEXT,
-        method: config.method,
-        name: name(req.name),
-        config: { $case: 'pretext', pretext: config },
-        dataset: config.dataset,
-        parentRunId: '',
-        seed: config.training!.seed,
-        codeRevision: codeRevision(),
-      });
+      const run = submitPretext(registry, preparePretext(req.config), req.name);
       scheduler.kick();
       return { run: registry.get(run.id)! };
     }),
 
     startDownstream: unary<StartDownstreamRequest, StartDownstreamResponse>(log, 'StartDownstream', (req) => {
-      let parent: Run | undefined;
-      if (req.config?.pretextRunId) {
-        parent = mustGet(req.config.pretextRunId, 'config.pretext_run_id');
-        if (FINAL_STATES.has(parent.state) && parent.state !== RunState.RUN_STATE_SUCCEEDED) {
-          throw failedPrecondition(
-            `pretext run ${parent.id} ended ${stateName(parent.state)}; start from a SUCCEEDED pretext run (or resume this one first)`,
-          );
-        }
-      }
-      const config: DownstreamConfig = completeDownstream(req.config, parent ? pretextFacts(parent) : undefined);
-      const run = registry.create({
-        kind: RunKind.RUN_KIND_DOWNSTREAM,
-        method: 'supervised',
-        name: name(req.name),
-        config: { $case: 'downstream', downstream: config },
-        dataset: config.dataset,
-        parentRunId: parent?.id ?? '',
-        seed: config.training!.seed,
-        codeRevision: codeRevision(),
-      });
+      const { config, parent } = prepareDownstream(registry, req.config);
+      const run = submitDownstream(registry, config, parent, req.name);
       scheduler.kick();
       return { run: registry.get(run.id)! };
     }),
@@ -204,13 +171,19 @@ export function createService(deps: ServiceDeps): PretextServiceServer {
       if (target.kind === RunKind.RUN_KIND_EVALUATE) {
         throw invalidArgument(`run ${target.id} is an evaluation; evaluate a pretext or downstream run`);
       }
-      if (FINAL_STATES.has(target.state) && target.state !== RunState.RUN_STATE_SUCCEEDED && target.artifacts.length === 0) {
-        throw failedPrecondition(`run ${target.id} ended ${stateName(target.state)} without writing a checkpoint`);
+      if (
+        FINAL_STATES.has(target.state) &&
+        target.state !== RunState.RUN_STATE_SUCCEEDED &&
+        target.artifacts.length === 0
+      ) {
+        throw failedPrecondition(
+          `run ${target.id} ended ${stateName(target.state)} without writing a checkpoint`,
+        );
       }
       const created = registry.create({
         kind: RunKind.RUN_KIND_EVALUATE,
         method: 'evaluate',
-        name: name(req.name),
+        name: checkName(req.name),
         config: { $case: 'evaluate', evaluate: config },
         dataset: target.dataset,
         parentRunId: target.id,
@@ -226,8 +199,10 @@ export function createService(deps: ServiceDeps): PretextServiceServer {
     streamMetrics: (call: ServerWritableStream<StreamMetricsRequest, StreamMetricsResponse>) => {
       const req = call.request;
       try {
-        if (req.runId) mustGet(req.runId);
-        if (!Number.isSafeInteger(req.fromSeq) || req.fromSeq < 0) throw invalidArgument('from_seq must be >= 0');
+        if (req.runId && isStudyId(req.runId)) deps.studies.get(req.runId);
+        else if (req.runId) mustGet(req.runId);
+        if (!Number.isSafeInteger(req.fromSeq) || req.fromSeq < 0)
+          throw invalidArgument('from_seq must be >= 0');
       } catch (err) {
         call.emit('error', toServiceError(log, 'StreamMetrics', err));
         return;
@@ -235,6 +210,7 @@ export function createService(deps: ServiceDeps): PretextServiceServer {
       serveStream(call, req, {
         events: deps.events,
         isTerminal: (id) => {
+          if (isStudyId(id)) return deps.studies.get(id).finishedAtUnixMs > 0;
           const run = registry.get(id);
           return run !== undefined && TERMINAL_STATES.has(run.state);
         },
@@ -252,7 +228,7 @@ export function createService(deps: ServiceDeps): PretextServiceServer {
       if (req.limit > 1000) throw invalidArgument('limit must be at most 1000');
       for (const s of req.states) if (!(s in RunState) || s <= 0) throw invalidArgument(`unknown state ${s}`);
       for (const k of req.kinds) if (!(k in RunKind) || k <= 0) throw invalidArgument(`unknown kind ${k}`);
-      if (req.parentRunId) runIdOf(req.parentRunId, 'parent_run_id');
+      if (req.parentRunId) checkId(req.parentRunId, 'parent_run_id');
       return {
         runs: registry.list({
           states: req.states,
@@ -267,7 +243,9 @@ export function createService(deps: ServiceDeps): PretextServiceServer {
     cancelRun: unary<CancelRunRequest, CancelRunResponse>(log, 'CancelRun', (req) => {
       const run = mustGet(req.runId);
       if (TERMINAL_STATES.has(run.state) && run.state !== RunState.RUN_STATE_INTERRUPTED) {
-        throw failedPrecondition(`run ${run.id} already ended ${stateName(run.state)}; there is nothing to cancel`);
+        throw failedPrecondition(
+          `run ${run.id} already ended ${stateName(run.state)}; there is nothing to cancel`,
+        );
       }
       if (run.state === RunState.RUN_STATE_INTERRUPTED) {
         registry.transition(run.id, RunState.RUN_STATE_CANCELLED, {
@@ -279,6 +257,22 @@ export function createService(deps: ServiceDeps): PretextServiceServer {
       }
       return { run: registry.get(run.id)! };
     }),
+
+    startStudy: unary<StartStudyRequest, StartStudyResponse>(log, 'StartStudy', (req) => ({
+      study: deps.studies.start(req.config, req.name),
+    })),
+
+    getStudy: unary<GetStudyRequest, GetStudyResponse>(log, 'GetStudy', (req) => ({
+      study: deps.studies.get(req.studyId),
+    })),
+
+    listStudies: unary<ListStudiesRequest, ListStudiesResponse>(log, 'ListStudies', (req) => ({
+      studies: deps.studies.list(req.limit),
+    })),
+
+    cancelStudy: unary<CancelStudyRequest, CancelStudyResponse>(log, 'CancelStudy', (req) => ({
+      study: deps.studies.cancel(req.studyId),
+    })),
 
     resumeRun: unary<ResumeRunRequest, ResumeRunResponse>(log, 'ResumeRun', (req) => {
       const run = mustGet(req.runId);

@@ -61,10 +61,14 @@ export async function serveStream(
     // resumed later has more history after that event.
     const ends =
       runId !== '' &&
-      e.payload?.$case === 'state' &&
-      TERMINAL_STATES.has(e.payload.state.to) &&
-      deps.isTerminal(runId) &&
-      e.seq >= deps.lastStateSeq(runId);
+      ((e.payload?.$case === 'state' &&
+        TERMINAL_STATES.has(e.payload.state.to) &&
+        deps.isTerminal(runId) &&
+        e.seq >= deps.lastStateSeq(runId)) ||
+        // A study's stream ends with the update that carries its end.
+        (e.payload?.$case === 'study' &&
+          e.payload.study.study !== undefined &&
+          e.payload.study.study.finishedAtUnixMs > 0));
     if (skipSteps && e.payload?.$case === 'step') return false;
     if (!call.write({ event: e })) {
       await new Promise<void>((resolve) => {

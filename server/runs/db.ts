@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 
 export type Db = Database.Database;
 
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
 
 const MIGRATIONS: Record<number, string> = {
   1: `
@@ -52,6 +52,20 @@ const MIGRATIONS: Record<number, string> = {
       data BLOB NOT NULL
     );
     CREATE INDEX events_run ON events(run_id, seq);
+  `,
+  2: `
+    CREATE TABLE studies (
+      id TEXT PRIMARY KEY,
+      name TEXT NOT NULL DEFAULT '',
+      state INTEGER NOT NULL,
+      config_json TEXT NOT NULL,
+      pretext_run_id TEXT NOT NULL,
+      created_ms INTEGER NOT NULL,
+      finished_ms INTEGER NOT NULL DEFAULT 0,
+      error TEXT NOT NULL DEFAULT '',
+      code_revision TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX runs_study ON runs(study_id);
   `,
 };
 

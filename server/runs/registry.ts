@@ -8,7 +8,7 @@ import {
   PretextConfig,
   Progress,
   type Run,
-  RunKind,
+  type RunKind,
   RunResult,
   RunState,
   runStateToJSON,
@@ -111,7 +111,8 @@ function encodeConfig(config: RunConfig): string {
 function decodeConfig(json: string): RunConfig {
   const obj = JSON.parse(json) as Record<string, unknown>;
   if ('pretext' in obj) return { $case: 'pretext', pretext: PretextConfig.fromJSON(obj.pretext) };
-  if ('downstream' in obj) return { $case: 'downstream', downstream: DownstreamConfig.fromJSON(obj.downstream) };
+  if ('downstream' in obj)
+    return { $case: 'downstream', downstream: DownstreamConfig.fromJSON(obj.downstream) };
   return { $case: 'evaluate', evaluate: EvaluateConfig.fromJSON(obj.evaluate) };
 }
 
@@ -225,7 +226,10 @@ export class RunRegistry {
       const sets = ['state = ?'];
       const args: unknown[] = [to];
       if (to === RunState.RUN_STATE_RUNNING) {
-        sets.push('started_ms = CASE WHEN started_ms = 0 THEN ? ELSE started_ms END', 'attempts = attempts + 1');
+        sets.push(
+          'started_ms = CASE WHEN started_ms = 0 THEN ? ELSE started_ms END',
+          'attempts = attempts + 1',
+        );
         sets.push("error = ''", 'finished_ms = 0');
         args.push(now);
       }
@@ -283,14 +287,24 @@ export class RunRegistry {
              ON CONFLICT(run_id, name) DO UPDATE SET kind = excluded.kind, path = excluded.path,
                epoch = excluded.epoch, created_ms = excluded.created_ms, metric = excluded.metric`,
           )
-          .run(id, a.name, a.kind || 'checkpoint', a.path, a.epoch, a.createdAtUnixMs || Date.now(), a.metric);
+          .run(
+            id,
+            a.name,
+            a.kind || 'checkpoint',
+            a.path,
+            a.epoch,
+            a.createdAtUnixMs || Date.now(),
+            a.metric,
+          );
       }
     });
   }
 
   artifacts(id: string): Artifact[] {
     const rows = this.db
-      .prepare('SELECT name, kind, path, epoch, created_ms, metric FROM artifacts WHERE run_id = ? ORDER BY name')
+      .prepare(
+        'SELECT name, kind, path, epoch, created_ms, metric FROM artifacts WHERE run_id = ? ORDER BY name',
+      )
       .all(id) as ArtifactRow[];
     return rows.map((r) => ({
       name: r.name,

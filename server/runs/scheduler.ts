@@ -149,13 +149,17 @@ export class Scheduler {
       {
         onMessage: (msg) => {
           if (msg.type === 'meta') this.registry.setMeta(run.id, msg);
-          else if (msg.type === 'event') this.registry.appendEvent(run.id, msg.payload, progressOf(msg.payload, active));
+          else if (msg.type === 'event')
+            this.registry.appendEvent(run.id, msg.payload, progressOf(msg.payload, active));
         },
         onOutput: (line, stream) => {
           if (active.outputLines++ >= MAX_OUTPUT_LINES_PER_RUN) return;
           this.registry.appendEvent(run.id, {
             $case: 'log',
-            log: { level: stream === 'stderr' ? LogLevel.LOG_LEVEL_WARN : LogLevel.LOG_LEVEL_INFO, message: line },
+            log: {
+              level: stream === 'stderr' ? LogLevel.LOG_LEVEL_WARN : LogLevel.LOG_LEVEL_INFO,
+              message: line,
+            },
           });
         },
         onExit: (outcome) => this.finish(run.id, active, outcome),
@@ -169,7 +173,11 @@ export class Scheduler {
     const from = [RunState.RUN_STATE_RUNNING];
     const reason = active.stopReason;
     if (outcome.type === 'done') {
-      this.registry.transition(runId, RunState.RUN_STATE_SUCCEEDED, { from, result: outcome.result, message: 'succeeded' });
+      this.registry.transition(runId, RunState.RUN_STATE_SUCCEEDED, {
+        from,
+        result: outcome.result,
+        message: 'succeeded',
+      });
     } else if (reason === 'shutdown') {
       this.registry.transition(runId, RunState.RUN_STATE_INTERRUPTED, {
         from,
@@ -178,7 +186,8 @@ export class Scheduler {
     } else if (reason === 'cancel' && outcome.type !== 'failed') {
       this.registry.transition(runId, RunState.RUN_STATE_CANCELLED, { from, message: 'cancelled' });
     } else {
-      const error = outcome.type === 'failed' || outcome.type === 'crashed' ? outcome.error : 'worker stopped';
+      const error =
+        outcome.type === 'failed' || outcome.type === 'crashed' ? outcome.error : 'worker stopped';
       this.registry.transition(runId, RunState.RUN_STATE_FAILED, { from, error });
     }
     this.opts.log.info('run ended', { run: runId, outcome: outcome.type, reason });
@@ -220,7 +229,10 @@ export class Scheduler {
   }
 }
 
-function progressOf(payload: import('../engine/protocol.js').EventPayload, active: Active): Progress | undefined {
+function progressOf(
+  payload: import('../engine/protocol.js').EventPayload,
+  active: Active,
+): Progress | undefined {
   if (payload.$case === 'step') {
     const s = payload.step;
     return {

@@ -60,8 +60,23 @@ test('after a SIGKILL of the daemon, its runs become INTERRUPTED, the orphan wor
   const stateDir = mkdtempSync(path.join(os.tmpdir(), 'pretext-kill-'));
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', 'server/main.ts', '--listen', '127.0.0.1:0', '--state-dir', stateDir, '--data-dir', SHARED_DATASETS, '--quiet'],
-    { cwd: REPO_ROOT, env: { ...process.env, PRETEXT_WORKER_ENTRY: TINY_WORKER }, stdio: ['ignore', 'pipe', 'inherit'] },
+    [
+      '--import',
+      'tsx',
+      'server/main.ts',
+      '--listen',
+      '127.0.0.1:0',
+      '--state-dir',
+      stateDir,
+      '--data-dir',
+      SHARED_DATASETS,
+      '--quiet',
+    ],
+    {
+      cwd: REPO_ROOT,
+      env: { ...process.env, PRETEXT_WORKER_ENTRY: TINY_WORKER },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
   );
   const address = await new Promise<string>((resolve, reject) => {
     let out = '';
@@ -90,7 +105,11 @@ test('after a SIGKILL of the daemon, its runs become INTERRUPTED, the orphan wor
     s.on('error', (e: grpc.ServiceError) => (e.code === grpc.status.CANCELLED ? undefined : reject(e)));
   });
   client.close();
-  const workers = execFileSync('pgrep', ['-P', String(child.pid)]).toString().trim().split('\n').map(Number);
+  const workers = execFileSync('pgrep', ['-P', String(child.pid)])
+    .toString()
+    .trim()
+    .split('\n')
+    .map(Number);
   assert.equal(workers.length, 1);
   child.kill('SIGKILL');
   await new Promise((r) => child.once('exit', r));
@@ -105,7 +124,9 @@ test('after a SIGKILL of the daemon, its runs become INTERRUPTED, the orphan wor
   const history = await d.stream({ runId: run.id, skipSteps: true }, (ev) =>
     ev.some((e) => e.payload?.$case === 'state' && e.payload.state.to === RunState.RUN_STATE_INTERRUPTED),
   );
-  const interrupted = history.find((e) => e.payload?.$case === 'state' && e.payload.state.to === RunState.RUN_STATE_INTERRUPTED);
+  const interrupted = history.find(
+    (e) => e.payload?.$case === 'state' && e.payload.state.to === RunState.RUN_STATE_INTERRUPTED,
+  );
   assert.ok(interrupted);
   await d.call('cancelRun', { runId: run.id });
   await d.waitState(run.id, TERMINAL);

@@ -55,7 +55,10 @@ describe('request validation', () => {
       d.call('startDownstream', { config: { ...base, nLabels: 7 } }),
       code(grpc.status.INVALID_ARGUMENT, /not a multiple of 10/),
     );
-    await assert.rejects(d.call('startDownstream', { config: { ...base } }), code(grpc.status.INVALID_ARGUMENT, /n_labels/));
+    await assert.rejects(
+      d.call('startDownstream', { config: { ...base } }),
+      code(grpc.status.INVALID_ARGUMENT, /n_labels/),
+    );
     await assert.rejects(
       d.call('startDownstream', { config: { ...base, nLabels: 100, fold: 500 } }),
       code(grpc.status.INVALID_ARGUMENT, /fold 500 is out of range: 500 folds/),
@@ -65,16 +68,24 @@ describe('request validation', () => {
       code(grpc.status.NOT_FOUND, /r-nope does not exist/),
     );
     await assert.rejects(
-      d.call('startDownstream', { config: { ...base, nLabels: 100, pretextRunId: finished.id, dataset: 'stl10' } }),
+      d.call('startDownstream', {
+        config: { ...base, nLabels: 100, pretextRunId: finished.id, dataset: 'stl10' },
+      }),
       code(grpc.status.INVALID_ARGUMENT, /differs from the pretext run's dataset/),
     );
   });
 
   test('unknown and malformed ids, impossible state changes', async () => {
     await assert.rejects(d.call('getRun', { runId: 'r-missing' }), code(grpc.status.NOT_FOUND));
-    await assert.rejects(d.call('getRun', { runId: '' }), code(grpc.status.INVALID_ARGUMENT, /run_id is required/));
+    await assert.rejects(
+      d.call('getRun', { runId: '' }),
+      code(grpc.status.INVALID_ARGUMENT, /run_id is required/),
+    );
     await assert.rejects(d.call('getRun', { runId: '../../etc' }), code(grpc.status.INVALID_ARGUMENT));
-    await assert.rejects(d.call('cancelRun', { runId: finished.id }), code(grpc.status.FAILED_PRECONDITION, /already ended/));
+    await assert.rejects(
+      d.call('cancelRun', { runId: finished.id }),
+      code(grpc.status.FAILED_PRECONDITION, /already ended/),
+    );
     await assert.rejects(d.call('resumeRun', { runId: finished.id }), code(grpc.status.FAILED_PRECONDITION));
     await assert.rejects(d.call('listRuns', { limit: 5000 }), code(grpc.status.INVALID_ARGUMENT));
     await assert.rejects(d.stream({ runId: 'r-missing' }), code(grpc.status.NOT_FOUND));
@@ -97,8 +108,9 @@ describe('request validation', () => {
     };
     const hc = new health.grpc.health.v1.Health(d.daemon.address, grpc.credentials.createInsecure());
     const res = await new Promise<{ status: string }>((resolve, reject) =>
-      (hc as unknown as { check: Function }).check({ service: 'pretext.v1.PretextService' }, (err: Error, r: { status: string }) =>
-        err ? reject(err) : resolve(r),
+      (hc as unknown as { check: (...args: unknown[]) => void }).check(
+        { service: 'pretext.v1.PretextService' },
+        (err: Error, r: { status: string }) => (err ? reject(err) : resolve(r)),
       ),
     );
     assert.equal(res.status, 'SERVING');
@@ -110,13 +122,20 @@ describe('request validation', () => {
     const refl = grpc.loadPackageDefinition(reflDef) as unknown as {
       grpc: { reflection: { v1: { ServerReflection: grpc.ServiceClientConstructor } } };
     };
-    const rc = new refl.grpc.reflection.v1.ServerReflection(d.daemon.address, grpc.credentials.createInsecure());
-    const call = (rc as unknown as { serverReflectionInfo(): grpc.ClientDuplexStream<unknown, unknown> }).serverReflectionInfo();
-    const reply = await new Promise<{ listServicesResponse: { service: Array<{ name: string }> } }>((resolve, reject) => {
-      call.on('data', (r: never) => resolve(r));
-      call.on('error', reject);
-      call.write({ listServices: '' });
-    });
+    const rc = new refl.grpc.reflection.v1.ServerReflection(
+      d.daemon.address,
+      grpc.credentials.createInsecure(),
+    );
+    const call = (
+      rc as unknown as { serverReflectionInfo(): grpc.ClientDuplexStream<unknown, unknown> }
+    ).serverReflectionInfo();
+    const reply = await new Promise<{ listServicesResponse: { service: Array<{ name: string }> } }>(
+      (resolve, reject) => {
+        call.on('data', (r) => resolve(r as { listServicesResponse: { service: Array<{ name: string }> } }));
+        call.on('error', reject);
+        call.write({ listServices: '' });
+      },
+    );
     call.end();
     rc.close();
     assert.ok(reply.listServicesResponse.service.some((s) => s.name === 'pretext.v1.PretextService'));
@@ -134,10 +153,16 @@ describe('authentication and TLS', () => {
       const info = await d.call<{ version: string }>('getServerInfo', {});
       assert.ok(info.version);
       const none = new grpc.Metadata();
-      await assert.rejects(d.call('getServerInfo', {}, none), code(grpc.status.UNAUTHENTICATED, /needs "authorization: Bearer/));
+      await assert.rejects(
+        d.call('getServerInfo', {}, none),
+        code(grpc.status.UNAUTHENTICATED, /needs "authorization: Bearer/),
+      );
       const wrong = new grpc.Metadata();
       wrong.set('authorization', 'Bearer nope');
-      await assert.rejects(d.call('listRuns', {}, wrong), code(grpc.status.UNAUTHENTICATED, /token is wrong/));
+      await assert.rejects(
+        d.call('listRuns', {}, wrong),
+        code(grpc.status.UNAUTHENTICATED, /token is wrong/),
+      );
       // Streams are guarded too.
       const s = d.client.streamMetrics({ runId: '', fromSeq: 0, historyOnly: true, skipSteps: false }, none);
       await assert.rejects(
@@ -167,13 +192,34 @@ describe('authentication and TLS', () => {
 
   test('serves TLS with a certificate; a plaintext client cannot talk to it', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'pretext-tls-'));
-    execFileSync('openssl', [
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
-      '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1',
-      '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem'),
-    ], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=localhost',
+        '-addext',
+        'subjectAltName=DNS:localhost,IP:127.0.0.1',
+        '-keyout',
+        path.join(dir, 'key.pem'),
+        '-out',
+        path.join(dir, 'cert.pem'),
+      ],
+      { stdio: 'ignore' },
+    );
     const cert = readFileSync(path.join(dir, 'cert.pem'), 'utf8');
-    const d = await startTestDaemon({ tlsCert: cert, tlsKey: readFileSync(path.join(dir, 'key.pem'), 'utf8') });
+    const d = await startTestDaemon({
+      tlsCert: cert,
+      tlsKey: readFileSync(path.join(dir, 'key.pem'), 'utf8'),
+    });
     try {
       const tls = new PretextServiceClient(d.daemon.address, grpc.credentials.createSsl(Buffer.from(cert)));
       const info = await new Promise<{ version: string }>((resolve, reject) =>
@@ -184,7 +230,9 @@ describe('authentication and TLS', () => {
       const plain = new PretextServiceClient(d.daemon.address, grpc.credentials.createInsecure());
       await assert.rejects(
         new Promise((resolve, reject) =>
-          plain.getServerInfo({}, new grpc.Metadata(), { deadline: Date.now() + 3000 }, (err, r) => (err ? reject(err) : resolve(r))),
+          plain.getServerInfo({}, new grpc.Metadata(), { deadline: Date.now() + 3000 }, (err, r) =>
+            err ? reject(err) : resolve(r),
+          ),
         ),
         code(grpc.status.UNAVAILABLE),
       );

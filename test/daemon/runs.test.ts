@@ -53,7 +53,11 @@ describe('pretextd runs', () => {
     }
     const events = await d.stream({ runId: run.id });
     assertIncreasing(events);
-    assert.deepEqual(states(events), [RunState.RUN_STATE_QUEUED, RunState.RUN_STATE_RUNNING, RunState.RUN_STATE_SUCCEEDED]);
+    assert.deepEqual(states(events), [
+      RunState.RUN_STATE_QUEUED,
+      RunState.RUN_STATE_RUNNING,
+      RunState.RUN_STATE_SUCCEEDED,
+    ]);
     const steps = events.filter((e) => e.payload?.$case === 'step');
     const epochs = events.filter((e) => e.payload?.$case === 'epoch');
     assert.equal(steps.length, 6);
@@ -82,9 +86,15 @@ describe('pretextd runs', () => {
     // Replay from the middle equals the suffix; history_only ends by itself.
     const middle = events[Math.floor(events.length / 2)]!.seq;
     const suffix = await d.stream({ runId: run.id, fromSeq: middle, historyOnly: true });
-    assert.deepEqual(suffix, events.filter((e) => e.seq >= middle));
+    assert.deepEqual(
+      suffix,
+      events.filter((e) => e.seq >= middle),
+    );
     const noSteps = await d.stream({ runId: run.id, skipSteps: true });
-    assert.deepEqual(noSteps, events.filter((e) => e.payload?.$case !== 'step'));
+    assert.deepEqual(
+      noSteps,
+      events.filter((e) => e.payload?.$case !== 'step'),
+    );
   });
 
   test('two watchers attached before the start see identical sequences; a reconnect has no gap', async () => {
@@ -102,7 +112,11 @@ describe('pretextd runs', () => {
     const { run } = await d.call<{ run: Run }>('startPretext', tinyPretext({ epochs: 4, steps: 4 }));
     await d.stream({ runId: run.id }, (ev) => ev.some((e) => e.payload?.$case === 'epoch'));
     const late = await d.stream({ runId: run.id });
-    assert.deepEqual(states(late), [RunState.RUN_STATE_QUEUED, RunState.RUN_STATE_RUNNING, RunState.RUN_STATE_SUCCEEDED]);
+    assert.deepEqual(states(late), [
+      RunState.RUN_STATE_QUEUED,
+      RunState.RUN_STATE_RUNNING,
+      RunState.RUN_STATE_SUCCEEDED,
+    ]);
     assert.equal(late.filter((e) => e.payload?.$case === 'epoch').length, 4);
     assertIncreasing(late);
   });

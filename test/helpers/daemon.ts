@@ -69,26 +69,28 @@ export async function startTestDaemon(opts: Partial<DaemonOptions> = {}): Promis
     stateDir,
     call<Res>(method: string, req: unknown, md?: grpc.Metadata) {
       return new Promise<Res>((resolve, reject) => {
-        const fn = (client as unknown as Record<string, Function>)[method];
+        const fn = (client as unknown as Record<string, (...args: unknown[]) => unknown>)[method];
         if (!fn) throw new Error(`no method ${method}`);
         // ts-proto's encoders expect complete messages; fill in defaults like a real client.
         const type = (svc as unknown as Record<string, { fromPartial(o: unknown): unknown }>)[
           `${method[0]!.toUpperCase()}${method.slice(1)}Request`
         ];
-        fn.call(client, type ? type.fromPartial(req) : req, md ?? metadata(), (err: grpc.ServiceError | null, res: Res) => {
-          for (const p of daemon.workerPids()) pids.add(p);
-          if (err) reject(err);
-          else resolve(res);
-        });
+        fn.call(
+          client,
+          type ? type.fromPartial(req) : req,
+          md ?? metadata(),
+          (err: grpc.ServiceError | null, res: Res) => {
+            for (const p of daemon.workerPids()) pids.add(p);
+            if (err) reject(err);
+            else resolve(res);
+          },
+        );
       });
     },
     stream(req, until) {
       return new Promise<RunEvent[]>((resolve, reject) => {
         const events: RunEvent[] = [];
-        const s = client.streamMetrics(
-          svc.StreamMetricsRequest.fromPartial(req),
-          metadata(),
-        );
+        const s = client.streamMetrics(svc.StreamMetricsRequest.fromPartial(req), metadata());
         let done = false;
         s.on('data', (r: { event?: RunEvent }) => {
           if (r.event) events.push(r.event);
@@ -116,7 +118,9 @@ export async function startTestDaemon(opts: Partial<DaemonOptions> = {}): Promis
         const { run } = await t.call<{ run: Run }>('getRun', { runId });
         if (states.includes(run.state)) return run;
         if (Date.now() > deadline) {
-          throw new Error(`run ${runId} is ${RunState[run.state]} after ${timeoutMs} ms (error: ${run.error})`);
+          throw new Error(
+            `run ${runId} is ${RunState[run.state]} after ${timeoutMs} ms (error: ${run.error})`,
+          );
         }
         await new Promise((r) => setTimeout(r, 100));
       }

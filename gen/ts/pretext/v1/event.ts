@@ -7,6 +7,7 @@
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 import { Artifact, RunResult, RunState, runStateFromJSON, runStateToJSON } from "./run.js";
+import { Study } from "./study.js";
 
 export const protobufPackage = "pretext.v1";
 
@@ -160,6 +161,12 @@ export interface DownloadProgress {
   phase: string;
 }
 
+/** A study's current aggregate, sent whenever a child run ends or the study changes state. */
+export interface StudyUpdate {
+  /** The study as it is now. */
+  study: Study | undefined;
+}
+
 /**
  * One entry of the event log. Sequence numbers are global to the daemon and strictly
  * increasing, so a client resumes a stream by asking for `from_seq = last_seen + 1`.
@@ -194,6 +201,9 @@ export interface RunEvent {
     | //
     /** The final result. */
     { $case: "result"; result: RunResult }
+    | //
+    /** A study changed (new cell values, state); `run_id` holds the study id. */
+    { $case: "study"; study: StudyUpdate }
     | undefined;
 }
 
@@ -1313,6 +1323,73 @@ export const DownloadProgress: MessageFns<DownloadProgress> = {
   },
 };
 
+function createBaseStudyUpdate(): StudyUpdate {
+  return { study: undefined };
+}
+
+export const StudyUpdate: MessageFns<StudyUpdate> = {
+  encode(message: StudyUpdate, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.study !== undefined) {
+      Study.encode(message.study, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StudyUpdate {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStudyUpdate();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.study = Study.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StudyUpdate {
+    return { study: isSet(object.study) ? Study.fromJSON(object.study) : undefined };
+  },
+
+  toJSON(message: StudyUpdate): unknown {
+    const obj: any = {};
+    if (message.study !== undefined) {
+      obj.study = Study.toJSON(message.study);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<StudyUpdate>, I>>(base?: I): StudyUpdate {
+    return StudyUpdate.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StudyUpdate>, I>>(object: I): StudyUpdate {
+    const message = createBaseStudyUpdate();
+    message.study = (object.study !== undefined && object.study !== null) ? Study.fromPartial(object.study) : undefined;
+    return message;
+  },
+};
+
 function createBaseRunEvent(): RunEvent {
   return { seq: 0, runId: "", timeUnixMs: 0, payload: undefined };
 }
@@ -1349,6 +1426,9 @@ export const RunEvent: MessageFns<RunEvent> = {
         break;
       case "result":
         RunResult.encode(message.payload.result, writer.uint32(82).fork()).join();
+        break;
+      case "study":
+        StudyUpdate.encode(message.payload.study, writer.uint32(90).fork()).join();
         break;
     }
     return writer;
@@ -1447,6 +1527,14 @@ export const RunEvent: MessageFns<RunEvent> = {
             message.payload = { $case: "result", result: RunResult.decode(reader, reader.uint32()) };
             continue;
           }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.payload = { $case: "study", study: StudyUpdate.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1486,6 +1574,8 @@ export const RunEvent: MessageFns<RunEvent> = {
         ? { $case: "download", download: DownloadProgress.fromJSON(object.download) }
         : isSet(object.result)
         ? { $case: "result", result: RunResult.fromJSON(object.result) }
+        : isSet(object.study)
+        ? { $case: "study", study: StudyUpdate.fromJSON(object.study) }
         : undefined,
     };
   },
@@ -1515,6 +1605,8 @@ export const RunEvent: MessageFns<RunEvent> = {
       obj.download = DownloadProgress.toJSON(message.payload.download);
     } else if (message.payload?.$case === "result") {
       obj.result = RunResult.toJSON(message.payload.result);
+    } else if (message.payload?.$case === "study") {
+      obj.study = StudyUpdate.toJSON(message.payload.study);
     }
     return obj;
   },
@@ -1567,6 +1659,12 @@ export const RunEvent: MessageFns<RunEvent> = {
       case "result": {
         if (object.payload?.result !== undefined && object.payload?.result !== null) {
           message.payload = { $case: "result", result: RunResult.fromPartial(object.payload.result) };
+        }
+        break;
+      }
+      case "study": {
+        if (object.payload?.study !== undefined && object.payload?.study !== null) {
+          message.payload = { $case: "study", study: StudyUpdate.fromPartial(object.payload.study) };
         }
         break;
       }

@@ -34,6 +34,7 @@ import {
   runStateFromJSON,
   runStateToJSON,
 } from "./run.js";
+import { Study, StudyConfig } from "./study.js";
 
 export const protobufPackage = "pretext.v1";
 
@@ -226,6 +227,58 @@ export interface ResumeRunRequest {
 export interface ResumeRunResponse {
   /** The run, queued again. */
   run: Run | undefined;
+}
+
+/** Request of StartStudy. */
+export interface StartStudyRequest {
+  /** The study's configuration. */
+  config:
+    | StudyConfig
+    | undefined;
+  /** Optional human label. */
+  name: string;
+}
+
+/** Response of StartStudy. */
+export interface StartStudyResponse {
+  /** The started study (its child runs are queued). */
+  study: Study | undefined;
+}
+
+/** Request of GetStudy. */
+export interface GetStudyRequest {
+  /** The study's id. */
+  studyId: string;
+}
+
+/** Response of GetStudy. */
+export interface GetStudyResponse {
+  /** The study. */
+  study: Study | undefined;
+}
+
+/** Request of ListStudies. */
+export interface ListStudiesRequest {
+  /** At most this many (0 = 100; at most 1000). */
+  limit: number;
+}
+
+/** Response of ListStudies. */
+export interface ListStudiesResponse {
+  /** The studies, newest first. */
+  studies: Study[];
+}
+
+/** Request of CancelStudy. */
+export interface CancelStudyRequest {
+  /** The study's id. */
+  studyId: string;
+}
+
+/** Response of CancelStudy. */
+export interface CancelStudyResponse {
+  /** The study after cancellation. */
+  study: Study | undefined;
 }
 
 function createBaseGetServerInfoRequest(): GetServerInfoRequest {
@@ -2186,6 +2239,576 @@ export const ResumeRunResponse: MessageFns<ResumeRunResponse> = {
   },
 };
 
+function createBaseStartStudyRequest(): StartStudyRequest {
+  return { config: undefined, name: "" };
+}
+
+export const StartStudyRequest: MessageFns<StartStudyRequest> = {
+  encode(message: StartStudyRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.config !== undefined) {
+      StudyConfig.encode(message.config, writer.uint32(10).fork()).join();
+    }
+    if (message.name !== "") {
+      writer.uint32(18).string(message.name);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StartStudyRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStartStudyRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.config = StudyConfig.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StartStudyRequest {
+    return {
+      config: isSet(object.config) ? StudyConfig.fromJSON(object.config) : undefined,
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+    };
+  },
+
+  toJSON(message: StartStudyRequest): unknown {
+    const obj: any = {};
+    if (message.config !== undefined) {
+      obj.config = StudyConfig.toJSON(message.config);
+    }
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<StartStudyRequest>, I>>(base?: I): StartStudyRequest {
+    return StartStudyRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StartStudyRequest>, I>>(object: I): StartStudyRequest {
+    const message = createBaseStartStudyRequest();
+    message.config = (object.config !== undefined && object.config !== null)
+      ? StudyConfig.fromPartial(object.config)
+      : undefined;
+    message.name = object.name ?? "";
+    return message;
+  },
+};
+
+function createBaseStartStudyResponse(): StartStudyResponse {
+  return { study: undefined };
+}
+
+export const StartStudyResponse: MessageFns<StartStudyResponse> = {
+  encode(message: StartStudyResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.study !== undefined) {
+      Study.encode(message.study, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StartStudyResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStartStudyResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.study = Study.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StartStudyResponse {
+    return { study: isSet(object.study) ? Study.fromJSON(object.study) : undefined };
+  },
+
+  toJSON(message: StartStudyResponse): unknown {
+    const obj: any = {};
+    if (message.study !== undefined) {
+      obj.study = Study.toJSON(message.study);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<StartStudyResponse>, I>>(base?: I): StartStudyResponse {
+    return StartStudyResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StartStudyResponse>, I>>(object: I): StartStudyResponse {
+    const message = createBaseStartStudyResponse();
+    message.study = (object.study !== undefined && object.study !== null) ? Study.fromPartial(object.study) : undefined;
+    return message;
+  },
+};
+
+function createBaseGetStudyRequest(): GetStudyRequest {
+  return { studyId: "" };
+}
+
+export const GetStudyRequest: MessageFns<GetStudyRequest> = {
+  encode(message: GetStudyRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.studyId !== "") {
+      writer.uint32(10).string(message.studyId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetStudyRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetStudyRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.studyId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetStudyRequest {
+    return {
+      studyId: isSet(object.studyId)
+        ? globalThis.String(object.studyId)
+        : isSet(object.study_id)
+        ? globalThis.String(object.study_id)
+        : "",
+    };
+  },
+
+  toJSON(message: GetStudyRequest): unknown {
+    const obj: any = {};
+    if (message.studyId !== "") {
+      obj.studyId = message.studyId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetStudyRequest>, I>>(base?: I): GetStudyRequest {
+    return GetStudyRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetStudyRequest>, I>>(object: I): GetStudyRequest {
+    const message = createBaseGetStudyRequest();
+    message.studyId = object.studyId ?? "";
+    return message;
+  },
+};
+
+function createBaseGetStudyResponse(): GetStudyResponse {
+  return { study: undefined };
+}
+
+export const GetStudyResponse: MessageFns<GetStudyResponse> = {
+  encode(message: GetStudyResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.study !== undefined) {
+      Study.encode(message.study, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetStudyResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetStudyResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.study = Study.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetStudyResponse {
+    return { study: isSet(object.study) ? Study.fromJSON(object.study) : undefined };
+  },
+
+  toJSON(message: GetStudyResponse): unknown {
+    const obj: any = {};
+    if (message.study !== undefined) {
+      obj.study = Study.toJSON(message.study);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetStudyResponse>, I>>(base?: I): GetStudyResponse {
+    return GetStudyResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetStudyResponse>, I>>(object: I): GetStudyResponse {
+    const message = createBaseGetStudyResponse();
+    message.study = (object.study !== undefined && object.study !== null) ? Study.fromPartial(object.study) : undefined;
+    return message;
+  },
+};
+
+function createBaseListStudiesRequest(): ListStudiesRequest {
+  return { limit: 0 };
+}
+
+export const ListStudiesRequest: MessageFns<ListStudiesRequest> = {
+  encode(message: ListStudiesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.limit !== 0) {
+      writer.uint32(8).uint32(message.limit);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListStudiesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListStudiesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.limit = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListStudiesRequest {
+    return { limit: isSet(object.limit) ? globalThis.Number(object.limit) : 0 };
+  },
+
+  toJSON(message: ListStudiesRequest): unknown {
+    const obj: any = {};
+    if (message.limit !== 0) {
+      obj.limit = Math.round(message.limit);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListStudiesRequest>, I>>(base?: I): ListStudiesRequest {
+    return ListStudiesRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListStudiesRequest>, I>>(object: I): ListStudiesRequest {
+    const message = createBaseListStudiesRequest();
+    message.limit = object.limit ?? 0;
+    return message;
+  },
+};
+
+function createBaseListStudiesResponse(): ListStudiesResponse {
+  return { studies: [] };
+}
+
+export const ListStudiesResponse: MessageFns<ListStudiesResponse> = {
+  encode(message: ListStudiesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.studies) {
+      Study.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListStudiesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListStudiesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.studies.push(Study.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListStudiesResponse {
+    return {
+      studies: globalThis.Array.isArray(object?.studies) ? object.studies.map((e: any) => Study.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: ListStudiesResponse): unknown {
+    const obj: any = {};
+    if (message.studies?.length) {
+      obj.studies = message.studies.map((e) => Study.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListStudiesResponse>, I>>(base?: I): ListStudiesResponse {
+    return ListStudiesResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListStudiesResponse>, I>>(object: I): ListStudiesResponse {
+    const message = createBaseListStudiesResponse();
+    message.studies = object.studies?.map((e) => Study.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseCancelStudyRequest(): CancelStudyRequest {
+  return { studyId: "" };
+}
+
+export const CancelStudyRequest: MessageFns<CancelStudyRequest> = {
+  encode(message: CancelStudyRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.studyId !== "") {
+      writer.uint32(10).string(message.studyId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CancelStudyRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCancelStudyRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.studyId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CancelStudyRequest {
+    return {
+      studyId: isSet(object.studyId)
+        ? globalThis.String(object.studyId)
+        : isSet(object.study_id)
+        ? globalThis.String(object.study_id)
+        : "",
+    };
+  },
+
+  toJSON(message: CancelStudyRequest): unknown {
+    const obj: any = {};
+    if (message.studyId !== "") {
+      obj.studyId = message.studyId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CancelStudyRequest>, I>>(base?: I): CancelStudyRequest {
+    return CancelStudyRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CancelStudyRequest>, I>>(object: I): CancelStudyRequest {
+    const message = createBaseCancelStudyRequest();
+    message.studyId = object.studyId ?? "";
+    return message;
+  },
+};
+
+function createBaseCancelStudyResponse(): CancelStudyResponse {
+  return { study: undefined };
+}
+
+export const CancelStudyResponse: MessageFns<CancelStudyResponse> = {
+  encode(message: CancelStudyResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.study !== undefined) {
+      Study.encode(message.study, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CancelStudyResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCancelStudyResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.study = Study.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CancelStudyResponse {
+    return { study: isSet(object.study) ? Study.fromJSON(object.study) : undefined };
+  },
+
+  toJSON(message: CancelStudyResponse): unknown {
+    const obj: any = {};
+    if (message.study !== undefined) {
+      obj.study = Study.toJSON(message.study);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CancelStudyResponse>, I>>(base?: I): CancelStudyResponse {
+    return CancelStudyResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CancelStudyResponse>, I>>(object: I): CancelStudyResponse {
+    const message = createBaseCancelStudyResponse();
+    message.study = (object.study !== undefined && object.study !== null) ? Study.fromPartial(object.study) : undefined;
+    return message;
+  },
+};
+
 /**
  * The pretext training daemon. Every call except grpc.health.v1.Health needs
  * `authorization: Bearer <token>` metadata when the daemon was started with a token.
@@ -2287,6 +2910,46 @@ export const PretextServiceService = {
     responseSerialize: (value: ResumeRunResponse): Buffer => Buffer.from(ResumeRunResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ResumeRunResponse => ResumeRunResponse.decode(value),
   },
+  /** Starts a label-budget study: SL vs SSL+SL across budgets and folds, as child runs. */
+  startStudy: {
+    path: "/pretext.v1.PretextService/StartStudy" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: StartStudyRequest): Buffer => Buffer.from(StartStudyRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): StartStudyRequest => StartStudyRequest.decode(value),
+    responseSerialize: (value: StartStudyResponse): Buffer => Buffer.from(StartStudyResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): StartStudyResponse => StartStudyResponse.decode(value),
+  },
+  /** Returns one study with its current aggregates. */
+  getStudy: {
+    path: "/pretext.v1.PretextService/GetStudy" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetStudyRequest): Buffer => Buffer.from(GetStudyRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetStudyRequest => GetStudyRequest.decode(value),
+    responseSerialize: (value: GetStudyResponse): Buffer => Buffer.from(GetStudyResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetStudyResponse => GetStudyResponse.decode(value),
+  },
+  /** Lists studies, newest first. */
+  listStudies: {
+    path: "/pretext.v1.PretextService/ListStudies" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListStudiesRequest): Buffer => Buffer.from(ListStudiesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListStudiesRequest => ListStudiesRequest.decode(value),
+    responseSerialize: (value: ListStudiesResponse): Buffer => Buffer.from(ListStudiesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListStudiesResponse => ListStudiesResponse.decode(value),
+  },
+  /** Cancels a study and its unfinished child runs. */
+  cancelStudy: {
+    path: "/pretext.v1.PretextService/CancelStudy" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: CancelStudyRequest): Buffer => Buffer.from(CancelStudyRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CancelStudyRequest => CancelStudyRequest.decode(value),
+    responseSerialize: (value: CancelStudyResponse): Buffer => Buffer.from(CancelStudyResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): CancelStudyResponse => CancelStudyResponse.decode(value),
+  },
 } as const;
 
 export interface PretextServiceServer extends UntypedServiceImplementation {
@@ -2308,6 +2971,14 @@ export interface PretextServiceServer extends UntypedServiceImplementation {
   cancelRun: handleUnaryCall<CancelRunRequest, CancelRunResponse>;
   /** Resumes an INTERRUPTED (or FAILED) run from its last checkpoint. */
   resumeRun: handleUnaryCall<ResumeRunRequest, ResumeRunResponse>;
+  /** Starts a label-budget study: SL vs SSL+SL across budgets and folds, as child runs. */
+  startStudy: handleUnaryCall<StartStudyRequest, StartStudyResponse>;
+  /** Returns one study with its current aggregates. */
+  getStudy: handleUnaryCall<GetStudyRequest, GetStudyResponse>;
+  /** Lists studies, newest first. */
+  listStudies: handleUnaryCall<ListStudiesRequest, ListStudiesResponse>;
+  /** Cancels a study and its unfinished child runs. */
+  cancelStudy: handleUnaryCall<CancelStudyRequest, CancelStudyResponse>;
 }
 
 export interface PretextServiceClient extends Client {
@@ -2448,6 +3119,70 @@ export interface PretextServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ResumeRunResponse) => void,
+  ): ClientUnaryCall;
+  /** Starts a label-budget study: SL vs SSL+SL across budgets and folds, as child runs. */
+  startStudy(
+    request: StartStudyRequest,
+    callback: (error: ServiceError | null, response: StartStudyResponse) => void,
+  ): ClientUnaryCall;
+  startStudy(
+    request: StartStudyRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: StartStudyResponse) => void,
+  ): ClientUnaryCall;
+  startStudy(
+    request: StartStudyRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: StartStudyResponse) => void,
+  ): ClientUnaryCall;
+  /** Returns one study with its current aggregates. */
+  getStudy(
+    request: GetStudyRequest,
+    callback: (error: ServiceError | null, response: GetStudyResponse) => void,
+  ): ClientUnaryCall;
+  getStudy(
+    request: GetStudyRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetStudyResponse) => void,
+  ): ClientUnaryCall;
+  getStudy(
+    request: GetStudyRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetStudyResponse) => void,
+  ): ClientUnaryCall;
+  /** Lists studies, newest first. */
+  listStudies(
+    request: ListStudiesRequest,
+    callback: (error: ServiceError | null, response: ListStudiesResponse) => void,
+  ): ClientUnaryCall;
+  listStudies(
+    request: ListStudiesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListStudiesResponse) => void,
+  ): ClientUnaryCall;
+  listStudies(
+    request: ListStudiesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListStudiesResponse) => void,
+  ): ClientUnaryCall;
+  /** Cancels a study and its unfinished child runs. */
+  cancelStudy(
+    request: CancelStudyRequest,
+    callback: (error: ServiceError | null, response: CancelStudyResponse) => void,
+  ): ClientUnaryCall;
+  cancelStudy(
+    request: CancelStudyRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: CancelStudyResponse) => void,
+  ): ClientUnaryCall;
+  cancelStudy(
+    request: CancelStudyRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: CancelStudyResponse) => void,
   ): ClientUnaryCall;
 }
 
