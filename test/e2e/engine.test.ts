@@ -96,6 +96,7 @@ describe('engine through pretextd', () => {
       },
       wait: true,
     });
+    assert.ok(ev.run);
     assert.equal(ev.run.state, RunState.RUN_STATE_SUCCEEDED, ev.run.error);
     assert.equal(ev.run.parentRunId, ssl.run.id);
     const { run: sslRun } = await d.call<{ run: Run }>('getRun', { runId: ssl.run.id });
