@@ -142,7 +142,7 @@ export function accuracySpec(study: Study): vl.TopLevelSpec {
       },
       {
         mark: { type: 'errorbar', ticks: true },
-        encoding: { x, y: { field: 'lo', type: 'quantitative' }, y2: { field: 'hi' }, color },
+        encoding: { x, y: { field: 'lo', type: 'quantitative', title: 'test accuracy (%)' }, y2: { field: 'hi' }, color },
       },
     ],
   };
@@ -165,7 +165,7 @@ export function curvesSpec(epochs: EpochMetrics[], title: string): vl.TopLevelSp
       height: 240,
       mark: { type: 'line', point: true },
       encoding: {
-        x: { field: 'epoch', type: 'quantitative', title: 'epoch' },
+        x: { field: 'epoch', type: 'quantitative', title: 'epoch', axis: { tickMinStep: 1, format: 'd' } },
         y: { field: 'value', type: 'quantitative', title: null },
         color: { field: 'split', type: 'nominal' },
       },
