@@ -59,9 +59,10 @@ function resnetDepth(depth: number): number {
 
 function architecture(name: string): string {
   const a = name || 'resnet';
+  // small_conv_<width> picks the small encoder's width (default 128, the reference's).
   check(
-    ARCHITECTURES.includes(a),
-    `architecture "${name}" is unknown; use one of: ${ARCHITECTURES.join(', ')}`,
+    ARCHITECTURES.includes(a) || /^small_conv_\d{1,4}$/.test(a),
+    `architecture "${name}" is unknown; use one of: ${ARCHITECTURES.join(', ')}, small_conv_<width>`,
   );
   return a;
 }

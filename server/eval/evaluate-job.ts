@@ -1,0 +1,92 @@
+// The `evaluate` job: a run's best or last checkpoint on a split of its dataset. Everything it
+// needs (network, mean image, validation indices, rotation labels) comes from the checkpoint.
+import { LogLevel } from '../../gen/ts/pretext/v1/event.js';
+import type { EvaluateConfig, RunResult } from '../../gen/ts/pretext/v1/run.js';
+import { assignWeights, disposeCheckpoint, loadCheckpoint } from '../engine/checkpoint.js';
+import { checkpointDir, checkpointName } from '../engine/checkpoint-names.js';
+import { datasetOpener, startBackend } from '../engine/job-support.js';
+import type { CheckpointState } from '../engine/trainer.js';
+import type { JobFn } from '../engine/worker-runtime.js';
+import { buildNetwork } from '../methods/network.js';
+import { rotationEvalLabels, testRotations } from '../methods/rotation.js';
+import {
+  classificationSource,
+  countPredictions,
+  type EvalSource,
+  rotationSource,
+  toEvalResult,
+} from './classify.js';
+
+const SPLITS = ['test', 'validation', 'train'];
+
+export const evaluateJob: JobFn = async (ctx) => {
+  const config = ctx.spec.config as EvaluateConfig;
+  const parent = ctx.spec.parent;
+  if (!parent) throw new Error('evaluate needs the target run (spec.parent)');
+  const split = config.split || 'test';
+  if (!SPLITS.includes(split)) throw new Error(`unknown split "${split}" (test, validation or train)`);
+  const which = checkpointName(config.checkpoint);
+  await startBackend(ctx);
+  const ckpt = await loadCheckpoint<CheckpointState>(checkpointDir(parent.runDir, which));
+  const { info, trainer } = ckpt.state;
+  const net = buildNetwork(info.network, info.seed);
+  try {
+    try {
+      assignWeights(net.model, ckpt.weights);
+    } finally {
+      disposeCheckpoint(ckpt);
+    }
+    const mean = ckpt.arrays.mean;
+    if (!(mean instanceof Float32Array)) throw new Error(`checkpoint ${ckpt.dir} has no mean image`);
+    const handle = await datasetOpener(ctx)(info.dataset);
+    const limit = config.limit > 0 ? config.limit : Number.POSITIVE_INFINITY;
+    const rotation = info.task === 'rotation';
+    let source: EvalSource;
+    if (split === 'test') {
+      const set = await handle.load('test', { limit: config.limit || undefined });
+      const all = Int32Array.from({ length: set.count }, (_, i) => i);
+      source = rotation
+        ? rotationSource(set, all, mean, testRotations(info, set.count))
+        : classificationSource(set, all, mean);
+    } else {
+      const set = await handle.load(info.trainSplit, { limit: info.trainLimit || undefined });
+      const stored = ckpt.arrays[split === 'validation' ? 'val' : 'train'];
+      if (!(stored instanceof Int32Array)) throw new Error(`checkpoint ${ckpt.dir} has no ${split} indices`);
+      const indices = stored.subarray(0, Math.min(stored.length, limit));
+      const ks = ckpt.arrays.rotations;
+      source = rotation
+        ? rotationSource(
+            set,
+            indices,
+            mean,
+            rotationEvalLabels(info, indices, ks instanceof Int32Array ? ks : undefined),
+          )
+        : classificationSource(set, indices, mean);
+    }
+    ctx.throwIfCancelled();
+    const counts = await countPredictions(net.model, info.network.headUnits, source, { signal: ctx.signal });
+    const evalResult = toEvalResult(counts, {
+      split,
+      classNames: info.classNames,
+      checkpoint: which,
+      task: info.task,
+    });
+    ctx.log(
+      LogLevel.LOG_LEVEL_INFO,
+      `${which} checkpoint of ${parent.runId} (epoch ${trainer.epoch}) on ${split}: ` +
+        `accuracy ${(evalResult.accuracy * 100).toFixed(2)}% over ${evalResult.numExamples} examples`,
+    );
+    const result: RunResult = {
+      test: split === 'validation' ? undefined : evalResult,
+      validation: split === 'validation' ? evalResult : undefined,
+      bestEpoch: trainer.bestEpoch,
+      bestValAccuracy: trainer.bestValAccuracy,
+      epochsTrained: 0,
+      trainSeconds: 0,
+      extra: { checkpoint_epoch: trainer.epoch },
+    };
+    return result;
+  } finally {
+    net.model.dispose();
+  }
+};

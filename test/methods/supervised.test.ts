@@ -1,0 +1,178 @@
+// Downstream supervised runs on real CIFAR-10: SSL+SL starts from exactly the pretext backbone
+// with a fresh head, a linear probe leaves the backbone (BN statistics included) untouched,
+// fine-tuning changes it, and SL from scratch draws a class-balanced label budget with a
+// disjoint validation split. ResNet8 (the reference's ResNet v1 with n = 1) keeps it quick.
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { rm } from 'node:fs/promises';
+import { after, before, test } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
+import { CheckpointChoice, DownstreamConfig, PretextConfig, Protocol } from '../../gen/ts/pretext/v1/run.js';
+import { disposeCheckpoint, type LoadedCheckpoint, loadCheckpoint } from '../../server/engine/checkpoint.js';
+import { datasetOpener, startBackend } from '../../server/engine/job-support.js';
+import { trainJob } from '../../server/engine/jobs.js';
+import { resolveTraining } from '../../server/engine/options.js';
+import type { JobSpec } from '../../server/engine/protocol.js';
+import type { CheckpointState } from '../../server/engine/trainer.js';
+import { buildNetwork } from '../../server/methods/network.js';
+import { createSupervised } from '../../server/methods/supervised.js';
+import { assertTensorsEqual, baseSpec, recordingContext, tempRunDir } from '../engine/context.js';
+
+const dirs: string[] = [];
+let pretextDir: string;
+const pretextConfig = PretextConfig.fromPartial({
+  architecture: 'resnet',
+  depth: 8,
+  unlabeledLimit: 400,
+  training: { epochs: 2, batchSize: 32, maxStepsPerEpoch: 3 },
+});
+
+before(async () => {
+  pretextDir = await tempRunDir('pretext-ssl-');
+  dirs.push(pretextDir);
+  await trainJob(
+    recordingContext(
+      baseSpec({ kind: 'pretext', method: 'rotation', runDir: pretextDir, config: pretextConfig }),
+    ).ctx,
+  );
+});
+
+after(async () => {
+  for (const d of dirs) await rm(d, { recursive: true, force: true });
+});
+
+async function downstreamSpec(config: Partial<DownstreamConfig>): Promise<JobSpec> {
+  const runDir = await tempRunDir('pretext-down-');
+  dirs.push(runDir);
+  const withParent = Boolean(config.pretextRunId);
+  return baseSpec({
+    kind: 'downstream',
+    method: 'supervised',
+    runDir,
+    seed: 11,
+    config: DownstreamConfig.fromPartial({
+      nLabels: 100,
+      fold: 0,
+      testLimit: 200,
+      ...config,
+      training: { epochs: 1, batchSize: 32, maxStepsPerEpoch: 2, validationLimit: 100, ...config.training },
+    }),
+    parent: withParent
+      ? {
+          runId: 'pretext-run',
+          kind: 'pretext',
+          method: 'rotation',
+          runDir: pretextDir,
+          config: pretextConfig,
+        }
+      : undefined,
+  });
+}
+
+async function pretextCheckpoint(which: 'best' | 'last'): Promise<LoadedCheckpoint<CheckpointState>> {
+  return loadCheckpoint<CheckpointState>(path.join(pretextDir, 'checkpoints', which));
+}
+
+function backboneOf(c: LoadedCheckpoint<CheckpointState>): tf.Tensor[] {
+  return c.state.info.backboneWeights.map((i) => c.weights[i]!);
+}
+
+test('SSL+SL starts from exactly the pretext backbone weights, with a fresh head', {
+  timeout: 300_000,
+}, async () => {
+  for (const [choice, which] of [
+    [CheckpointChoice.CHECKPOINT_CHOICE_BEST, 'best'],
+    [CheckpointChoice.CHECKPOINT_CHOICE_LAST, 'last'],
+  ] as const) {
+    const spec = await downstreamSpec({ pretextRunId: 'pretext-run', checkpoint: choice });
+    const rec = recordingContext(spec);
+    await startBackend(rec.ctx);
+    const training = resolveTraining((spec.config as DownstreamConfig).training, 'downstream');
+    const method = await createSupervised({
+      ctx: rec.ctx,
+      training,
+      seed: spec.seed,
+      openDataset: datasetOpener(rec.ctx),
+    });
+    const ckpt = await pretextCheckpoint(which);
+    assertTensorsEqual(method.backbone.getWeights(), backboneOf(ckpt), `backbone from ${which}`);
+    // The head is what a fresh build with the run's seed gives: nothing came from the rotation head.
+    const fresh = buildNetwork(method.info.network, spec.seed);
+    const inBackbone = new Set(method.info.backboneWeights);
+    const head = method.model.getWeights().filter((_, i) => !inBackbone.has(i));
+    const freshHead = fresh.model
+      .getWeights()
+      .filter((_, i) => !new Set(fresh.backbone.weights.map((w) => fresh.model.weights.indexOf(w))).has(i));
+    assert.deepEqual(
+      head.map((t) => t.shape),
+      [[64, 10], [10]],
+    );
+    assertTensorsEqual(head, freshHead, 'head');
+    disposeCheckpoint(ckpt);
+    fresh.model.dispose();
+    method.dispose();
+  }
+});
+
+test('linear probe: backbone (BN statistics included) unchanged, head trained', {
+  timeout: 300_000,
+}, async () => {
+  const spec = await downstreamSpec({
+    pretextRunId: 'pretext-run',
+    checkpoint: CheckpointChoice.CHECKPOINT_CHOICE_BEST,
+    protocol: Protocol.PROTOCOL_LINEAR_PROBE,
+  });
+  const result = await trainJob(recordingContext(spec).ctx);
+  assert.equal(result.test?.numExamples, 200);
+  const pre = await pretextCheckpoint('best');
+  const probe = await loadCheckpoint<CheckpointState>(path.join(spec.runDir, 'checkpoints', 'last'));
+  assertTensorsEqual(backboneOf(probe), backboneOf(pre), 'probe backbone vs pretext backbone');
+  const fresh = buildNetwork(probe.state.info.network, spec.seed);
+  const headIdx = probe.weights.map((_, i) => i).filter((i) => !probe.state.info.backboneWeights.includes(i));
+  const kernel = probe.weights[headIdx[0]!]!;
+  const freshKernel = fresh.model.getWeights()[headIdx[0]!]!;
+  assert.ok(tf.max(tf.abs(tf.sub(kernel, freshKernel))).dataSync()[0]! > 0, 'the head trained');
+  fresh.model.dispose();
+  disposeCheckpoint(pre);
+  disposeCheckpoint(probe);
+});
+
+test('SSL+SL fine-tune updates the backbone; SL from scratch: balanced budget, disjoint validation', {
+  timeout: 300_000,
+}, async () => {
+  const ft = await downstreamSpec({ pretextRunId: 'pretext-run', protocol: Protocol.PROTOCOL_FINE_TUNE });
+  const ftResult = await trainJob(recordingContext(ft).ctx);
+  assert.ok(ftResult.test && ftResult.validation);
+  const pre = await pretextCheckpoint('best');
+  const tuned = await loadCheckpoint<CheckpointState>(path.join(ft.runDir, 'checkpoints', 'last'));
+  assert.throws(() => assertTensorsEqual(backboneOf(tuned), backboneOf(pre), 'x'), /differs/);
+  disposeCheckpoint(pre);
+  disposeCheckpoint(tuned);
+
+  const sl = await downstreamSpec({ architecture: 'resnet', depth: 8, nLabels: 100, fold: 3 });
+  const rec = recordingContext(sl);
+  const result = await trainJob(rec.ctx);
+  const test = result.test!;
+  assert.equal(test.split, 'test');
+  assert.equal(test.numExamples, 200);
+  assert.equal(
+    test.confusionMatrix.reduce((a, b) => a + b, 0),
+    200,
+  );
+  assert.equal(result.validation?.numExamples, 100);
+  const c = await loadCheckpoint<CheckpointState>(path.join(sl.runDir, 'checkpoints', 'best'));
+  const labeled = c.arrays.train as Int32Array;
+  const val = c.arrays.val as Int32Array;
+  assert.equal(labeled.length, 100);
+  const handle = await datasetOpener(rec.ctx)('cifar10');
+  const train = await handle.load('train');
+  const perClass = new Array(10).fill(0);
+  for (const i of labeled) perClass[train.labels[i]!]++;
+  assert.deepEqual(perClass, new Array(10).fill(10));
+  const labeledSet = new Set(labeled);
+  assert.ok(
+    val.every((i) => !labeledSet.has(i)),
+    'validation is disjoint from the label budget',
+  );
+  disposeCheckpoint(c);
+});
