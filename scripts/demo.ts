@@ -1,10 +1,11 @@
-// npm run demo — the main job: a small real label-budget study through a daemon, watched live.
+// npm run demo [-- --preset NAME --out DIR] — the main job: a small real label-budget study through a daemon, watched live.
 // It starts pretextd on a free loopback port (state in a temporary folder), queues a short
 // rotation pretext on CIFAR-10 and SL vs SSL+SL downstream runs at a few label budgets, prints
 // the events as they stream in, then prints the table and writes the report.
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { parseArgs } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import type { RunEvent } from '../gen/ts/pretext/v1/event.js';
 import { PretextServiceClient, StartStudyRequest, StreamMetricsRequest } from '../gen/ts/pretext/v1/service.js';
@@ -12,33 +13,23 @@ import { StudyState } from '../gen/ts/pretext/v1/study.js';
 import { startDaemon } from '../server/daemon.js';
 import { createLogger } from '../server/log.js';
 import { collectStudyReportInput } from '../server/studies/collect.js';
+import { STUDY_PRESETS } from '../server/studies/presets.js';
 import { markdownTable, tableRows, writeStudyReport } from '../server/studies/report.js';
 
 const dataDir = process.env.PRETEXT_DATA_DIR ?? path.join(os.homedir(), '.cache', 'pretext', 'datasets');
 const stateDir = mkdtempSync(path.join(os.tmpdir(), 'pretext-demo-'));
-const outDir = path.resolve(process.env.PRETEXT_DEMO_OUT ?? 'demo-report');
-
-// Sized to finish in about 10 minutes on 2 CPU cores with the wasm backend.
-const STUDY = StartStudyRequest.fromPartial({
-  name: 'demo',
-  config: {
-    preset: 'demo',
-    pretext: {
-      method: 'rotation',
-      dataset: 'cifar10',
-      unlabeledLimit: 4000,
-      depth: 8,
-      rotationsPerImage: 4,
-      training: { epochs: 4, batchSize: 64, learningRate: 2e-3, augment: true, validationLimit: 1000, seed: 7 },
-    },
-    labelBudgets: [250, 1000],
-    folds: 1,
-    downstream: {
-      testLimit: 2000,
-      training: { epochs: 8, batchSize: 32, learningRate: 1e-3, augment: true, validationLimit: 500 },
-    },
-  },
+const { values: args } = parseArgs({
+  options: { preset: { type: 'string', default: 'demo' }, out: { type: 'string' } },
 });
+const preset = args.preset ?? 'demo';
+const config = STUDY_PRESETS[preset];
+if (!config) {
+  console.error(`unknown preset "${preset}"; one of: ${Object.keys(STUDY_PRESETS).join(', ')}`);
+  process.exit(2);
+}
+const outDir = path.resolve(args.out ?? process.env.PRETEXT_DEMO_OUT ?? `${preset}-report`);
+// The demo preset is sized to finish in about 10 minutes on 2 CPU cores (wasm backend).
+const STUDY = StartStudyRequest.fromPartial({ name: preset, config });
 
 const fmt = (x: number, d = 3) => (Number.isFinite(x) ? x.toFixed(d) : '—');
 
@@ -64,7 +55,7 @@ async function main(): Promise<void> {
         const run = await new Promise<import('../gen/ts/pretext/v1/run.js').Run | undefined>((resolve) =>
           client.getRun({ runId }, md, (err, res) => resolve(err ? undefined : res.run)),
         );
-        names.set(runId, run?.name.replace(/^demo /, '') ?? runId);
+        names.set(runId, run?.name.replace(`${preset} `, '') ?? runId);
       }
       return names.get(runId)!;
     };
