@@ -46,6 +46,8 @@ export interface DaemonOptions {
   log?: Logger;
   /** Extra environment for worker processes. */
   workerEnv?: NodeJS.ProcessEnv;
+  /** Kill a worker that reports nothing this long after it starts (default 180 s). */
+  workerStartTimeoutMs?: number;
 }
 
 export interface Daemon {
@@ -139,6 +141,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     graceMs: opts.stopGraceMs ?? 10_000,
     log,
     workerEnv: opts.workerEnv ? { ...process.env, ...opts.workerEnv } : undefined,
+    workerStartTimeoutMs: opts.workerStartTimeoutMs,
   });
 
   const studies = new Studies(db, registry, events, scheduler, log);

@@ -50,6 +50,8 @@ export interface JobSpec {
 export type ToWorker = { type: 'start'; job: JobSpec } | { type: 'cancel' };
 
 export type FromWorker =
+  /** The worker is listening; the daemon sends `start` only after this (no lost message). */
+  | { type: 'ready' }
   /** Facts for the run's provenance, sent as soon as they are known. */
   | { type: 'meta'; backend?: string; dataChecksum?: string; threads?: number }
   | { type: 'event'; payload: EventPayload }

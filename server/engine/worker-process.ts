@@ -27,9 +27,19 @@ export class WorkerProcess {
   private stderrTail = '';
   private killTimer: NodeJS.Timeout | undefined;
   private exited = false;
+  private lastHeard = 0;
+  private heardMeta = false;
+  private stuck: string | undefined;
+  private startTimer: NodeJS.Timeout | undefined;
   readonly exitedPromise: Promise<void>;
 
-  constructor(entry: string, job: JobSpec, handlers: WorkerHandlers, env: NodeJS.ProcessEnv = process.env) {
+  constructor(
+    entry: string,
+    job: JobSpec,
+    handlers: WorkerHandlers,
+    env: NodeJS.ProcessEnv = process.env,
+    startTimeoutMs = 180_000,
+  ) {
     this.child = fork(entry, [], {
       execArgv: ['--import', TSX_LOADER],
       serialization: 'advanced',
@@ -37,9 +47,13 @@ export class WorkerProcess {
       env,
     });
     this.child.on('message', (msg: FromWorker) => {
-      if (msg.type === 'done' || msg.type === 'failed' || msg.type === 'cancelled') {
+      this.lastHeard = Date.now();
+      if (msg.type === 'ready') {
+        this.send({ type: 'start', job });
+      } else if (msg.type === 'done' || msg.type === 'failed' || msg.type === 'cancelled') {
         this.outcome ??= msg;
       } else {
+        this.noteProgress();
         handlers.onMessage(msg);
       }
     });
@@ -64,9 +78,10 @@ export class WorkerProcess {
       this.child.on('exit', (code, signal) => {
         this.exited = true;
         clearTimeout(this.killTimer);
+        clearTimeout(this.startTimer);
         const outcome: WorkerOutcome = this.outcome ?? {
           type: 'crashed',
-          error: describeCrash(code, signal, this.stderrTail),
+          error: this.stuck ?? describeCrash(code, signal, this.stderrTail),
         };
         handlers.onExit(outcome);
         resolve();
@@ -79,7 +94,20 @@ export class WorkerProcess {
         resolve();
       });
     });
-    this.send({ type: 'start', job });
+    // A worker that never reports (stuck while loading or starting its backend) would hold
+    // its slot forever: kill it and let the run fail with a reason.
+    this.startTimer = setTimeout(() => {
+      if (this.lastHeard === 0 || !this.heardMeta) {
+        this.stuck = `the worker reported nothing within ${Math.round(startTimeoutMs / 1000)} s of starting (stuck loading or initialising its backend)`;
+        this.kill();
+      }
+    }, startTimeoutMs);
+    this.startTimer.unref();
+  }
+
+  /** Called by the owner for every non-outcome message (meta/event): the worker is alive. */
+  private noteProgress(): void {
+    this.heardMeta = true;
   }
 
   get pid(): number | undefined {

@@ -55,6 +55,7 @@ export function runWorker(table: JobTable): void {
   });
   // If the daemon dies, the IPC channel closes: stop instead of training as an orphan.
   process.on('disconnect', () => process.exit(0));
+  void send({ type: 'ready' });
 }
 
 async function execute(table: JobTable, spec: JobSpec, signal: AbortSignal): Promise<void> {

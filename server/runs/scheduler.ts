@@ -23,6 +23,8 @@ export interface SchedulerOptions {
   log: Logger;
   /** Environment for worker processes. */
   workerEnv?: NodeJS.ProcessEnv;
+  /** A worker that reports nothing for this long after it starts is killed (default 180 s). */
+  workerStartTimeoutMs?: number;
 }
 
 type StopReason = 'cancel' | 'shutdown';
@@ -165,6 +167,7 @@ export class Scheduler {
         onExit: (outcome) => this.finish(run.id, active, outcome),
       },
       this.opts.workerEnv,
+      this.opts.workerStartTimeoutMs,
     );
   }
 

@@ -157,4 +157,13 @@ describe('pretextd runs', () => {
     const again = await d.waitState(crash.run.id, TERMINAL);
     assert.equal(again.attempts, 2);
   });
+
+  test('a worker that never reports is killed by the start watchdog; its run fails with the reason', async () => {
+    await d.restart({ workerEnv: { PRETEXT_TINY_HANG: '1' }, workerStartTimeoutMs: 3_000 });
+    const { run } = await d.call<{ run: Run }>('startPretext', tinyPretext({ epochs: 1, steps: 1 }));
+    const failed = await d.waitState(run.id, TERMINAL, 60_000);
+    assert.equal(failed.state, RunState.RUN_STATE_FAILED);
+    assert.match(failed.error, /reported nothing within 3 s/);
+    await d.restart({ workerEnv: {} });
+  });
 });

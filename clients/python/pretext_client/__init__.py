@@ -1,0 +1,109 @@
+"""pretext_client: Python client of pretextd, the pretext self-supervised-learning daemon.
+
+    from pretext_client import Client
+    with Client("127.0.0.1:50051", token="...") as c:
+        run = c.start_pretext(method="rotation", dataset="cifar10", training={"epochs": 2})
+        for ev in c.stream(run.id):
+            print(ev.seq, ev.kind, ev.data)
+        print(c.wait(run.id).result)
+
+The generated protobuf/gRPC modules are ``pretext_client.pb.{run_pb2, event_pb2, study_pb2,
+service_pb2, service_pb2_grpc}`` (``Client.stub`` is the raw ``PretextServiceStub``).
+"""
+
+from . import pb
+from .client import Client, EventStream
+from .errors import (
+    AuthError,
+    DeadlineExceededError,
+    InvalidArgumentError,
+    NotFoundError,
+    PretextError,
+    RunFailedError,
+    UnavailableError,
+)
+from .models import (
+    Artifact,
+    BackendInfo,
+    CheckpointChoice,
+    CheckpointSaved,
+    ContrastiveOptions,
+    DatasetInfo,
+    DownloadProgress,
+    DownstreamConfig,
+    EpochMetrics,
+    EvalResult,
+    Evaluation,
+    EvaluateConfig,
+    Event,
+    LogLevel,
+    LogLine,
+    PretextConfig,
+    Progress,
+    Protocol,
+    Run,
+    RunKind,
+    RunResult,
+    RunState,
+    ServerInfo,
+    StateChange,
+    StepMetrics,
+    Study,
+    StudyArm,
+    StudyCell,
+    StudyConfig,
+    StudyGain,
+    StudyState,
+    StudyUpdate,
+    SubsetScheme,
+    TrainingOptions,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Artifact",
+    "AuthError",
+    "BackendInfo",
+    "CheckpointChoice",
+    "CheckpointSaved",
+    "Client",
+    "ContrastiveOptions",
+    "DatasetInfo",
+    "DeadlineExceededError",
+    "DownloadProgress",
+    "DownstreamConfig",
+    "EpochMetrics",
+    "EvalResult",
+    "Evaluation",
+    "EvaluateConfig",
+    "Event",
+    "EventStream",
+    "InvalidArgumentError",
+    "LogLevel",
+    "LogLine",
+    "NotFoundError",
+    "PretextConfig",
+    "PretextError",
+    "Progress",
+    "Protocol",
+    "Run",
+    "RunFailedError",
+    "RunKind",
+    "RunResult",
+    "RunState",
+    "ServerInfo",
+    "StateChange",
+    "StepMetrics",
+    "Study",
+    "StudyArm",
+    "StudyCell",
+    "StudyConfig",
+    "StudyGain",
+    "StudyState",
+    "StudyUpdate",
+    "SubsetScheme",
+    "TrainingOptions",
+    "UnavailableError",
+    "pb",
+]

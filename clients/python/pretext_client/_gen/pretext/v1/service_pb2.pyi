@@ -1,0 +1,237 @@
+from . import event_pb2 as _event_pb2
+from . import run_pb2 as _run_pb2
+from . import study_pb2 as _study_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from typing import ClassVar as _ClassVar, Iterable as _Iterable, Mapping as _Mapping, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class BackendInfo(_message.Message):
+    __slots__ = ["available", "name", "reason"]
+    AVAILABLE_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    available: bool
+    name: str
+    reason: str
+    def __init__(self, name: _Optional[str] = ..., available: bool = ..., reason: _Optional[str] = ...) -> None: ...
+
+class CancelRunRequest(_message.Message):
+    __slots__ = ["run_id"]
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    run_id: str
+    def __init__(self, run_id: _Optional[str] = ...) -> None: ...
+
+class CancelRunResponse(_message.Message):
+    __slots__ = ["run"]
+    RUN_FIELD_NUMBER: _ClassVar[int]
+    run: _run_pb2.Run
+    def __init__(self, run: _Optional[_Union[_run_pb2.Run, _Mapping]] = ...) -> None: ...
+
+class CancelStudyRequest(_message.Message):
+    __slots__ = ["study_id"]
+    STUDY_ID_FIELD_NUMBER: _ClassVar[int]
+    study_id: str
+    def __init__(self, study_id: _Optional[str] = ...) -> None: ...
+
+class CancelStudyResponse(_message.Message):
+    __slots__ = ["study"]
+    STUDY_FIELD_NUMBER: _ClassVar[int]
+    study: _study_pb2.Study
+    def __init__(self, study: _Optional[_Union[_study_pb2.Study, _Mapping]] = ...) -> None: ...
+
+class DatasetInfo(_message.Message):
+    __slots__ = ["hint", "name", "path", "present"]
+    HINT_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    PRESENT_FIELD_NUMBER: _ClassVar[int]
+    hint: str
+    name: str
+    path: str
+    present: bool
+    def __init__(self, name: _Optional[str] = ..., present: bool = ..., path: _Optional[str] = ..., hint: _Optional[str] = ...) -> None: ...
+
+class EvaluateRequest(_message.Message):
+    __slots__ = ["config", "name", "wait"]
+    CONFIG_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    WAIT_FIELD_NUMBER: _ClassVar[int]
+    config: _run_pb2.EvaluateConfig
+    name: str
+    wait: bool
+    def __init__(self, config: _Optional[_Union[_run_pb2.EvaluateConfig, _Mapping]] = ..., wait: bool = ..., name: _Optional[str] = ...) -> None: ...
+
+class EvaluateResponse(_message.Message):
+    __slots__ = ["result", "run"]
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    RUN_FIELD_NUMBER: _ClassVar[int]
+    result: _run_pb2.EvalResult
+    run: _run_pb2.Run
+    def __init__(self, run: _Optional[_Union[_run_pb2.Run, _Mapping]] = ..., result: _Optional[_Union[_run_pb2.EvalResult, _Mapping]] = ...) -> None: ...
+
+class GetRunRequest(_message.Message):
+    __slots__ = ["run_id"]
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    run_id: str
+    def __init__(self, run_id: _Optional[str] = ...) -> None: ...
+
+class GetRunResponse(_message.Message):
+    __slots__ = ["run"]
+    RUN_FIELD_NUMBER: _ClassVar[int]
+    run: _run_pb2.Run
+    def __init__(self, run: _Optional[_Union[_run_pb2.Run, _Mapping]] = ...) -> None: ...
+
+class GetServerInfoRequest(_message.Message):
+    __slots__ = []
+    def __init__(self) -> None: ...
+
+class GetServerInfoResponse(_message.Message):
+    __slots__ = ["backend", "backends", "code_revision", "data_dir", "datasets", "hostname", "last_seq", "max_concurrent_runs", "node_version", "pretext_methods", "queued_runs", "running_runs", "started_at_unix_ms", "version"]
+    BACKENDS_FIELD_NUMBER: _ClassVar[int]
+    BACKEND_FIELD_NUMBER: _ClassVar[int]
+    CODE_REVISION_FIELD_NUMBER: _ClassVar[int]
+    DATASETS_FIELD_NUMBER: _ClassVar[int]
+    DATA_DIR_FIELD_NUMBER: _ClassVar[int]
+    HOSTNAME_FIELD_NUMBER: _ClassVar[int]
+    LAST_SEQ_FIELD_NUMBER: _ClassVar[int]
+    MAX_CONCURRENT_RUNS_FIELD_NUMBER: _ClassVar[int]
+    NODE_VERSION_FIELD_NUMBER: _ClassVar[int]
+    PRETEXT_METHODS_FIELD_NUMBER: _ClassVar[int]
+    QUEUED_RUNS_FIELD_NUMBER: _ClassVar[int]
+    RUNNING_RUNS_FIELD_NUMBER: _ClassVar[int]
+    STARTED_AT_UNIX_MS_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    backend: str
+    backends: _containers.RepeatedCompositeFieldContainer[BackendInfo]
+    code_revision: str
+    data_dir: str
+    datasets: _containers.RepeatedCompositeFieldContainer[DatasetInfo]
+    hostname: str
+    last_seq: int
+    max_concurrent_runs: int
+    node_version: str
+    pretext_methods: _containers.RepeatedScalarFieldContainer[str]
+    queued_runs: int
+    running_runs: int
+    started_at_unix_ms: int
+    version: str
+    def __init__(self, version: _Optional[str] = ..., code_revision: _Optional[str] = ..., hostname: _Optional[str] = ..., backends: _Optional[_Iterable[_Union[BackendInfo, _Mapping]]] = ..., backend: _Optional[str] = ..., max_concurrent_runs: _Optional[int] = ..., running_runs: _Optional[int] = ..., queued_runs: _Optional[int] = ..., datasets: _Optional[_Iterable[_Union[DatasetInfo, _Mapping]]] = ..., pretext_methods: _Optional[_Iterable[str]] = ..., started_at_unix_ms: _Optional[int] = ..., last_seq: _Optional[int] = ..., node_version: _Optional[str] = ..., data_dir: _Optional[str] = ...) -> None: ...
+
+class GetStudyRequest(_message.Message):
+    __slots__ = ["study_id"]
+    STUDY_ID_FIELD_NUMBER: _ClassVar[int]
+    study_id: str
+    def __init__(self, study_id: _Optional[str] = ...) -> None: ...
+
+class GetStudyResponse(_message.Message):
+    __slots__ = ["study"]
+    STUDY_FIELD_NUMBER: _ClassVar[int]
+    study: _study_pb2.Study
+    def __init__(self, study: _Optional[_Union[_study_pb2.Study, _Mapping]] = ...) -> None: ...
+
+class ListRunsRequest(_message.Message):
+    __slots__ = ["kinds", "limit", "parent_run_id", "states", "study_id"]
+    KINDS_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    PARENT_RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    STATES_FIELD_NUMBER: _ClassVar[int]
+    STUDY_ID_FIELD_NUMBER: _ClassVar[int]
+    kinds: _containers.RepeatedScalarFieldContainer[_run_pb2.RunKind]
+    limit: int
+    parent_run_id: str
+    states: _containers.RepeatedScalarFieldContainer[_run_pb2.RunState]
+    study_id: str
+    def __init__(self, states: _Optional[_Iterable[_Union[_run_pb2.RunState, str]]] = ..., kinds: _Optional[_Iterable[_Union[_run_pb2.RunKind, str]]] = ..., limit: _Optional[int] = ..., parent_run_id: _Optional[str] = ..., study_id: _Optional[str] = ...) -> None: ...
+
+class ListRunsResponse(_message.Message):
+    __slots__ = ["runs"]
+    RUNS_FIELD_NUMBER: _ClassVar[int]
+    runs: _containers.RepeatedCompositeFieldContainer[_run_pb2.Run]
+    def __init__(self, runs: _Optional[_Iterable[_Union[_run_pb2.Run, _Mapping]]] = ...) -> None: ...
+
+class ListStudiesRequest(_message.Message):
+    __slots__ = ["limit"]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    limit: int
+    def __init__(self, limit: _Optional[int] = ...) -> None: ...
+
+class ListStudiesResponse(_message.Message):
+    __slots__ = ["studies"]
+    STUDIES_FIELD_NUMBER: _ClassVar[int]
+    studies: _containers.RepeatedCompositeFieldContainer[_study_pb2.Study]
+    def __init__(self, studies: _Optional[_Iterable[_Union[_study_pb2.Study, _Mapping]]] = ...) -> None: ...
+
+class ResumeRunRequest(_message.Message):
+    __slots__ = ["run_id"]
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    run_id: str
+    def __init__(self, run_id: _Optional[str] = ...) -> None: ...
+
+class ResumeRunResponse(_message.Message):
+    __slots__ = ["run"]
+    RUN_FIELD_NUMBER: _ClassVar[int]
+    run: _run_pb2.Run
+    def __init__(self, run: _Optional[_Union[_run_pb2.Run, _Mapping]] = ...) -> None: ...
+
+class StartDownstreamRequest(_message.Message):
+    __slots__ = ["config", "name"]
+    CONFIG_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    config: _run_pb2.DownstreamConfig
+    name: str
+    def __init__(self, config: _Optional[_Union[_run_pb2.DownstreamConfig, _Mapping]] = ..., name: _Optional[str] = ...) -> None: ...
+
+class StartDownstreamResponse(_message.Message):
+    __slots__ = ["run"]
+    RUN_FIELD_NUMBER: _ClassVar[int]
+    run: _run_pb2.Run
+    def __init__(self, run: _Optional[_Union[_run_pb2.Run, _Mapping]] = ...) -> None: ...
+
+class StartPretextRequest(_message.Message):
+    __slots__ = ["config", "name"]
+    CONFIG_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    config: _run_pb2.PretextConfig
+    name: str
+    def __init__(self, config: _Optional[_Union[_run_pb2.PretextConfig, _Mapping]] = ..., name: _Optional[str] = ...) -> None: ...
+
+class StartPretextResponse(_message.Message):
+    __slots__ = ["run"]
+    RUN_FIELD_NUMBER: _ClassVar[int]
+    run: _run_pb2.Run
+    def __init__(self, run: _Optional[_Union[_run_pb2.Run, _Mapping]] = ...) -> None: ...
+
+class StartStudyRequest(_message.Message):
+    __slots__ = ["config", "name"]
+    CONFIG_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    config: _study_pb2.StudyConfig
+    name: str
+    def __init__(self, config: _Optional[_Union[_study_pb2.StudyConfig, _Mapping]] = ..., name: _Optional[str] = ...) -> None: ...
+
+class StartStudyResponse(_message.Message):
+    __slots__ = ["study"]
+    STUDY_FIELD_NUMBER: _ClassVar[int]
+    study: _study_pb2.Study
+    def __init__(self, study: _Optional[_Union[_study_pb2.Study, _Mapping]] = ...) -> None: ...
+
+class StreamMetricsRequest(_message.Message):
+    __slots__ = ["from_seq", "history_only", "run_id", "skip_steps"]
+    FROM_SEQ_FIELD_NUMBER: _ClassVar[int]
+    HISTORY_ONLY_FIELD_NUMBER: _ClassVar[int]
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    SKIP_STEPS_FIELD_NUMBER: _ClassVar[int]
+    from_seq: int
+    history_only: bool
+    run_id: str
+    skip_steps: bool
+    def __init__(self, run_id: _Optional[str] = ..., from_seq: _Optional[int] = ..., history_only: bool = ..., skip_steps: bool = ...) -> None: ...
+
+class StreamMetricsResponse(_message.Message):
+    __slots__ = ["event"]
+    EVENT_FIELD_NUMBER: _ClassVar[int]
+    event: _event_pb2.RunEvent
+    def __init__(self, event: _Optional[_Union[_event_pb2.RunEvent, _Mapping]] = ...) -> None: ...
