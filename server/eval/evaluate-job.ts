@@ -1,12 +1,13 @@
 // The `evaluate` job: a run's best or last checkpoint on a split of its dataset. Everything it
 // needs (network, mean image, validation indices, rotation labels) comes from the checkpoint.
 import { LogLevel } from '../../gen/ts/pretext/v1/event.js';
-import type { EvaluateConfig, RunResult } from '../../gen/ts/pretext/v1/run.js';
+import type { EvaluateConfig, PretextConfig, RunResult } from '../../gen/ts/pretext/v1/run.js';
 import { assignWeights, disposeCheckpoint, loadCheckpoint } from '../engine/checkpoint.js';
 import { checkpointDir, checkpointName } from '../engine/checkpoint-names.js';
 import { datasetOpener, startBackend } from '../engine/job-support.js';
 import type { CheckpointState } from '../engine/trainer.js';
 import type { JobFn } from '../engine/worker-runtime.js';
+import { isKnnTask, knnEvaluation } from '../methods/contrastive/evaluate.js';
 import { buildNetwork } from '../methods/network.js';
 import { rotationEvalLabels, testRotations } from '../methods/rotation.js';
 import {
@@ -29,6 +30,38 @@ export const evaluateJob: JobFn = async (ctx) => {
   await startBackend(ctx);
   const ckpt = await loadCheckpoint<CheckpointState>(checkpointDir(parent.runDir, which));
   const { info, trainer } = ckpt.state;
+  if (isKnnTask(info)) {
+    // Contrastive runs have no classifier head: they are evaluated by kNN on backbone features.
+    if (split === 'train') {
+      disposeCheckpoint(ckpt);
+      throw new Error('contrastive runs are evaluated by kNN on the validation or test split, not on train');
+    }
+    try {
+      const handle = await datasetOpener(ctx)(info.dataset);
+      const evalResult = await knnEvaluation({
+        info,
+        weights: ckpt.weights,
+        arrays: ckpt.arrays,
+        contrastive: (parent.config as PretextConfig).contrastive,
+        handle,
+        split: split as 'validation' | 'test',
+        limit: config.limit,
+        checkpoint: which,
+        signal: ctx.signal,
+      });
+      return {
+        test: split === 'test' ? evalResult : undefined,
+        validation: split === 'validation' ? evalResult : undefined,
+        bestEpoch: trainer.bestEpoch,
+        bestValAccuracy: trainer.bestValAccuracy,
+        epochsTrained: 0,
+        trainSeconds: 0,
+        extra: { checkpoint_epoch: trainer.epoch, knn_accuracy: evalResult.accuracy },
+      };
+    } finally {
+      disposeCheckpoint(ckpt);
+    }
+  }
   const net = buildNetwork(info.network, info.seed);
   try {
     try {

@@ -1,7 +1,10 @@
 // Methods by name. Pretext methods and the downstream method are looked up here by the job
 // table; the contrastive methods join as new files plus one line each.
 import type { MethodFactory } from './base.js';
+import { createNnclr } from './nnclr.js';
 import { createRotation } from './rotation.js';
+import { createSimclr } from './simclr.js';
+import { createSimsiam } from './simsiam.js';
 import { createSupervised } from './supervised.js';
 
 export type MethodRole = 'pretext' | 'downstream';
@@ -13,6 +16,9 @@ export interface MethodEntry {
 
 const methods = new Map<string, MethodEntry>([
   ['rotation', { role: 'pretext', create: createRotation }],
+  ['simclr', { role: 'pretext', create: createSimclr }],
+  ['simsiam', { role: 'pretext', create: createSimsiam }],
+  ['nnclr', { role: 'pretext', create: createNnclr }],
   ['supervised', { role: 'downstream', create: createSupervised }],
 ]);
 

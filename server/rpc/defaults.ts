@@ -14,7 +14,7 @@ import {
 import { invalidArgument } from './errors.js';
 
 /** Pretext methods the engine implements (keys of the worker's job table). */
-export const PRETEXT_METHODS = ['rotation'] as const;
+export const PRETEXT_METHODS = ['rotation', 'simclr', 'simsiam', 'nnclr'] as const;
 
 export const DATASETS: Record<string, { train: number; numClasses: number; side: number }> = {
   cifar10: { train: 50_000, numClasses: 10, side: 32 },
