@@ -1,0 +1,248 @@
+// `pretext`: the scriptable client of pretextd. `main` takes argv and an Io and returns the
+// exit code, so tests run it in-process; bin/pretext.js wires it to the real process.
+import { pathToFileURL } from 'node:url';
+import { Command, CommanderError, Option } from 'commander';
+import { Connection, type ConnectionFlags, explainError, resolveConnection } from './connection.js';
+import { CliError, EXIT_CODE_HELP, ExitCode } from './exit-codes.js';
+import { infoCommand, runsCommand, showCommand } from './commands/read.js';
+import { watchCommand } from './commands/watch.js';
+import {
+  cancelCommand,
+  downstreamRequest,
+  downstreamStart,
+  evalCommand,
+  evaluateRequest,
+  pretextRequest,
+  pretextStart,
+  resumeCommand,
+} from './commands/write.js';
+import { type Io, processIo } from './io.js';
+import {
+  CONTRASTIVE_FIELDS,
+  DOWNSTREAM_FIELDS,
+  EVAL_FIELDS,
+  type FieldSpec,
+  PRETEXT_FIELDS,
+  TRAINING_FIELDS,
+} from './options.js';
+
+/** Adds flags for a field group. Values stay strings: options.ts validates them all at once. */
+function addFields(cmd: Command, specs: readonly FieldSpec[]): Command {
+  for (const s of specs) {
+    const choices = s.choices ? ` (${s.choices.join(' | ')})` : '';
+    if (s.type === 'bool') {
+      cmd.option(`--${s.flag}`, s.help);
+      cmd.option(`--no-${s.flag}`, `the opposite of --${s.flag}`);
+    } else {
+      cmd.addOption(new Option(`--${s.flag} <${s.type === 'choice' ? 'name' : 'n'}>`, s.help + choices));
+    }
+  }
+  return cmd;
+}
+
+export function buildProgram(io: Io, codeOut: { code: number }): Command {
+  const program = new Command('pretext');
+  const conn = (cmd: Command): Connection => {
+    const o = cmd.optsWithGlobals() as ConnectionFlags;
+    return new Connection(resolveConnection(o, io.env));
+  };
+  // Every action goes through here: one place turns errors into messages and exit codes.
+  const run =
+    (fn: (cmd: Command, ...args: string[]) => Promise<number>) =>
+    async (...args: unknown[]): Promise<void> => {
+      const cmd = args[args.length - 1] as Command;
+      const positional = args.slice(0, -2).filter((a): a is string => typeof a === 'string');
+      try {
+        codeOut.code = await fn(cmd, ...positional);
+      } catch (caught) {
+        let err = caught;
+        const o = cmd.optsWithGlobals() as ConnectionFlags;
+        let opts: ReturnType<typeof resolveConnection>;
+        try {
+          opts = resolveConnection(o, io.env);
+        } catch (bad) {
+          opts = { addr: o.addr ?? '?' };
+          err = err instanceof CliError ? err : bad;
+        }
+        const e = await explainError(err, opts);
+        io.err(`pretext: ${e.message}\n`);
+        codeOut.code = e.exitCode;
+      }
+    };
+  const withConn =
+    (fn: (c: Connection, cmd: Command, ...args: string[]) => Promise<number>) =>
+    (cmd: Command, ...args: string[]) => {
+      const c = conn(cmd);
+      return fn(c, cmd, ...args).finally(() => c.close());
+    };
+
+  program
+    .description('Client of pretextd, the self-supervised-learning training daemon.')
+    .option('--addr <host:port>', 'daemon address (env PRETEXT_ADDR, default 127.0.0.1:50051)')
+    .option('--token <token>', 'bearer token (env PRETEXT_TOKEN)')
+    .option('--token-file <file>', 'file holding the bearer token (env PRETEXT_TOKEN_FILE)')
+    .option('--tls-ca <file>', 'PEM CA of the daemon certificate; enables TLS (env PRETEXT_TLS_CA)')
+    .showHelpAfterError('(run with --help for usage)')
+    // Subcommand help lists the connection options too.
+    .configureHelp({ showGlobalOptions: true })
+    .addHelpText('after', `\n${EXIT_CODE_HELP}\n`)
+    .exitOverride()
+    .configureOutput({ writeOut: io.out, writeErr: io.err });
+
+  program
+    .command('info')
+    .description('describe the daemon: version, backends, datasets, queue')
+    .option('--json', 'print one JSON document')
+    .action(run(withConn((c, cmd) => infoCommand(c, io, cmd.opts()))));
+
+  program
+    .command('runs')
+    .description('list runs, newest first')
+    .option(
+      '--state <states...>',
+      'only these states: queued, running, succeeded, failed, cancelled, interrupted',
+    )
+    .option('--kind <kinds...>', 'only these kinds: pretext, downstream, evaluate')
+    .option('--limit <n>', 'at most n runs, 1..1000 (default 100)')
+    .option('--parent <run>', 'only runs built on this run')
+    .option('--study <id>', 'only runs of this study')
+    .option('--json', 'print one JSON document')
+    .action(run(withConn((c, cmd) => runsCommand(c, io, cmd.opts()))));
+
+  program
+    .command('show')
+    .description('show one run: config, progress, checkpoints, result')
+    .argument('<run>', 'run id')
+    .option('--json', 'print one JSON document')
+    .action(run(withConn((c, cmd, id) => showCommand(c, io, id ?? '', cmd.opts()))));
+
+  const pretext = program.command('pretext').description('pretext (self-supervised) runs');
+  addFields(
+    addFields(
+      addFields(
+        pretext
+          .command('start')
+          .description('queue a pretext run; prints its id (all options are checked before sending)'),
+        PRETEXT_FIELDS,
+      ),
+      TRAINING_FIELDS,
+    ),
+    CONTRASTIVE_FIELDS,
+  )
+    .option('--name <label>', 'a human label')
+    .option('--json', 'print the queued run as JSON')
+    .option('--dry-run', 'validate and print the request as JSON; send nothing')
+    .addHelpText('after', '\nExample: pretext pretext start --method rotation --dataset cifar10 --epochs 200')
+    .action(
+      run((cmd) => {
+        const req = pretextRequest(cmd.opts());
+        if (cmd.opts().dryRun) return pretextStart(null, io, req, cmd.opts());
+        return withConn((c) => pretextStart(c, io, req, cmd.opts()))(cmd);
+      }),
+    );
+
+  const downstream = program.command('downstream').description('downstream (supervised) runs');
+  addFields(
+    addFields(
+      downstream
+        .command('start')
+        .description('queue a downstream run: --from RUN (SSL+SL) or --scratch (SL); prints its id'),
+      DOWNSTREAM_FIELDS,
+    ),
+    TRAINING_FIELDS,
+  )
+    .option('--from <run>', 'the pretext run whose backbone initializes the network (SSL+SL)')
+    .option('--scratch', 'random initialization (SL baseline)')
+    .option('--name <label>', 'a human label')
+    .option('--json', 'print the queued run as JSON')
+    .option('--dry-run', 'validate and print the request as JSON; send nothing')
+    .addHelpText(
+      'after',
+      '\nExample: pretext downstream start --from r-20261128-0001ab --n-labels 1250 --epochs 200',
+    )
+    .action(
+      run((cmd) => {
+        const req = downstreamRequest(cmd.opts());
+        if (cmd.opts().dryRun) return downstreamStart(null, io, req, cmd.opts());
+        return withConn((c) => downstreamStart(c, io, req, cmd.opts()))(cmd);
+      }),
+    );
+
+  addFields(program.command('eval').description("evaluate a run's checkpoint on a split"), EVAL_FIELDS)
+    .argument('<run>', 'the run to evaluate')
+    .option('--wait', 'wait for the evaluation and print its result (exit 1 if it fails)')
+    .option('--name <label>', 'a human label')
+    .option('--json', 'print one JSON document')
+    .option('--dry-run', 'validate and print the request as JSON; send nothing')
+    .action(
+      run((cmd, id) => {
+        const req = evaluateRequest(id ?? '', cmd.opts());
+        if (cmd.opts().dryRun) return evalCommand(null, io, req, cmd.opts());
+        return withConn((c) => evalCommand(c, io, req, cmd.opts()))(cmd);
+      }),
+    );
+
+  program
+    .command('watch')
+    .description('follow a run to its end: progress bar, ETA, one line per epoch; exits with its outcome')
+    .argument('<run>', 'run id')
+    .option('--json', 'JSON lines: one event per line, then {"outcome": ...}')
+    .option('--logs', 'also print info log lines and checkpoints')
+    .addHelpText(
+      'after',
+      '\nExit status: 0 succeeded, 1 failed, 6 cancelled, 7 interrupted (see pretext --help).',
+    )
+    .action(run(withConn((c, cmd, id) => watchCommand(c, io, id ?? '', cmd.opts()))));
+
+  program
+    .command('cancel')
+    .description('cancel a queued or running run')
+    .argument('<run>', 'run id')
+    .option('--json', 'print the run as JSON')
+    .action(run(withConn((c, cmd, id) => cancelCommand(c, io, id ?? '', cmd.opts()))));
+
+  program
+    .command('resume')
+    .description('resume an interrupted (or failed) run from its last checkpoint')
+    .argument('<run>', 'run id')
+    .option('--json', 'print the run as JSON')
+    .action(run(withConn((c, cmd, id) => resumeCommand(c, io, id ?? '', cmd.opts()))));
+
+  program
+    .command('tui')
+    .description('the terminal dashboard (keys: ? for help)')
+    .action(
+      run(async (cmd) => {
+        const opts = resolveConnection(cmd.optsWithGlobals() as ConnectionFlags, io.env);
+        // Loaded lazily: plain commands should not pay for React and Ink.
+        const { runDashboard } = await import('../client-tui/main.js');
+        return runDashboard(opts);
+      }),
+    );
+
+  return program;
+}
+
+export async function main(argv: string[], io: Io = processIo()): Promise<number> {
+  const codeOut = { code: ExitCode.OK as number };
+  const program = buildProgram(io, codeOut);
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Help and version are exits with 0; everything else commander rejects is usage.
+      if (err.exitCode === 0) return ExitCode.OK;
+      if (err.code === 'commander.help' || err.code === 'commander.helpDisplayed') return ExitCode.OK;
+      return ExitCode.INVALID_ARGUMENT;
+    }
+    throw err;
+  }
+  return codeOut.code;
+}
+
+// `tsx cli/main.ts ...` runs it directly; bin/pretext.js imports `main` and calls it.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}

@@ -1,0 +1,102 @@
+// The container: hooks for data and terminal size, keys turned into UI changes and effects.
+// Everything it renders is the props-only <App>.
+import { useApp, useInput } from 'ink';
+import { useCallback, useRef, useState } from 'react';
+import { type Connection, explainError } from '../cli/connection.js';
+import { App } from './components/App.js';
+import { useDaemon } from './hooks/useDaemon.js';
+import { useTerminalSize } from './hooks/useTerminalSize.js';
+import { type Effect, handleKey, initialUi, type UiState } from './ui.js';
+
+export interface DashboardProps {
+  conn: Connection;
+  /** Throttle of renders driven by events (ms). */
+  throttleMs?: number;
+}
+
+export function Dashboard({ conn, throttleMs }: DashboardProps) {
+  const [ui, setUi] = useState<UiState>(initialUi);
+  const detailRunId = ui.view === 'run' ? ui.runId : undefined;
+  const { dash, dispatch } = useDaemon(conn, detailRunId, throttleMs);
+  const { columns, rows } = useTerminalSize();
+  const { exit } = useApp();
+
+  const notify = useCallback(
+    (text: string, error = false) => setUi((u) => ({ ...u, notice: { text, error } })),
+    [],
+  );
+
+  const run = useCallback(
+    async (effect: Effect) => {
+      try {
+        switch (effect.type) {
+          case 'quit':
+            exit();
+            return;
+          case 'startPretext': {
+            const { run } = await conn.call(conn.client.startPretext, effect.req);
+            if (run) {
+              dispatch({ type: 'run', run });
+              setUi((u) => ({
+                ...u,
+                runId: run.id,
+                notice: { text: `started pretext run ${run.id}`, error: false },
+              }));
+            }
+            return;
+          }
+          case 'startDownstream': {
+            const { run } = await conn.call(conn.client.startDownstream, effect.req);
+            if (run) {
+              dispatch({ type: 'run', run });
+              setUi((u) => ({
+                ...u,
+                runId: run.id,
+                notice: { text: `started downstream run ${run.id}`, error: false },
+              }));
+            }
+            return;
+          }
+          case 'evaluate': {
+            const { run } = await conn.call(conn.client.evaluate, effect.req);
+            if (run) {
+              dispatch({ type: 'run', run });
+              notify(`evaluation ${run.id} of ${effect.req.config?.targetRunId} queued`);
+            }
+            return;
+          }
+          case 'cancel': {
+            const { run } = await conn.call(conn.client.cancelRun, { runId: effect.runId });
+            if (run) dispatch({ type: 'run', run });
+            notify(`cancelling ${effect.runId}`);
+            return;
+          }
+          case 'resume': {
+            const { run } = await conn.call(conn.client.resumeRun, { runId: effect.runId });
+            if (run) dispatch({ type: 'run', run });
+            notify(`resumed ${effect.runId}`);
+            return;
+          }
+        }
+      } catch (err) {
+        notify((await explainError(err, conn.opts)).message, true);
+      }
+    },
+    [conn, dispatch, exit, notify],
+  );
+
+  // Keys can arrive faster than renders (typing, pasting): each one must see the state the
+  // previous one left, not the one of the last render.
+  const uiRef = useRef(ui);
+  uiRef.current = ui;
+  const dashRef = useRef(dash);
+  dashRef.current = dash;
+  useInput((input, key) => {
+    const res = handleKey({ ...uiRef.current, notice: undefined }, dashRef.current, input, key);
+    uiRef.current = res.ui;
+    setUi(res.ui);
+    if (res.effect) run(res.effect);
+  });
+
+  return <App dash={dash} ui={ui} addr={conn.opts.addr} width={columns} height={rows} />;
+}

@@ -1,0 +1,17 @@
+// `pretext tui`: renders the dashboard until the user quits; the terminal is restored by Ink.
+import { render } from 'ink';
+import { Connection, type ConnectionOptions } from '../cli/connection.js';
+import { ExitCode } from '../cli/exit-codes.js';
+import { Dashboard } from './Dashboard.js';
+
+export async function runDashboard(opts: ConnectionOptions): Promise<number> {
+  const conn = new Connection(opts);
+  const app = render(<Dashboard conn={conn} />, { exitOnCtrlC: false });
+  try {
+    await app.waitUntilExit();
+  } finally {
+    app.cleanup();
+    conn.close();
+  }
+  return ExitCode.OK;
+}

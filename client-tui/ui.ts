@@ -1,0 +1,301 @@
+// What the user is doing: view, selection, overlays and forms; and what each key means.
+// Pure: a key yields the next UI state plus at most one effect for the controller hook to run.
+import { RunKind, RunState } from '../gen/ts/pretext/v1/run.js';
+import type {
+  EvaluateRequest,
+  StartDownstreamRequest,
+  StartPretextRequest,
+} from '../gen/ts/pretext/v1/service.js';
+import { CliError } from '../cli/exit-codes.js';
+import { isTerminal } from '../cli/format.js';
+import {
+  CONTRASTIVE_FIELDS,
+  DOWNSTREAM_FIELDS,
+  EVAL_FIELDS,
+  type FieldSpec,
+  PRETEXT_FIELDS,
+  parseField,
+  TRAINING_FIELDS,
+  type Values,
+} from '../cli/options.js';
+import { downstreamRequest, evaluateRequest, pretextRequest } from '../cli/commands/write.js';
+import type { DashState } from './state.js';
+
+export type FormKind = 'pretext' | 'downstream' | 'evaluate';
+
+export interface FormState {
+  kind: FormKind;
+  /** The run the form is about (downstream: the pretext run; evaluate: the target). */
+  runId?: string;
+  fields: FieldSpec[];
+  values: Values;
+  focus: number;
+  errors: string[];
+}
+
+export type Overlay =
+  | { kind: 'none' }
+  | { kind: 'help' }
+  | { kind: 'confirm'; action: 'cancel'; runId: string }
+  | { kind: 'form'; form: FormState };
+
+export type View = 'list' | 'run';
+export type ChartMode = 'epoch' | 'step' | 'result';
+const NEXT_MODE: Record<ChartMode, ChartMode> = { epoch: 'step', step: 'result', result: 'epoch' };
+
+export interface UiState {
+  view: View;
+  /** Run under the cursor (list) or shown (run view). */
+  runId?: string;
+  overlay: Overlay;
+  chartMode: ChartMode;
+  /** Last message for the status line. */
+  notice?: { text: string; error: boolean };
+}
+
+export const initialUi: UiState = { view: 'list', overlay: { kind: 'none' }, chartMode: 'epoch' };
+
+export interface KeyInfo {
+  upArrow?: boolean;
+  downArrow?: boolean;
+  leftArrow?: boolean;
+  rightArrow?: boolean;
+  pageUp?: boolean;
+  pageDown?: boolean;
+  return?: boolean;
+  escape?: boolean;
+  ctrl?: boolean;
+  meta?: boolean;
+  tab?: boolean;
+  shift?: boolean;
+  backspace?: boolean;
+  delete?: boolean;
+}
+
+export type Effect =
+  | { type: 'quit' }
+  | { type: 'startPretext'; req: StartPretextRequest }
+  | { type: 'startDownstream'; req: StartDownstreamRequest }
+  | { type: 'evaluate'; req: EvaluateRequest }
+  | { type: 'cancel'; runId: string }
+  | { type: 'resume'; runId: string };
+
+export interface KeyResult {
+  ui: UiState;
+  effect?: Effect;
+}
+
+export const HELP_KEYS: readonly [string, string][] = [
+  ['↑/↓ j/k', 'move in the list / between form fields'],
+  ['enter', 'open the run / submit the form'],
+  ['esc ⌫', 'back to the list / close the form'],
+  ['←/→ [ ]', 'previous / next run (run view); change a choice (form)'],
+  ['p', 'start a pretext run (form)'],
+  ['d', 'start a downstream run (from the selected pretext run, or scratch)'],
+  ['e', 'evaluate the selected run (form)'],
+  ['c', 'cancel the selected run (asks first)'],
+  ['R', 'resume the selected interrupted/failed run'],
+  ['m', 'run view: charts per epoch → per step → final results'],
+  ['?', 'this help'],
+  ['q ctrl-c', 'quit'],
+];
+
+/** Fields shown for a form given its current values (contrastive options only for those methods). */
+export function visibleFields(form: FormState): FieldSpec[] {
+  if (form.kind !== 'pretext') return form.fields;
+  const method = String(form.values.method ?? 'rotation');
+  return form.fields.filter((f) => {
+    if (CONTRASTIVE_FIELDS.includes(f)) return method !== 'rotation';
+    if (f.key === 'rotationsPerImage') return method === 'rotation';
+    return true;
+  });
+}
+
+const defaults = (specs: readonly FieldSpec[]): Values =>
+  Object.fromEntries(specs.map((s) => [s.key, s.formDefault]));
+
+export function newForm(kind: FormKind, runId?: string): FormState {
+  const name: FieldSpec = {
+    key: 'name',
+    flag: 'name',
+    label: 'Name',
+    help: 'a human label',
+    type: 'text',
+    formDefault: '',
+  };
+  if (kind === 'pretext') {
+    const fields = [...PRETEXT_FIELDS, ...TRAINING_FIELDS, ...CONTRASTIVE_FIELDS, name];
+    return { kind, fields, values: defaults(fields), focus: 0, errors: [] };
+  }
+  if (kind === 'downstream') {
+    const from: FieldSpec = {
+      key: 'from',
+      flag: 'from',
+      label: 'From run',
+      help: 'pretext run id (empty = SL from scratch)',
+      type: 'text',
+      formDefault: runId ?? '',
+    };
+    const fields = [from, ...DOWNSTREAM_FIELDS, ...TRAINING_FIELDS, name];
+    const values = defaults(fields);
+    return { kind, runId, fields, values, focus: 0, errors: [] };
+  }
+  const fields = [...EVAL_FIELDS, name];
+  return { kind, runId, fields, values: defaults(fields), focus: 0, errors: [] };
+}
+
+/** Validates the form with the CLI's rules; a request, or the errors to show. */
+export function submitForm(form: FormState): { effect?: Effect; errors: string[] } {
+  const shown = new Set(visibleFields(form).map((f) => f.key));
+  const values: Values = {};
+  for (const [k, v] of Object.entries(form.values)) if (shown.has(k) && v !== '') values[k] = v;
+  try {
+    if (form.kind === 'pretext')
+      return { effect: { type: 'startPretext', req: pretextRequest(values) }, errors: [] };
+    if (form.kind === 'downstream') {
+      const from = typeof values.from === 'string' && values.from.trim() ? values.from.trim() : undefined;
+      const v: Values & { from?: string; scratch?: boolean } = {
+        ...values,
+        from,
+        scratch: from === undefined,
+      };
+      // With a pretext run the backbone is its own; the form's scratch-only fields do not apply.
+      if (from) {
+        delete v.architecture;
+        delete v.depth;
+      } else {
+        delete v.checkpoint;
+      }
+      return { effect: { type: 'startDownstream', req: downstreamRequest(v) }, errors: [] };
+    }
+    return { effect: { type: 'evaluate', req: evaluateRequest(form.runId ?? '', values) }, errors: [] };
+  } catch (err) {
+    if (err instanceof CliError) return { errors: err.message.split('\n') };
+    throw err;
+  }
+}
+
+function formKey(ui: UiState, form: FormState, input: string, key: KeyInfo): KeyResult {
+  const fields = visibleFields(form);
+  const focus = Math.min(form.focus, fields.length - 1);
+  const field = fields[focus];
+  const set = (f: Partial<FormState>): KeyResult => ({
+    ui: { ...ui, overlay: { kind: 'form', form: { ...form, ...f } } },
+  });
+  if (key.escape)
+    return { ui: { ...ui, overlay: { kind: 'none' }, notice: { text: 'form closed', error: false } } };
+  if (key.return) {
+    const { effect, errors } = submitForm(form);
+    if (!effect) return set({ errors });
+    return { ui: { ...ui, overlay: { kind: 'none' } }, effect };
+  }
+  if (key.upArrow || (key.tab && key.shift))
+    return set({ focus: (focus - 1 + fields.length) % fields.length });
+  if (key.downArrow || key.tab) return set({ focus: (focus + 1) % fields.length });
+  if (!field) return { ui };
+  const cur = form.values[field.key];
+  const setValue = (v: string | boolean): KeyResult => {
+    const values = { ...form.values, [field.key]: v };
+    const p = parseField(field, v);
+    // Show this field's problem as soon as it is typed; the rest are checked on submit.
+    return set({ values, errors: p.error ? [p.error] : [] });
+  };
+  if (field.type === 'choice' || field.type === 'bool') {
+    const options = field.type === 'bool' ? ['yes', 'no'] : ['', ...(field.choices ?? [])];
+    const i = Math.max(0, options.indexOf(String(cur ?? '')));
+    if (key.leftArrow) return setValue(options[(i - 1 + options.length) % options.length] as string);
+    if (key.rightArrow || input === ' ') return setValue(options[(i + 1) % options.length] as string);
+    return { ui };
+  }
+  if (key.backspace || key.delete) return setValue(String(cur ?? '').slice(0, -1));
+  if (!input || key.ctrl || key.meta || key.leftArrow || key.rightArrow) return { ui };
+  // Fast typing and pastes arrive as one chunk, erases included: apply it character by character.
+  let v = String(cur ?? '');
+  let enter = false;
+  for (const ch of input) {
+    if (ch === '\x7f' || ch === '\b') v = v.slice(0, -1);
+    else if (ch === '\r' || ch === '\n') enter = true;
+    else if (ch >= ' ' && ch <= '~') v += ch;
+  }
+  if (enter)
+    return formKey(ui, { ...form, values: { ...form.values, [field.key]: v } }, '', { return: true });
+  return v === String(cur ?? '') ? { ui } : setValue(v);
+}
+
+/** Run ids in list order. */
+function order(dash: DashState): string[] {
+  return dash.order;
+}
+
+function move(dash: DashState, ui: UiState, delta: number): UiState {
+  const ids = order(dash);
+  if (ids.length === 0) return ui;
+  const i = ui.runId ? ids.indexOf(ui.runId) : -1;
+  const j = i < 0 ? 0 : Math.max(0, Math.min(ids.length - 1, i + delta));
+  return { ...ui, runId: ids[j] };
+}
+
+export function handleKey(ui: UiState, dash: DashState, input: string, key: KeyInfo): KeyResult {
+  const o = ui.overlay;
+  if (key.ctrl && input === 'c') return { ui, effect: { type: 'quit' } };
+  if (o.kind === 'form') return formKey(ui, o.form, input, key);
+  if (input.length > 1 && !key.ctrl && !key.meta) {
+    // Keys typed faster than the terminal is read arrive as one chunk: one at a time, then.
+    let r: KeyResult = { ui };
+    for (const ch of input) {
+      const next = handleKey(r.ui, dash, ch, ch === '\r' ? { return: true } : {});
+      r = { ui: next.ui, effect: next.effect ?? r.effect };
+      if (r.effect?.type === 'quit') break;
+    }
+    return r;
+  }
+  if (o.kind === 'help') {
+    return { ui: { ...ui, overlay: { kind: 'none' } } };
+  }
+  if (o.kind === 'confirm') {
+    if (input === 'y' || input === 'Y') {
+      return { ui: { ...ui, overlay: { kind: 'none' } }, effect: { type: 'cancel', runId: o.runId } };
+    }
+    return { ui: { ...ui, overlay: { kind: 'none' }, notice: { text: 'not cancelled', error: false } } };
+  }
+  const ids = order(dash);
+  const runId = ui.runId && dash.runs[ui.runId] ? ui.runId : ids[0];
+  const run = runId ? dash.runs[runId] : undefined;
+  const here = { ...ui, runId };
+  if (input === 'q') return { ui, effect: { type: 'quit' } };
+  if (input === '?') return { ui: { ...here, overlay: { kind: 'help' } } };
+  if (input === 'p') return { ui: { ...here, overlay: { kind: 'form', form: newForm('pretext') } } };
+  if (input === 'd') {
+    const from = run && run.kind === RunKind.RUN_KIND_PRETEXT ? run.id : undefined;
+    return { ui: { ...here, overlay: { kind: 'form', form: newForm('downstream', from) } } };
+  }
+  if (input === 'm') return { ui: { ...here, chartMode: NEXT_MODE[ui.chartMode] } };
+  if (input === 'e') {
+    if (!run) return { ui: { ...here, notice: { text: 'no run selected', error: true } } };
+    return { ui: { ...here, overlay: { kind: 'form', form: newForm('evaluate', run.id) } } };
+  }
+  if (input === 'c') {
+    if (!run) return { ui: { ...here, notice: { text: 'no run selected', error: true } } };
+    if (isTerminal(run.state) && run.state !== RunState.RUN_STATE_INTERRUPTED) {
+      return { ui: { ...here, notice: { text: `${run.id} already ended; nothing to cancel`, error: true } } };
+    }
+    return { ui: { ...here, overlay: { kind: 'confirm', action: 'cancel', runId: run.id } } };
+  }
+  if (input === 'R') {
+    if (!run) return { ui: { ...here, notice: { text: 'no run selected', error: true } } };
+    return { ui: here, effect: { type: 'resume', runId: run.id } };
+  }
+  if (ui.view === 'list') {
+    if (key.upArrow || input === 'k') return { ui: move(dash, here, -1) };
+    if (key.downArrow || input === 'j') return { ui: move(dash, here, 1) };
+    if (key.pageUp) return { ui: move(dash, here, -10) };
+    if (key.pageDown) return { ui: move(dash, here, 10) };
+    if (key.return && runId) return { ui: { ...here, view: 'run' } };
+    return { ui: here };
+  }
+  // Run view.
+  if (key.escape || key.backspace || key.delete) return { ui: { ...here, view: 'list' } };
+  if (key.leftArrow || input === '[' || key.upArrow) return { ui: move(dash, here, -1) };
+  if (key.rightArrow || input === ']' || key.downArrow) return { ui: move(dash, here, 1) };
+  return { ui: here };
+}

@@ -1,0 +1,206 @@
+// Training-mode batch normalisation as one kernel forward and one backward (channels last).
+// tfjs-layers builds it from moments + batchNorm, and autograd then runs ~15 activation-sized
+// ops per layer, most of them broadcasting or axis reductions that tfjs-wasm does slowly
+// (transpose + reduce, per-element index arithmetic). Here each direction is two linear passes
+// over the activation, in JS directly on the backend's memory, with float64 channel sums.
+import * as tf from '@tensorflow/tfjs';
+
+export const BN_TRAIN = 'PretextBatchNormTrain';
+export const BN_TRAIN_GRAD = 'PretextBatchNormTrainGrad';
+
+type Info = tf.TensorInfo;
+
+/** Backend memory access shared by the cpu (JS arrays) and wasm (heap views) backends. */
+interface Memory {
+  read(info: Info): Float32Array;
+  alloc(shape: number[]): Info;
+  /** A writable view of an allocated output; valid until the next alloc. */
+  view(info: Info): Float32Array;
+}
+
+function memoryOf(backendName: string, backend: tf.KernelBackend): Memory {
+  if (backendName === 'wasm') {
+    const b = backend as unknown as {
+      makeOutput(shape: number[], dtype: tf.DataType): Info;
+      typedArrayFromHeap(info: Info): Float32Array;
+    };
+    return {
+      read: (info) => b.typedArrayFromHeap(info),
+      alloc: (shape) => b.makeOutput(shape, 'float32'),
+      view: (info) => b.typedArrayFromHeap(info),
+    };
+  }
+  const b = backend as unknown as {
+    readSync(dataId: object): Float32Array;
+    makeTensorInfo(shape: number[], dtype: tf.DataType, values?: Float32Array): Info;
+    data: { get(dataId: object): { values: Float32Array } };
+  };
+  return {
+    read: (info) => b.readSync(info.dataId),
+    alloc: (shape) => b.makeTensorInfo(shape, 'float32', new Float32Array(shape.reduce((a, c) => a * c, 1))),
+    view: (info) => b.data.get(info.dataId).values,
+  };
+}
+
+function forward(mem: Memory, x: Info, scale: Info, offset: Info, epsilon: number): Info[] {
+  const c = x.shape[x.shape.length - 1]!;
+  const yInfo = mem.alloc(x.shape);
+  const meanInfo = mem.alloc([c]);
+  const varInfo = mem.alloc([c]);
+  // Views after the last allocation (wasm memory growth detaches older views).
+  const xs = mem.read(x);
+  const gamma = mem.read(scale);
+  const beta = mem.read(offset);
+  const n = xs.length;
+  const m = n / c;
+  const sum = new Float64Array(c);
+  const sumSq = new Float64Array(c);
+  for (let i = 0; i < n; i += c) {
+    for (let k = 0; k < c; k++) {
+      const v = xs[i + k]!;
+      sum[k]! += v;
+      sumSq[k]! += v * v;
+    }
+  }
+  const a = new Float32Array(c);
+  const b = new Float32Array(c);
+  const meanOut = mem.view(meanInfo);
+  const varOut = mem.view(varInfo);
+  for (let k = 0; k < c; k++) {
+    const mu = sum[k]! / m;
+    const variance = Math.max(sumSq[k]! / m - mu * mu, 0);
+    meanOut[k] = mu;
+    varOut[k] = variance;
+    a[k] = gamma[k]! / Math.sqrt(variance + epsilon);
+    b[k] = beta[k]! - mu * a[k]!;
+  }
+  const y = mem.view(yInfo);
+  for (let i = 0; i < n; i += c) {
+    for (let k = 0; k < c; k++) y[i + k] = xs[i + k]! * a[k]! + b[k]!;
+  }
+  return [yInfo, meanInfo, varInfo];
+}
+
+/**
+ * With x̂ = (x−μ)/σ: dβ = Σdy, dγ = Σdy·x̂, dx = γ/(σM)·(M·dy − dβ − x̂·dγ) — the batch
+ * statistics' own dependence on x included, so mean/variance outputs carry no gradient.
+ */
+function backward(
+  mem: Memory,
+  dy: Info,
+  x: Info,
+  mean: Info,
+  variance: Info,
+  scale: Info,
+  epsilon: number,
+): Info[] {
+  const c = x.shape[x.shape.length - 1]!;
+  const dxInfo = mem.alloc(x.shape);
+  const dScaleInfo = mem.alloc([c]);
+  const dOffsetInfo = mem.alloc([c]);
+  const dys = mem.read(dy);
+  const xs = mem.read(x);
+  const mu = mem.read(mean);
+  const vr = mem.read(variance);
+  const gamma = mem.read(scale);
+  const n = xs.length;
+  const m = n / c;
+  const sumDy = new Float64Array(c);
+  const sumDyX = new Float64Array(c);
+  for (let i = 0; i < n; i += c) {
+    for (let k = 0; k < c; k++) {
+      const g = dys[i + k]!;
+      sumDy[k]! += g;
+      sumDyX[k]! += g * xs[i + k]!;
+    }
+  }
+  const dScale = mem.view(dScaleInfo);
+  const dOffset = mem.view(dOffsetInfo);
+  // dx = p·dy + q·x + r per channel.
+  const p = new Float32Array(c);
+  const q = new Float32Array(c);
+  const r = new Float32Array(c);
+  for (let k = 0; k < c; k++) {
+    const inv = 1 / Math.sqrt(vr[k]! + epsilon);
+    const dBeta = sumDy[k]!;
+    const dGamma = (sumDyX[k]! - mu[k]! * dBeta) * inv;
+    dOffset[k] = dBeta;
+    dScale[k] = dGamma;
+    const s = gamma[k]! * inv;
+    p[k] = s;
+    q[k] = (-s * inv * dGamma) / m;
+    r[k] = (-s * dBeta) / m - q[k]! * mu[k]!;
+  }
+  const dx = mem.view(dxInfo);
+  for (let i = 0; i < n; i += c) {
+    for (let k = 0; k < c; k++) dx[i + k] = p[k]! * dys[i + k]! + q[k]! * xs[i + k]! + r[k]!;
+  }
+  return [dxInfo, dScaleInfo, dOffsetInfo];
+}
+
+export const FUSED_BN_BACKENDS = ['cpu', 'wasm'] as const;
+
+let registered = false;
+
+/** Registers the fused kernels for the cpu and wasm backends and their gradient (idempotent). */
+export function registerFusedBatchNorm(): void {
+  if (registered) return;
+  registered = true;
+  for (const backendName of FUSED_BN_BACKENDS) {
+    tf.registerKernel({
+      kernelName: BN_TRAIN,
+      backendName,
+      kernelFunc: ({ inputs, backend, attrs }) => {
+        const { x, scale, offset } = inputs as { x: Info; scale: Info; offset: Info };
+        const mem = memoryOf(backendName, backend as tf.KernelBackend);
+        return forward(mem, x, scale, offset, attrs?.epsilon as number);
+      },
+    });
+    tf.registerKernel({
+      kernelName: BN_TRAIN_GRAD,
+      backendName,
+      kernelFunc: ({ inputs, backend, attrs }) => {
+        const { dy, x, mean, variance, scale } = inputs as Record<string, Info>;
+        const mem = memoryOf(backendName, backend as tf.KernelBackend);
+        return backward(mem, dy!, x!, mean!, variance!, scale!, attrs?.epsilon as number);
+      },
+    });
+  }
+  tf.registerGradient({
+    kernelName: BN_TRAIN,
+    inputsToSave: ['x', 'scale'],
+    outputsToSave: [false, true, true],
+    gradFunc: (dys, saved, attrs) => {
+      const [dy] = dys as tf.Tensor[];
+      const [x, scale, mean, variance] = saved as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
+      const [dx, dScale, dOffset] = tf
+        .engine()
+        .runKernel(
+          BN_TRAIN_GRAD,
+          { dy: dy!, x, mean, variance, scale } as unknown as tf.NamedTensorMap,
+          attrs,
+        ) as tf.Tensor[];
+      return { x: () => dx!, scale: () => dScale!, offset: () => dOffset! };
+    },
+  });
+}
+
+/** Whether the active backend has the fused kernels. */
+export function fusedBatchNormAvailable(): boolean {
+  return registered && tf.getKernel(BN_TRAIN, tf.getBackend()) !== undefined;
+}
+
+/**
+ * Normalises x (channels last) with its own batch statistics: returns [y, mean, variance]
+ * (biased variance, as tf.moments). Gradients flow to x, scale and offset.
+ */
+export function batchNormTrain(
+  x: tf.Tensor,
+  scale: tf.Tensor,
+  offset: tf.Tensor,
+  epsilon: number,
+): tf.Tensor[] {
+  return tf.engine().runKernel(BN_TRAIN, { x, scale, offset } as unknown as tf.NamedTensorMap, {
+    epsilon,
+  }) as tf.Tensor[];
+}

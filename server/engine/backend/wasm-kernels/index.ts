@@ -1,0 +1,24 @@
+// pretext's kernels for the wasm backend: what stock tfjs-wasm lacks or does slowly.
+import * as tf from '@tensorflow/tfjs';
+import { installBatchNormGrad } from './batchnorm-grad.js';
+import { makeBatchNormInferenceConfig } from './batchnorm-infer.js';
+import { makeChannelSumConfig } from './channel-sum.js';
+import { makeConvBackpropConfigs } from './conv-backprop.js';
+
+let registered = false;
+
+/** Registers the kernels for the 'wasm' backend (idempotent); call before tf.setBackend('wasm'). */
+export function registerWasmKernels(): void {
+  if (registered) return;
+  registered = true;
+  installBatchNormGrad();
+  const stockInput = tf.getKernel('Conv2DBackpropInput', 'wasm');
+  const stockBatchNorm = tf.getKernel('FusedBatchNorm', 'wasm');
+  for (const config of [
+    ...makeConvBackpropConfigs(stockInput),
+    makeBatchNormInferenceConfig(stockBatchNorm),
+  ]) {
+    if (tf.getKernel(config.kernelName, 'wasm')) tf.unregisterKernel(config.kernelName, 'wasm');
+    tf.registerKernel(config);
+  }
+}

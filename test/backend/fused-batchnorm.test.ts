@@ -1,0 +1,75 @@
+// The fused training-mode batch norm against tfjs' own composition (moments + batchNorm) on the
+// cpu backend: outputs, batch statistics and gradients, on the cpu and wasm kernels.
+import assert from 'node:assert/strict';
+import { before, test } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
+import { batchNormTrain, registerFusedBatchNorm } from '../../server/engine/backend/fused-batchnorm.js';
+import { initBackend } from '../../server/engine/backend/index.js';
+
+const SHAPE = [4, 6, 5, 8];
+const EPS = 1e-3;
+
+before(async () => {
+  registerFusedBatchNorm();
+  await initBackend('wasm');
+});
+
+function data(seed: number, shape: number[], lo = -1, hi = 1): Float32Array {
+  return tf.tidy(() => tf.randomUniform(shape, lo, hi, 'float32', seed).dataSync() as Float32Array);
+}
+// An offset mean makes the E[x²]−E[x]² variance formula earn its float64 sums.
+const x0 = data(1, SHAPE, 2, 5);
+const g0 = data(2, [8], 0.5, 1.5);
+const b0 = data(3, [8]);
+const r0 = data(4, SHAPE);
+
+/** [y, mean, variance, dx, dscale, doffset] of sum(bn(x)·r). */
+function run(fused: boolean): Float32Array[] {
+  return tf.tidy(() => {
+    const x = tf.tensor(x0, SHAPE);
+    const scale = tf.tensor(g0);
+    const offset = tf.tensor(b0);
+    const r = tf.tensor(r0, SHAPE);
+    const bn = (a: tf.Tensor, s: tf.Tensor, o: tf.Tensor): tf.Tensor[] => {
+      if (fused) return batchNormTrain(a, s, o, EPS);
+      const { mean, variance } = tf.moments(a, [0, 1, 2]);
+      return [tf.batchNorm(a, mean, variance, o, s, EPS), mean, variance];
+    };
+    const outs = bn(x, scale, offset);
+    const f = (a: tf.Tensor, s: tf.Tensor, o: tf.Tensor) => tf.sum(tf.mul(bn(a, s, o)[0]!, r));
+    const grads = tf.grads(f as (...t: tf.Tensor[]) => tf.Tensor)([x, scale, offset]);
+    return [...outs, ...grads].map((t) => t.dataSync() as Float32Array);
+  });
+}
+
+function assertClose(a: Float32Array, e: Float32Array, what: string, tol: number): void {
+  let scale = 1e-6;
+  for (const v of e) scale = Math.max(scale, Math.abs(v));
+  for (let i = 0; i < e.length; i++) {
+    assert.ok(Math.abs(a[i]! - e[i]!) <= tol * scale, `${what}[${i}]: ${a[i]} vs ${e[i]}`);
+  }
+}
+
+const NAMES = ['y', 'mean', 'variance', 'dx', 'dscale', 'doffset'];
+
+for (const backend of ['cpu', 'wasm']) {
+  test(`fused batch norm on ${backend} equals moments + batchNorm on cpu`, async () => {
+    await tf.setBackend('cpu');
+    const expected = run(false);
+    await tf.setBackend(backend);
+    const actual = run(true);
+    // dx is a small difference of large terms: float32 rounding shows at ~1e-4 of its range.
+    for (let i = 0; i < NAMES.length; i++)
+      assertClose(actual[i]!, expected[i]!, NAMES[i]!, i === 3 ? 1e-3 : 2e-5);
+  });
+}
+
+test('fused batch norm leaves no tensors or backend buffers behind', async () => {
+  await tf.setBackend('wasm');
+  run(true);
+  const tensors = tf.memory().numTensors;
+  const buffers = tf.engine().backend.numDataIds();
+  run(true);
+  assert.equal(tf.memory().numTensors, tensors);
+  assert.equal(tf.engine().backend.numDataIds(), buffers);
+});

@@ -1,0 +1,74 @@
+// Backend selection: availability probe, forced backends that cannot start fail loudly, and a
+// process on threaded wasm exits by itself.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { test } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
+import { defaultThreads, initBackend, probeBackends } from '../../server/engine/backend/index.js';
+import { REPO_ROOT } from '../helpers/paths.js';
+
+test('probeBackends lists every backend with a reason when unavailable', () => {
+  const probes = probeBackends();
+  assert.deepEqual(
+    probes.map((p) => p.name),
+    ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu', 'webgpu'],
+  );
+  for (const p of probes) {
+    if (!p.available) assert.ok(p.reason.length > 0, `${p.name} needs a reason`);
+  }
+  assert.equal(probes.find((p) => p.name === 'cpu')?.available, true);
+  assert.equal(probes.find((p) => p.name === 'wasm')?.available, true);
+});
+
+test('a forced backend that cannot start throws instead of falling back', async () => {
+  for (const p of probeBackends().filter((b) => !b.available)) {
+    await assert.rejects(initBackend(p.name), (err: Error) => err.message.includes(`backend "${p.name}"`));
+  }
+  await assert.rejects(initBackend('no-such-backend'), /unknown backend/);
+});
+
+test('wasm starts with all cores, cpu on request, and the active tfjs backend matches', async () => {
+  const wasm = await initBackend('wasm');
+  assert.equal(wasm.name, 'wasm');
+  assert.equal(tf.getBackend(), 'wasm');
+  assert.equal(wasm.threads, defaultThreads());
+  const cpu = await initBackend('cpu');
+  assert.deepEqual(cpu, { name: 'cpu', threads: 1 });
+  assert.equal(tf.getBackend(), 'cpu');
+});
+
+test('auto picks the first available backend in order', async () => {
+  const choice = await initBackend('auto');
+  const first = probeBackends().find((p) => p.available && p.name !== 'webgpu');
+  assert.equal(choice.name, first?.name);
+});
+
+test('a process on threaded wasm exits on its own', async () => {
+  const script = [
+    "import * as tf from '@tensorflow/tfjs';",
+    "import { initBackend } from './server/engine/backend/index.ts';",
+    "const b = await initBackend('wasm');",
+    'const y = tf.conv2d(tf.ones([2, 8, 8, 3]), tf.ones([3, 3, 3, 4]), 1, "same");',
+    'console.log(JSON.stringify({ ...b, sum: y.sum().dataSync()[0] }));',
+  ].join('\n');
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, PRETEXT_THREADS: '2' },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  assert.equal(r.error, undefined, `child did not exit: ${r.error?.message}`);
+  assert.equal(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout.trim().split('\n').pop()!);
+  assert.equal(out.name, 'wasm');
+  assert.equal(out.threads, 2);
+  await initBackend('cpu');
+  const expected = tf.tidy(
+    () =>
+      tf
+        .conv2d(tf.ones([2, 8, 8, 3]) as tf.Tensor4D, tf.ones([3, 3, 3, 4]) as tf.Tensor4D, 1, 'same')
+        .sum()
+        .dataSync()[0],
+  );
+  assert.equal(out.sum, expected);
+});
