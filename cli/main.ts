@@ -5,6 +5,15 @@ import { Command, CommanderError, Option } from 'commander';
 import { Connection, type ConnectionFlags, explainError, resolveConnection } from './connection.js';
 import { CliError, EXIT_CODE_HELP, ExitCode } from './exit-codes.js';
 import { infoCommand, runsCommand, showCommand } from './commands/read.js';
+import {
+  studyCancel,
+  studyList,
+  studyReport,
+  studyRequest,
+  studyShow,
+  studyStart,
+  studyWatch,
+} from './commands/study.js';
 import { watchCommand } from './commands/watch.js';
 import {
   cancelCommand,
@@ -207,6 +216,60 @@ export function buildProgram(io: Io, codeOut: { code: number }): Command {
     .argument('<run>', 'run id')
     .option('--json', 'print the run as JSON')
     .action(run(withConn((c, cmd, id) => resumeCommand(c, io, id ?? '', cmd.opts()))));
+
+  const study = program
+    .command('study')
+    .description('label-budget studies: SL vs SSL+SL across label budgets, with a report');
+  study
+    .command('start')
+    .description('start a study from a preset (reference, cpu-quick, demo) with overrides; prints its id')
+    .option('--preset <name>', 'reference | cpu-quick | demo (default cpu-quick)')
+    .option('--from <run>', 'transfer from this existing pretext run instead of starting one')
+    .option('--budgets <n...>', 'label budgets, e.g. 100 250 625')
+    .option('--folds <n>', 'folds per budget')
+    .option('--arms <arm...>', 'sl | ssl-fine-tune | ssl-linear-probe')
+    .option('--epochs <n>', 'downstream epochs')
+    .option('--pretext-epochs <n>', 'pretext epochs (when the study starts the pretext run)')
+    .option('--test-limit <n>', 'test images per downstream run (0 = all)')
+    .option('--name <label>', 'a human label')
+    .option('--json', 'print the study as JSON')
+    .option('--dry-run', 'validate and print the request as JSON; send nothing')
+    .action(
+      run((cmd) => {
+        const req = studyRequest(cmd.opts());
+        if (cmd.opts().dryRun) return studyStart(null, io, req, cmd.opts());
+        return withConn((c) => studyStart(c, io, req, cmd.opts()))(cmd);
+      }),
+    );
+  study
+    .command('list')
+    .description('list studies, newest first')
+    .option('--json', 'print one JSON document')
+    .action(run(withConn((c, cmd) => studyList(c, io, cmd.opts()))));
+  study
+    .command('show')
+    .description('the study table as it is now (mean ± std over folds, gains)')
+    .argument('<study>', 'study id')
+    .option('--json', 'print one JSON document')
+    .action(run(withConn((c, cmd, id) => studyShow(c, io, id ?? '', cmd.opts()))));
+  study
+    .command('watch')
+    .description('follow a study: the table is printed again as each run ends; exits with its outcome')
+    .argument('<study>', 'study id')
+    .option('--json', 'JSON lines: the study after each update')
+    .action(run(withConn((c, cmd, id) => studyWatch(c, io, id ?? '', cmd.opts()))));
+  study
+    .command('cancel')
+    .description('cancel a study and its unfinished runs')
+    .argument('<study>', 'study id')
+    .option('--json', 'print the study as JSON')
+    .action(run(withConn((c, cmd, id) => studyCancel(c, io, id ?? '', cmd.opts()))));
+  study
+    .command('report')
+    .description('write the report: report.md, table.csv, plots (SVG + PNG), provenance.json')
+    .argument('<study>', 'study id')
+    .option('--out <dir>', 'output folder (default ./study-<id>)')
+    .action(run(withConn((c, cmd, id) => studyReport(c, io, id ?? '', cmd.opts()))));
 
   program
     .command('tui')

@@ -8,7 +8,11 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import type { RunEvent } from '../gen/ts/pretext/v1/event.js';
-import { PretextServiceClient, StartStudyRequest, StreamMetricsRequest } from '../gen/ts/pretext/v1/service.js';
+import {
+  PretextServiceClient,
+  StartStudyRequest,
+  StreamMetricsRequest,
+} from '../gen/ts/pretext/v1/service.js';
 import { StudyState } from '../gen/ts/pretext/v1/study.js';
 import { startDaemon } from '../server/daemon.js';
 import { createLogger } from '../server/log.js';
@@ -45,8 +49,9 @@ async function main(): Promise<void> {
   const md = new grpc.Metadata();
   const t0 = Date.now();
   try {
-    const study = await new Promise<NonNullable<import('../gen/ts/pretext/v1/study.js').Study>>((resolve, reject) =>
-      client.startStudy(STUDY, md, (err, res) => (err ? reject(err) : resolve(res.study!))),
+    const study = await new Promise<NonNullable<import('../gen/ts/pretext/v1/study.js').Study>>(
+      (resolve, reject) =>
+        client.startStudy(STUDY, md, (err, res) => (err ? reject(err) : resolve(res.study!))),
     );
     console.log(`pretextd on ${daemon.address}; study ${study.id}: ${study.runsTotal} runs queued\n`);
     const names = new Map<string, string>();
@@ -94,9 +99,13 @@ async function main(): Promise<void> {
               `${elapsed} ${who} step ${m.step}/${m.totalSteps}  loss ${fmt(m.loss)}  ${fmt(m.imagesPerSecond, 1)} img/s  eta ${fmt(m.etaSeconds, 0)}s`,
             );
           } else if (p?.$case === 'result' && p.result.test) {
-            console.log(`${elapsed} ${who} TEST accuracy ${fmt(p.result.test.accuracy * 100, 2)}%  loss ${fmt(p.result.test.loss)}`);
+            console.log(
+              `${elapsed} ${who} TEST accuracy ${fmt(p.result.test.accuracy * 100, 2)}%  loss ${fmt(p.result.test.loss)}`,
+            );
           } else if (p?.$case === 'download') {
-            console.log(`${elapsed} ${who} ${p.download.phase} ${p.download.file} ${(Number(p.download.bytesDone) / 1e6).toFixed(1)} MB`);
+            console.log(
+              `${elapsed} ${who} ${p.download.phase} ${p.download.file} ${(Number(p.download.bytesDone) / 1e6).toFixed(1)} MB`,
+            );
           }
         }
         busy = false;
@@ -105,11 +114,15 @@ async function main(): Promise<void> {
         if (r.event) queue.push(r.event);
         void pump();
       });
-      s.on('error', (err: grpc.ServiceError) => (err.code === grpc.status.CANCELLED ? undefined : reject(err)));
+      s.on('error', (err: grpc.ServiceError) =>
+        err.code === grpc.status.CANCELLED ? undefined : reject(err),
+      );
     });
     const input = await collectStudyReportInput(client, study.id, md);
     const { header, rows } = tableRows(input.study);
-    console.log(`\nStudy ${study.id} ended ${StudyState[finalState].replace('STUDY_STATE_', '')} in ${((Date.now() - t0) / 60000).toFixed(1)} min\n`);
+    console.log(
+      `\nStudy ${study.id} ended ${StudyState[finalState].replace('STUDY_STATE_', '')} in ${((Date.now() - t0) / 60000).toFixed(1)} min\n`,
+    );
     console.log(markdownTable(header, rows));
     if (input.study.error) console.log(`\n${input.study.error}`);
     const failed = input.runs.filter((r) => r.error);

@@ -9,6 +9,7 @@ import { HealthImplementation } from 'grpc-health-check';
 import { PretextServiceService } from '../gen/ts/pretext/v1/service.js';
 import { RunState } from '../gen/ts/pretext/v1/run.js';
 import { datasetStatus } from './data/registry.js';
+import { probeBackends } from './engine/backend/probe.js';
 import { createLogger, type Logger } from './log.js';
 import { createService } from './rpc/service.js';
 import { openDb } from './runs/db.js';
@@ -113,8 +114,6 @@ function reflectionPackage(): protoLoader.PackageDefinition {
   return protoLoader.loadSync(['pretext/v1/service.proto'], { includeDirs: [protoDir] });
 }
 
-let backendModule: Promise<typeof import('./engine/backend/index.js')> | undefined;
-
 export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const log = opts.log ?? createLogger({ quiet: opts.quiet });
   const { host, port } = splitHostPort(opts.listen ?? DEFAULT_LISTEN);
@@ -180,7 +179,6 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const health = new HealthImplementation({ '': 'SERVING', [SERVICE_NAME]: 'SERVING' });
   health.addToServer(server);
   new ReflectionService(reflectionPackage()).addToServer(server);
-  let backendInfo: ReturnType<typeof import('./engine/backend/index.js').probeBackends> | undefined;
   server.addService(
     PretextServiceService,
     createService({
@@ -193,15 +191,11 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       backend,
       maxConcurrentRuns,
       startedAt: Date.now(),
-      probeBackends: () => backendInfo ?? [],
+      probeBackends,
       datasetStatus: (name) => datasetStatus(name, opts.dataDir),
       trackStream,
     }) as unknown as grpc.UntypedServiceImplementation,
   );
-  // The backend probe lives with the engine; load it off the request path.
-  backendModule ??= import('./engine/backend/index.js');
-  backendInfo = (await backendModule).probeBackends();
-
   const creds =
     opts.tlsCert && opts.tlsKey
       ? grpc.ServerCredentials.createSsl(

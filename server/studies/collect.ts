@@ -13,7 +13,7 @@ import {
 } from '../../gen/ts/pretext/v1/service.js';
 import type { StudyReportInput } from './report.js';
 
-function unary<Req, Res>(
+function _unary<Req, Res>(
   fn: (req: Req, md: Metadata, cb: (err: Error | null, res: Res) => void) => unknown,
   req: Req,
   md: Metadata,

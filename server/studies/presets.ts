@@ -18,7 +18,9 @@ export const STUDY_PRESETS: Record<string, StudyConfig> = {
     labelBudgets: [100, 250, 625, 1250, 2500, 5000],
     folds: 3,
     arms: [StudyArm.STUDY_ARM_SL, StudyArm.STUDY_ARM_SSL_FINE_TUNE],
-    downstream: { training: { epochs: 200, batchSize: 32, learningRate: 1e-3, lrSchedule: 'reference', augment: true } },
+    downstream: {
+      training: { epochs: 200, batchSize: 32, learningRate: 1e-3, lrSchedule: 'reference', augment: true },
+    },
   }),
   // A narrow conv encoder and RotNet (all four rotations per image) on 10,000 images: the most
   // pretext signal per CPU second; budgets where the reference saw the largest gains.
@@ -30,14 +32,28 @@ export const STUDY_PRESETS: Record<string, StudyConfig> = {
       architecture: 'small_conv_64',
       unlabeledLimit: 10_000,
       rotationsPerImage: 4,
-      training: { epochs: 5, batchSize: 128, learningRate: 2e-3, lrSchedule: 'reference', augment: true, validationLimit: 2000 },
+      training: {
+        epochs: 5,
+        batchSize: 128,
+        learningRate: 2e-3,
+        lrSchedule: 'reference',
+        augment: true,
+        validationLimit: 2000,
+      },
     },
     labelBudgets: [100, 250, 1000],
     folds: 2,
     arms: [StudyArm.STUDY_ARM_SL, StudyArm.STUDY_ARM_SSL_FINE_TUNE],
     downstream: {
       testLimit: 0,
-      training: { epochs: 40, batchSize: 32, learningRate: 1e-3, lrSchedule: 'reference', augment: true, validationLimit: 500 },
+      training: {
+        epochs: 40,
+        batchSize: 32,
+        learningRate: 1e-3,
+        lrSchedule: 'reference',
+        augment: true,
+        validationLimit: 500,
+      },
     },
   }),
   demo: StudyConfig.fromPartial({
@@ -48,7 +64,14 @@ export const STUDY_PRESETS: Record<string, StudyConfig> = {
       architecture: 'small_conv_32',
       unlabeledLimit: 5000,
       rotationsPerImage: 4,
-      training: { epochs: 3, batchSize: 128, learningRate: 2e-3, augment: true, validationLimit: 1000, seed: 7 },
+      training: {
+        epochs: 3,
+        batchSize: 128,
+        learningRate: 2e-3,
+        augment: true,
+        validationLimit: 1000,
+        seed: 7,
+      },
     },
     labelBudgets: [100, 1000],
     folds: 1,

@@ -142,7 +142,12 @@ export function accuracySpec(study: Study): vl.TopLevelSpec {
       },
       {
         mark: { type: 'errorbar', ticks: true },
-        encoding: { x, y: { field: 'lo', type: 'quantitative', title: 'test accuracy (%)' }, y2: { field: 'hi' }, color },
+        encoding: {
+          x,
+          y: { field: 'lo', type: 'quantitative', title: 'test accuracy (%)' },
+          y2: { field: 'hi' },
+          color,
+        },
       },
     ],
   };

@@ -10,9 +10,14 @@ import { REPO_ROOT } from '../helpers/paths.js';
 const PYTHON = process.env.PRETEXT_PYTHON ?? '/usr/bin/python3';
 const probe = spawnSync(PYTHON, ['-c', 'import grpc, google.protobuf'], { encoding: 'utf8' });
 const missing =
-  probe.status === 0 ? false : `${PYTHON} with grpc and protobuf is not installed (apt-get install python3-grpcio python3-protobuf)`;
+  probe.status === 0
+    ? false
+    : `${PYTHON} with grpc and protobuf is not installed (apt-get install python3-grpcio python3-protobuf)`;
 
-test('Python client: unit and end-to-end tests (python3 -m unittest)', { skip: missing, timeout: 1_200_000 }, () => {
+test('Python client: unit and end-to-end tests (python3 -m unittest)', {
+  skip: missing,
+  timeout: 1_200_000,
+}, () => {
   const res = spawnSync(PYTHON, ['-m', 'unittest', 'discover', '-s', 'tests', '-t', '.'], {
     cwd: path.join(REPO_ROOT, 'clients/python'),
     encoding: 'utf8',

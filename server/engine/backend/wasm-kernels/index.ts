@@ -2,7 +2,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { installBatchNormGrad } from './batchnorm-grad.js';
 import { makeBatchNormInferenceConfig } from './batchnorm-infer.js';
-import { makeChannelSumConfig } from './channel-sum.js';
 import { makeConvBackpropConfigs } from './conv-backprop.js';
 
 let registered = false;
