@@ -1,7 +1,7 @@
 // The `evaluate` job: a run's best or last checkpoint on a split of its dataset. Everything it
 // needs (network, mean image, validation indices, rotation labels) comes from the checkpoint.
 import { LogLevel } from '../../gen/ts/pretext/v1/event.js';
-import type { EvaluateConfig, PretextConfig, RunResult } from '../../gen/ts/pretext/v1/run.js';
+import type { EvalResult, EvaluateConfig, PretextConfig, RunResult } from '../../gen/ts/pretext/v1/run.js';
 import { assignWeights, disposeCheckpoint, loadCheckpoint } from '../engine/checkpoint.js';
 import { checkpointDir, checkpointName } from '../engine/checkpoint-names.js';
 import { datasetOpener, startBackend } from '../engine/job-support.js';
@@ -19,6 +19,24 @@ import {
 } from './classify.js';
 
 const SPLITS = ['test', 'validation', 'train'];
+
+/** An evaluation's RunResult: validation goes in `validation`, test and train in `test`. */
+function evaluationResult(
+  split: string,
+  evalResult: EvalResult,
+  trainer: CheckpointState['trainer'],
+  extra: Record<string, number> = {},
+): RunResult {
+  return {
+    test: split === 'validation' ? undefined : evalResult,
+    validation: split === 'validation' ? evalResult : undefined,
+    bestEpoch: trainer.bestEpoch,
+    bestValAccuracy: trainer.bestValAccuracy,
+    epochsTrained: 0,
+    trainSeconds: 0,
+    extra: { checkpoint_epoch: trainer.epoch, ...extra },
+  };
+}
 
 export const evaluateJob: JobFn = async (ctx) => {
   const config = ctx.spec.config as EvaluateConfig;
@@ -49,15 +67,7 @@ export const evaluateJob: JobFn = async (ctx) => {
         checkpoint: which,
         signal: ctx.signal,
       });
-      return {
-        test: split === 'test' ? evalResult : undefined,
-        validation: split === 'validation' ? evalResult : undefined,
-        bestEpoch: trainer.bestEpoch,
-        bestValAccuracy: trainer.bestValAccuracy,
-        epochsTrained: 0,
-        trainSeconds: 0,
-        extra: { checkpoint_epoch: trainer.epoch, knn_accuracy: evalResult.accuracy },
-      };
+      return evaluationResult(split, evalResult, trainer, { knn_accuracy: evalResult.accuracy });
     } finally {
       disposeCheckpoint(ckpt);
     }
@@ -109,16 +119,7 @@ export const evaluateJob: JobFn = async (ctx) => {
       `${which} checkpoint of ${parent.runId} (epoch ${trainer.epoch}) on ${split}: ` +
         `accuracy ${(evalResult.accuracy * 100).toFixed(2)}% over ${evalResult.numExamples} examples`,
     );
-    const result: RunResult = {
-      test: split === 'validation' ? undefined : evalResult,
-      validation: split === 'validation' ? evalResult : undefined,
-      bestEpoch: trainer.bestEpoch,
-      bestValAccuracy: trainer.bestValAccuracy,
-      epochsTrained: 0,
-      trainSeconds: 0,
-      extra: { checkpoint_epoch: trainer.epoch },
-    };
-    return result;
+    return evaluationResult(split, evalResult, trainer);
   } finally {
     net.model.dispose();
   }
