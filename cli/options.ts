@@ -23,6 +23,8 @@ export interface FieldSpec {
   help: string;
   type: FieldType;
   choices?: readonly string[];
+  /** Further values a choice accepts (e.g. small_conv_<width>). */
+  pattern?: RegExp;
   min?: number;
   max?: number;
   /** Value must be strictly greater than min. */
@@ -173,9 +175,10 @@ export const PRETEXT_FIELDS: readonly FieldSpec[] = [
     key: 'architecture',
     flag: 'architecture',
     label: 'Architecture',
-    help: 'backbone',
+    help: 'backbone; small_conv_<width> for a narrower small conv encoder',
     type: 'choice',
     choices: ['resnet', 'small_conv'],
+    pattern: /^small_conv_\d{1,4}$/,
     formDefault: 'resnet',
   },
   int('depth', 'depth', 'Depth', 'ResNet depth 6n+2, 8..110 (default 20 = ResNet20)', 8, 110, '20', {
@@ -286,6 +289,7 @@ export const DOWNSTREAM_FIELDS: readonly FieldSpec[] = [
     help: 'backbone for --scratch',
     type: 'choice',
     choices: ['resnet', 'small_conv'],
+    pattern: /^small_conv_\d{1,4}$/,
     formDefault: '',
   },
   int('depth', 'depth', 'Depth', 'ResNet depth 6n+2 for --scratch, 8..110 (default 20)', 8, 110, '', {
@@ -347,7 +351,9 @@ export function parseField(spec: FieldSpec, raw: string | boolean | undefined): 
     }
     case 'choice': {
       const s = String(raw);
-      return spec.choices?.includes(s) ? { value: s } : bad(`expected one of ${spec.choices?.join(', ')}`);
+      return spec.choices?.includes(s) || spec.pattern?.test(s)
+        ? { value: s }
+        : bad(`expected one of ${spec.choices?.join(', ')}`);
     }
     case 'text':
       return { value: String(raw) };
@@ -419,7 +425,7 @@ export function buildPretextConfig(values: Values): PretextConfig {
   if (method === 'rotation' && Object.keys(c).length > 0) {
     errors.push(`contrastive options (${Object.keys(c).join(', ')}) do not apply to the rotation method`);
   }
-  if (p.architecture === 'small_conv' && p.depth !== undefined) {
+  if (String(p.architecture ?? '').startsWith('small_conv') && p.depth !== undefined) {
     errors.push('--depth applies to the resnet architecture only');
   }
   if (errors.length) fail(errors);
