@@ -132,3 +132,29 @@ test('after a SIGKILL of the daemon, its runs become INTERRUPTED, the orphan wor
   await d.waitState(run.id, TERMINAL);
   await d.stop();
 });
+
+test('the scheduler runs at most --max-concurrent-runs at once, in FIFO order', async () => {
+  const d = await startTestDaemon({ maxConcurrentRuns: 2 });
+  try {
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const { run } = await d.call<{ run: Run }>(
+        'startPretext',
+        tinyPretext({ epochs: 500, steps: 5, seed: 20 + i }),
+      );
+      ids.push(run.id);
+    }
+    await d.waitState(ids[0]!, [RunState.RUN_STATE_RUNNING]);
+    await d.waitState(ids[1]!, [RunState.RUN_STATE_RUNNING]);
+    const { run: third } = await d.call<{ run: Run }>('getRun', { runId: ids[2] });
+    assert.equal(third.state, RunState.RUN_STATE_QUEUED);
+    assert.equal(d.daemon.workerPids().length, 2);
+    // Freeing a slot starts the next queued run.
+    await d.call('cancelRun', { runId: ids[0] });
+    await d.waitState(ids[2]!, [RunState.RUN_STATE_RUNNING]);
+    for (const id of ids.slice(1)) await d.call('cancelRun', { runId: id });
+    for (const id of ids) await d.waitState(id, TERMINAL);
+  } finally {
+    await d.stop();
+  }
+});
