@@ -56,7 +56,7 @@ test('graceful shutdown ends open streams, interrupts the run, and a restart res
   await d.stop();
 });
 
-test('after a SIGKILL of the daemon, its runs become INTERRUPTED, the orphan worker exits, and they resume', async () => {
+test('after a SIGKILL of the daemon, its runs become INTERRUPTED, the orphan worker exits, and they resume', async (t) => {
   const stateDir = mkdtempSync(path.join(os.tmpdir(), 'pretext-kill-'));
   const child = spawn(
     process.execPath,
@@ -86,6 +86,10 @@ test('after a SIGKILL of the daemon, its runs become INTERRUPTED, the orphan wor
       if (m) resolve(m[1]!);
     });
     child.on('exit', (c) => reject(new Error(`pretextd exited with ${c}`)));
+  });
+  // Whatever fails below, never leave the daemon (and its training worker) running.
+  t.after(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
   const client = new PretextServiceClient(address, grpc.credentials.createInsecure());
   const run = await new Promise<Run>((resolve, reject) =>
