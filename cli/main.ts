@@ -274,12 +274,17 @@ export function buildProgram(io: Io, codeOut: { code: number }): Command {
   program
     .command('tui')
     .description('the terminal dashboard (keys: ? for help)')
+    .option('--study <id>', "open this study's view (the table filling in live)")
     .action(
       run(async (cmd) => {
+        const study = (cmd.opts() as { study?: string }).study;
+        if (study !== undefined && !/^s-\S+$/.test(study)) {
+          throw new CliError(`--study "${study}" is not a study id (s-...)`, ExitCode.INVALID_ARGUMENT);
+        }
         const opts = resolveConnection(cmd.optsWithGlobals() as ConnectionFlags, io.env);
         // Loaded lazily: plain commands should not pay for React and Ink.
         const { runDashboard } = await import('../client-tui/main.js');
-        return runDashboard(opts);
+        return runDashboard(opts, { studyId: study });
       }),
     );
 

@@ -5,6 +5,7 @@ import { useCallback, useRef, useState } from 'react';
 import { type Connection, explainError } from '../cli/connection.js';
 import { App } from './components/App.js';
 import { useDaemon } from './hooks/useDaemon.js';
+import { useStudies } from './hooks/useStudies.js';
 import { useTerminalSize } from './hooks/useTerminalSize.js';
 import { type Effect, handleKey, initialUi, type UiState } from './ui.js';
 
@@ -12,12 +13,17 @@ export interface DashboardProps {
   conn: Connection;
   /** Throttle of renders driven by events (ms). */
   throttleMs?: number;
+  /** Open this study's view first (`pretext tui --study ID`). */
+  studyId?: string;
 }
 
-export function Dashboard({ conn, throttleMs }: DashboardProps) {
-  const [ui, setUi] = useState<UiState>(initialUi);
+export function Dashboard({ conn, throttleMs, studyId }: DashboardProps) {
+  const [ui, setUi] = useState<UiState>(() =>
+    studyId ? { ...initialUi, view: 'study', studyId } : initialUi,
+  );
   const detailRunId = ui.view === 'run' ? ui.runId : undefined;
   const { dash, dispatch } = useDaemon(conn, detailRunId, throttleMs);
+  useStudies(conn, dispatch, ui.view === 'studies', ui.view === 'study' ? ui.studyId : undefined);
   const { columns, rows } = useTerminalSize();
   const { exit } = useApp();
 
@@ -69,6 +75,12 @@ export function Dashboard({ conn, throttleMs }: DashboardProps) {
             const { run } = await conn.call(conn.client.cancelRun, { runId: effect.runId });
             if (run) dispatch({ type: 'run', run });
             notify(`cancelling ${effect.runId}`);
+            return;
+          }
+          case 'cancelStudy': {
+            const { study } = await conn.call(conn.client.cancelStudy, { studyId: effect.studyId });
+            if (study) dispatch({ type: 'study', study });
+            notify(`cancelling study ${effect.studyId} and its unfinished runs`);
             return;
           }
           case 'resume': {

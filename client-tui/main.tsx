@@ -4,9 +4,14 @@ import { Connection, type ConnectionOptions } from '../cli/connection.js';
 import { ExitCode } from '../cli/exit-codes.js';
 import { Dashboard } from './Dashboard.js';
 
-export async function runDashboard(opts: ConnectionOptions): Promise<number> {
+export interface DashboardOptions {
+  /** Open this study's view first. */
+  studyId?: string;
+}
+
+export async function runDashboard(opts: ConnectionOptions, dash: DashboardOptions = {}): Promise<number> {
   const conn = new Connection(opts);
-  const app = render(<Dashboard conn={conn} />, { exitOnCtrlC: false });
+  const app = render(<Dashboard conn={conn} studyId={dash.studyId} />, { exitOnCtrlC: false });
   try {
     await app.waitUntilExit();
   } finally {

@@ -1,6 +1,7 @@
-// The dashboard's data: run summaries patched by the all-runs stream, and the detail of the
-// selected run built from its own stream. A pure reducer; the hooks batch events so one
-// dispatch carries many of them (one copy per batch, not per event).
+// The dashboard's data: run and study summaries patched by the all-runs stream, the detail of
+// the selected run built from its own stream, and the open study's stream position. A pure
+// reducer; the hooks batch events so one dispatch carries many of them (one copy per batch,
+// not per event).
 import {
   type DownloadProgress,
   type EpochMetrics,
@@ -9,8 +10,10 @@ import {
   type StepMetrics,
 } from '../gen/ts/pretext/v1/event.js';
 import { type Artifact, type Run, type RunResult, RunState } from '../gen/ts/pretext/v1/run.js';
+import type { Study } from '../gen/ts/pretext/v1/study.js';
 import type { LinkState } from '../cli/follow.js';
 import { appendPoint, cloneSeries, emptySeries, type Series } from './series.js';
+import { applyStudyEvents, putStudy, type StudyMap, studyOrder } from './studies.js';
 
 export interface Link {
   state: LinkState;
@@ -51,6 +54,15 @@ export interface DashState {
   /** Events named runs the list does not have yet: the hook then reloads the list. */
   unknownRuns: boolean;
   detail?: RunDetail;
+  /** Study snapshots by id (list replies and study events). */
+  studies: StudyMap;
+  /** Study ids, newest first. */
+  studyOrder: string[];
+  /** Why the studies could not be listed. */
+  studiesError?: string;
+  /** The open study's own stream; the study itself is in `studies`. */
+  studyView?: { studyId: string; lastSeq: number };
+  studyLink: Link;
 }
 
 export const STEP_METRICS = ['loss', 'accuracy'] as const;
@@ -62,7 +74,13 @@ export type Action =
   | { type: 'detailOpen'; runId: string }
   | { type: 'detailClose' }
   | { type: 'detailEvents'; runId: string; events: RunEvent[] }
-  | { type: 'link'; which: 'all' | 'detail'; link: Link };
+  | { type: 'studies'; studies: Study[] }
+  | { type: 'studiesError'; message: string }
+  | { type: 'study'; study: Study }
+  | { type: 'studyOpen'; studyId: string }
+  | { type: 'studyClose' }
+  | { type: 'studyEvents'; studyId: string; events: RunEvent[] }
+  | { type: 'link'; which: 'all' | 'detail' | 'study'; link: Link };
 
 export const initialState: DashState = {
   link: { state: 'connecting', attempt: 0 },
@@ -71,7 +89,15 @@ export const initialState: DashState = {
   order: [],
   summarySeq: 0,
   unknownRuns: false,
+  studies: {},
+  studyOrder: [],
+  studyLink: { state: 'ended', attempt: 0 },
 };
+
+function withStudies(state: DashState, studies: StudyMap): DashState {
+  if (studies === state.studies) return state;
+  return { ...state, studies, studyOrder: studyOrder(studies) };
+}
 
 function sortOrder(runs: Record<string, Run>): string[] {
   return Object.values(runs)
@@ -112,8 +138,38 @@ export function reduce(state: DashState, action: Action): DashState {
       const detail = applyDetailEvents(state.detail, action.events);
       return detail === state.detail ? state : { ...state, detail };
     }
+    case 'studies': {
+      let studies = state.studies;
+      for (const s of action.studies) studies = putStudy(studies, s);
+      const { studiesError: _drop, ...rest } = withStudies(state, studies);
+      return rest;
+    }
+    case 'studiesError':
+      return { ...state, studiesError: action.message };
+    case 'study':
+      return withStudies(state, putStudy(state.studies, action.study));
+    case 'studyOpen':
+      if (state.studyView?.studyId === action.studyId) return state;
+      return { ...state, studyView: { studyId: action.studyId, lastSeq: 0 } };
+    case 'studyClose': {
+      if (!state.studyView) return state;
+      const { studyView: _drop, ...rest } = state;
+      return { ...rest, studyLink: { state: 'ended', attempt: 0 } };
+    }
+    case 'studyEvents': {
+      const v = state.studyView;
+      if (!v || v.studyId !== action.studyId) return state;
+      const events = action.events.filter((e) => e.seq > v.lastSeq && e.runId === v.studyId);
+      const last = events[events.length - 1];
+      if (!last) return state;
+      const next = withStudies(state, applyStudyEvents(state.studies, events));
+      return { ...next, studyView: { ...v, lastSeq: last.seq } };
+    }
     case 'link':
-      return action.which === 'all' ? { ...state, link: action.link } : { ...state, detailLink: action.link };
+      if (action.which === 'all') return { ...state, link: action.link };
+      return action.which === 'detail'
+        ? { ...state, detailLink: action.link }
+        : { ...state, studyLink: action.link };
   }
 }
 
@@ -135,9 +191,15 @@ function applySummaryEvents(state: DashState, events: RunEvent[]): DashState {
   let unknown = state.unknownRuns;
   let seq = state.summarySeq;
   let reorder = false;
+  let studies = state.studies;
   for (const ev of events) {
     if (ev.seq <= seq) continue; // a replay overlapping what we have
     seq = ev.seq;
+    // Study events are under the study's id and carry the whole study: no run to patch.
+    if (ev.payload?.$case === 'study') {
+      studies = applyStudyEvents(studies, [ev]);
+      continue;
+    }
     const cur = (runs ?? state.runs)[ev.runId];
     if (!cur) {
       unknown = true;
@@ -150,10 +212,11 @@ function applySummaryEvents(state: DashState, events: RunEvent[]): DashState {
       if (next.createdAtUnixMs !== cur.createdAtUnixMs) reorder = true;
     }
   }
-  if (!runs && seq === state.summarySeq && unknown === state.unknownRuns) return state;
+  if (!runs && seq === state.summarySeq && unknown === state.unknownRuns && studies === state.studies)
+    return state;
   const r = runs ?? state.runs;
   return {
-    ...state,
+    ...withStudies(state, studies),
     runs: r,
     order: reorder ? sortOrder(r) : state.order,
     summarySeq: seq,

@@ -20,6 +20,7 @@ import {
 } from '../cli/options.js';
 import { downstreamRequest, evaluateRequest, pretextRequest } from '../cli/commands/write.js';
 import type { DashState } from './state.js';
+import { studyKey } from './studyKeys.js';
 
 export type FormKind = 'pretext' | 'downstream' | 'evaluate';
 
@@ -37,9 +38,10 @@ export type Overlay =
   | { kind: 'none' }
   | { kind: 'help' }
   | { kind: 'confirm'; action: 'cancel'; runId: string }
+  | { kind: 'confirm'; action: 'cancelStudy'; studyId: string }
   | { kind: 'form'; form: FormState };
 
-export type View = 'list' | 'run';
+export type View = 'list' | 'run' | 'studies' | 'study';
 export type ChartMode = 'epoch' | 'step' | 'result';
 const NEXT_MODE: Record<ChartMode, ChartMode> = { epoch: 'step', step: 'result', result: 'epoch' };
 
@@ -47,6 +49,8 @@ export interface UiState {
   view: View;
   /** Run under the cursor (list) or shown (run view). */
   runId?: string;
+  /** Study under the cursor (studies list) or shown (study view). */
+  studyId?: string;
   overlay: Overlay;
   chartMode: ChartMode;
   /** Last message for the status line. */
@@ -78,7 +82,8 @@ export type Effect =
   | { type: 'startDownstream'; req: StartDownstreamRequest }
   | { type: 'evaluate'; req: EvaluateRequest }
   | { type: 'cancel'; runId: string }
-  | { type: 'resume'; runId: string };
+  | { type: 'resume'; runId: string }
+  | { type: 'cancelStudy'; studyId: string };
 
 export interface KeyResult {
   ui: UiState;
@@ -96,6 +101,8 @@ export const HELP_KEYS: readonly [string, string][] = [
   ['c', 'cancel the selected run (asks first)'],
   ['R', 'resume the selected interrupted/failed run'],
   ['m', 'run view: charts per epoch → per step → final results'],
+  ['s', 'label-budget studies ↔ runs; enter opens a study'],
+  ['c (study)', 'studies: cancel the selected study and its runs (asks first)'],
   ['?', 'this help'],
   ['q ctrl-c', 'quit'],
 ];
@@ -254,10 +261,16 @@ export function handleKey(ui: UiState, dash: DashState, input: string, key: KeyI
   }
   if (o.kind === 'confirm') {
     if (input === 'y' || input === 'Y') {
-      return { ui: { ...ui, overlay: { kind: 'none' } }, effect: { type: 'cancel', runId: o.runId } };
+      const effect: Effect =
+        o.action === 'cancel'
+          ? { type: 'cancel', runId: o.runId }
+          : { type: 'cancelStudy', studyId: o.studyId };
+      return { ui: { ...ui, overlay: { kind: 'none' } }, effect };
     }
     return { ui: { ...ui, overlay: { kind: 'none' }, notice: { text: 'not cancelled', error: false } } };
   }
+  // The studies screens have their own keys (c cancels the study there, not a run).
+  if (ui.view === 'studies' || ui.view === 'study') return studyKey(ui, dash, input, key);
   const ids = order(dash);
   const runId = ui.runId && dash.runs[ui.runId] ? ui.runId : ids[0];
   const run = runId ? dash.runs[runId] : undefined;
@@ -269,6 +282,7 @@ export function handleKey(ui: UiState, dash: DashState, input: string, key: KeyI
     const from = run && run.kind === RunKind.RUN_KIND_PRETEXT ? run.id : undefined;
     return { ui: { ...here, overlay: { kind: 'form', form: newForm('downstream', from) } } };
   }
+  if (input === 's') return { ui: { ...here, view: 'studies' } };
   if (input === 'm') return { ui: { ...here, chartMode: NEXT_MODE[ui.chartMode] } };
   if (input === 'e') {
     if (!run) return { ui: { ...here, notice: { text: 'no run selected', error: true } } };

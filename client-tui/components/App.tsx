@@ -1,10 +1,12 @@
-// The whole screen, from props only: header, body (list, run view or an overlay), footer, and
+// The whole screen, from props only: header, body (runs or studies list, run or study view, or
+// an overlay), footer, and
 // the selected run's log lines in <Static> (printed once, kept in the scrollback).
 import { Box, Static, Text } from 'ink';
 import type { ReactNode } from 'react';
 import { RunState } from '../../gen/ts/pretext/v1/run.js';
 import { LogLevel } from '../../gen/ts/pretext/v1/event.js';
 import type { Run } from '../../gen/ts/pretext/v1/run.js';
+import type { Study } from '../../gen/ts/pretext/v1/study.js';
 import type { DashState } from '../state.js';
 import { HELP_KEYS, type UiState } from '../ui.js';
 import { Footer } from './Footer.js';
@@ -13,6 +15,8 @@ import { Header } from './Header.js';
 import { Confirm, Help } from './Overlays.js';
 import { RunsList } from './RunsList.js';
 import { RunView } from './RunView.js';
+import { StudiesList } from './StudiesList.js';
+import { StudyView } from './StudyView.js';
 
 export interface AppProps {
   dash: DashState;
@@ -23,9 +27,11 @@ export interface AppProps {
 }
 
 const LIST_HINTS =
-  '↑↓ select · enter open · p pretext · d downstream · e eval · c cancel · R resume · ? help · q quit';
+  '↑↓ select · enter open · s studies · p pretext · d downstream · e eval · c cancel · R resume · ? help · q quit';
 const RUN_HINTS =
-  'esc list · ←→ prev/next run · m charts/results · e eval · d downstream · c cancel · ? help · q quit';
+  'esc list · ←→ prev/next run · m charts/results · e eval · d downstream · c cancel · s studies · ? help · q quit';
+const STUDIES_HINTS = '↑↓ select · enter open · c cancel study · esc/s runs · ? help · q quit';
+const STUDY_HINTS = 'esc studies · ←→ prev/next study · c cancel study · s runs · ? help · q quit';
 
 const LEVEL = { [LogLevel.LOG_LEVEL_WARN]: 'warn', [LogLevel.LOG_LEVEL_ERROR]: 'error' } as Record<
   number,
@@ -49,8 +55,35 @@ export function App({ dash, ui, addr, width, height }: AppProps) {
   let body: ReactNode;
   if (o.kind === 'form') body = <FormView form={o.form} width={width} height={bodyH} />;
   else if (o.kind === 'help') body = <Help keys={HELP_KEYS} width={width} />;
-  else if (o.kind === 'confirm') body = <Confirm message={`Cancel run ${o.runId}?`} width={width} />;
-  else if (shown) {
+  else if (o.kind === 'confirm') {
+    const message =
+      o.action === 'cancel' ? `Cancel run ${o.runId}?` : `Cancel study ${o.studyId} and its unfinished runs?`;
+    body = <Confirm message={message} width={width} />;
+  } else if (ui.view === 'study' && ui.studyId) {
+    body = (
+      <StudyView
+        studyId={ui.studyId}
+        study={dash.studies[ui.studyId]?.study}
+        link={dash.studyLink}
+        runs={dash.runs}
+        width={width}
+        height={bodyH}
+      />
+    );
+  } else if (ui.view === 'studies') {
+    const studies = dash.studyOrder
+      .map((id) => dash.studies[id]?.study)
+      .filter((s): s is Study => s !== undefined);
+    body = (
+      <StudiesList
+        studies={studies}
+        selectedId={ui.studyId}
+        error={dash.studiesError}
+        width={width}
+        height={bodyH}
+      />
+    );
+  } else if (shown) {
     body = (
       <RunView
         run={shown}
@@ -62,6 +95,14 @@ export function App({ dash, ui, addr, width, height }: AppProps) {
       />
     );
   } else body = <RunsList runs={runs} selectedId={selectedId} width={width} height={bodyH} />;
+  const hints =
+    ui.view === 'study'
+      ? STUDY_HINTS
+      : ui.view === 'studies'
+        ? STUDIES_HINTS
+        : shown
+          ? RUN_HINTS
+          : LIST_HINTS;
   return (
     <>
       {detail ? (
@@ -90,7 +131,7 @@ export function App({ dash, ui, addr, width, height }: AppProps) {
         <Box height={bodyH} flexDirection="column" overflow="hidden">
           {body}
         </Box>
-        <Footer hints={shown ? RUN_HINTS : LIST_HINTS} notice={ui.notice} width={width} />
+        <Footer hints={hints} notice={ui.notice} width={width} />
       </Box>
     </>
   );

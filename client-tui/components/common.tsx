@@ -1,6 +1,7 @@
 // Small shared pieces: state colours, a fixed-width cell, the connection badge.
 import { Text } from 'ink';
 import { RunState } from '../../gen/ts/pretext/v1/run.js';
+import { StudyState } from '../../gen/ts/pretext/v1/study.js';
 import type { Link } from '../state.js';
 
 export const STATE_COLOR: Record<number, string> = {
@@ -10,6 +11,13 @@ export const STATE_COLOR: Record<number, string> = {
   [RunState.RUN_STATE_FAILED]: 'red',
   [RunState.RUN_STATE_CANCELLED]: 'gray',
   [RunState.RUN_STATE_INTERRUPTED]: 'magenta',
+};
+
+export const STUDY_STATE_COLOR: Record<number, string> = {
+  [StudyState.STUDY_STATE_RUNNING]: 'cyan',
+  [StudyState.STUDY_STATE_SUCCEEDED]: 'green',
+  [StudyState.STUDY_STATE_FAILED]: 'red',
+  [StudyState.STUDY_STATE_CANCELLED]: 'gray',
 };
 
 /** Pads or cuts to exactly `width` characters (tables line up in any terminal width). */
