@@ -8,6 +8,8 @@ import { readCifarImages } from './cifar-raw.js';
 export interface WorkerResult {
   backend: string;
   threads: number;
+  /** e.g. the native backend's oneDNN version and ISA. */
+  detail?: string;
   train_img_s: number;
   infer_img_s: number;
   /** From the fastest single step: what an unloaded machine approaches when others share it. */
@@ -87,6 +89,7 @@ const rate = (batch: number, ms: number[]) => (batch * ms.length * 1000) / ms.re
 const result: WorkerResult = {
   backend: choice.name,
   threads: choice.threads,
+  detail: choice.detail,
   train_img_s: rate(TRAIN_BATCH, trainMs),
   infer_img_s: rate(INFER_BATCH, inferMs),
   train_img_s_best: (TRAIN_BATCH * 1000) / Math.min(...trainMs),

@@ -50,6 +50,19 @@ for (const skipped of available.filter((b) => SLOW.has(b.name) && !chosen.includ
   process.stderr.write(`bench: ${skipped.name} skipped (slow; add --backends ${skipped.name})\n`);
 }
 
+// The daemon's bookkeeping per step event against a step at the measured speed.
+const overheadRun = spawnSync(
+  process.execPath,
+  ['--import', 'tsx', path.join(here, 'daemon-overhead.ts'), String(results[0]?.train_img_s ?? 100)],
+  { encoding: 'utf8', timeout: 120_000 },
+);
+let daemonOverhead: { per_event_us: number; overhead_ratio: number } | undefined;
+try {
+  daemonOverhead = JSON.parse(overheadRun.stdout.trim().split('\n').pop() ?? '');
+} catch {
+  process.stderr.write(`bench: daemon overhead failed: ${(overheadRun.stderr ?? '').slice(-300)}\n`);
+}
+
 process.stderr.write('bench: PyTorch peer...\n');
 const peer = runPeer(quick);
 
@@ -71,6 +84,11 @@ console.log(
   `${'pytorch (peer)'.padEnd(16)} ${''.padStart(7)}  ${fmt(peer.train_img_s).padStart(11)}  ${''.padStart(11)}  ${fmt(peer.infer_img_s).padStart(11)}`,
 );
 console.log(`peer: ${peer.note}`);
+for (const r of results.filter((x) => x.detail)) console.log(`${r.backend}: ${r.detail}`);
+if (daemonOverhead)
+  console.log(
+    `daemon bookkeeping per step event: ${daemonOverhead.per_event_us.toFixed(0)} µs = ${(daemonOverhead.overhead_ratio * 100).toFixed(3)} % of a step (target < 1 %)`,
+  );
 
 const best = results[0];
 const round = (v: number | null | undefined) => (v == null ? null : Math.round(v * 1000) / 1000);
@@ -85,6 +103,7 @@ console.log(
     peer_infer_img_s: peer.infer_img_s,
     train_ratio: round(ratio(best?.train_img_s, peer.train_img_s)),
     infer_ratio: round(ratio(best?.infer_img_s, peer.infer_img_s)),
+    daemon_overhead_ratio: daemonOverhead ? Math.round(daemonOverhead.overhead_ratio * 1e6) / 1e6 : null,
     quick,
     cores: os.cpus().length,
     cpu,

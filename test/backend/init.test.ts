@@ -5,13 +5,15 @@ import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { defaultThreads, initBackend, probeBackends } from '../../server/engine/backend/index.js';
+import { nativeKernelsActive } from '../../server/engine/backend/native/kernels.js';
+import { SKIP_NATIVE } from './native-available.js';
 import { REPO_ROOT } from '../helpers/paths.js';
 
 test('probeBackends lists every backend with a reason when unavailable', () => {
   const probes = probeBackends();
   assert.deepEqual(
     probes.map((p) => p.name),
-    ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu', 'webgpu'],
+    ['tensorflow-gpu', 'tensorflow', 'native', 'wasm', 'cpu', 'webgpu'],
   );
   for (const p of probes) {
     if (!p.available) assert.ok(p.reason.length > 0, `${p.name} needs a reason`);
@@ -35,6 +37,40 @@ test('wasm starts with all cores, cpu on request, and the active tfjs backend ma
   const cpu = await initBackend('cpu');
   assert.deepEqual(cpu, { name: 'cpu', threads: 1 });
   assert.equal(tf.getBackend(), 'cpu');
+});
+
+test('native runs on wasm with oneDNN kernels; plain wasm afterwards gets the stock ones back', {
+  skip: SKIP_NATIVE,
+}, async () => {
+  const native = await initBackend('native');
+  assert.equal(native.name, 'native');
+  assert.equal(native.threads, defaultThreads());
+  assert.match(native.detail ?? '', /^oneDNN \d+\.\d+\.\d+ \w+, \d+ threads$/);
+  assert.equal(tf.getBackend(), 'wasm');
+  assert.ok(nativeKernelsActive());
+  const wasm = await initBackend('wasm');
+  assert.equal(wasm.name, 'wasm');
+  assert.equal(nativeKernelsActive(), false);
+});
+
+test('PRETEXT_NATIVE=0 turns the native backend off with a reason', () => {
+  const r = spawnSync(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      '--input-type=module',
+      '-e',
+      "import { probeBackends } from './server/engine/backend/index.ts'; console.log(JSON.stringify(probeBackends().find((p) => p.name === 'native')));",
+    ],
+    { cwd: REPO_ROOT, env: { ...process.env, PRETEXT_NATIVE: '0' }, encoding: 'utf8', timeout: 60_000 },
+  );
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout.trim()), {
+    name: 'native',
+    available: false,
+    reason: 'turned off by PRETEXT_NATIVE=0',
+  });
 });
 
 test('auto picks the first available backend in order', async () => {

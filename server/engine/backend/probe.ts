@@ -3,10 +3,11 @@
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { probeNative } from './native/addon.js';
 
-export const BACKEND_NAMES = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu', 'webgpu'] as const;
-/** The order 'auto' tries. */
-export const AUTO_ORDER = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
+export const BACKEND_NAMES = ['tensorflow-gpu', 'tensorflow', 'native', 'wasm', 'cpu', 'webgpu'] as const;
+/** The order 'auto' tries. 'native' is wasm with pretext's oneDNN kernels (native/). */
+export const AUTO_ORDER = ['tensorflow-gpu', 'tensorflow', 'native', 'wasm', 'cpu'] as const;
 
 export const require = createRequire(import.meta.url);
 
@@ -43,6 +44,10 @@ export function probeOne(name: string): [boolean, string] {
       const libDir = path.join(path.dirname(pj), 'lib');
       const hasBinding = fs.existsSync(libDir) && findFile(libDir, 'tfjs_binding.node', 3);
       return hasBinding ? [true, ''] : [false, `${pkg} is installed but its native binding is missing`];
+    }
+    case 'native': {
+      const [ok, reason] = probeNative();
+      return ok ? probeOne('wasm') : [false, reason];
     }
     case 'wasm': {
       if (typeof (globalThis as { WebAssembly?: unknown }).WebAssembly !== 'object')

@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import { installBatchNormGrad } from './batchnorm-grad.js';
 import { makeBatchNormInferenceConfig } from './batchnorm-infer.js';
 import { makeConvBackpropConfigs } from './conv-backprop.js';
+import { makeIdentityConfig } from './identity.js';
 
 let registered = false;
 
@@ -16,8 +17,11 @@ export function registerWasmKernels(): void {
   for (const config of [
     ...makeConvBackpropConfigs(stockInput),
     makeBatchNormInferenceConfig(stockBatchNorm),
+    makeIdentityConfig(tf.getKernel('Identity', 'wasm')),
   ]) {
-    if (tf.getKernel(config.kernelName, 'wasm')) tf.unregisterKernel(config.kernelName, 'wasm');
-    tf.registerKernel(config);
+    const previous = tf.getKernel(config.kernelName, 'wasm');
+    if (previous) tf.unregisterKernel(config.kernelName, 'wasm');
+    // Keep the stock kernel's setup (binding its wasm function): ours fall back to it.
+    tf.registerKernel(previous?.setupFunc ? { ...config, setupFunc: previous.setupFunc } : config);
   }
 }

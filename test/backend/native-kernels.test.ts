@@ -1,0 +1,210 @@
+// The native backend's oneDNN kernels against tfjs' reference cpu kernels: convolution forward
+// (with bias, dilation, explicit padding) and both gradients over strides, kernel sizes and
+// paddings; training-mode batch norm forward and backward; fallbacks for what oneDNN does not
+// take here; and bad arguments rejected with an error instead of a crash.
+import assert from 'node:assert/strict';
+import { before, describe, test } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../../server/engine/backend/index.js';
+import { batchNormTrain } from '../../server/engine/backend/fused-batchnorm.js';
+import { loadNative } from '../../server/engine/backend/native/addon.js';
+import { nativeKernelsActive } from '../../server/engine/backend/native/kernels.js';
+import { SKIP_NATIVE } from './native-available.js';
+
+type Pad = 'same' | 'valid' | tf.backend_util.ExplicitPadding;
+
+interface ConvCase {
+  n: number;
+  h: number;
+  w: number;
+  cin: number;
+  cout: number;
+  k: number;
+  stride: number;
+  pad: Pad;
+  dilation?: number;
+  bias?: boolean;
+  activation?: 'linear' | 'relu';
+}
+
+const cases: ConvCase[] = [];
+for (const k of [1, 3]) {
+  for (const stride of [1, 2]) {
+    for (const pad of ['same', 'valid'] as const) {
+      cases.push({ n: 2, h: 8, w: 8, cin: 3, cout: 5, k, stride, pad });
+      cases.push({ n: 3, h: 7, w: 9, cin: 4, cout: 2, k, stride, pad, bias: true });
+    }
+  }
+}
+cases.push({ n: 2, h: 9, w: 9, cin: 3, cout: 4, k: 3, stride: 1, pad: 'same', dilation: 2 });
+cases.push({
+  n: 2,
+  h: 6,
+  w: 7,
+  cin: 2,
+  cout: 3,
+  k: 3,
+  stride: 2,
+  pad: [
+    [0, 0],
+    [2, 0],
+    [1, 3],
+    [0, 0],
+  ],
+});
+cases.push({
+  n: 2,
+  h: 8,
+  w: 8,
+  cin: 3,
+  cout: 4,
+  k: 3,
+  stride: 1,
+  pad: 'same',
+  bias: true,
+  activation: 'relu',
+});
+cases.push({ n: 4, h: 32, w: 32, cin: 16, cout: 16, k: 3, stride: 1, pad: 'same', bias: true });
+cases.push({ n: 4, h: 32, w: 32, cin: 16, cout: 32, k: 3, stride: 2, pad: 'same', bias: true });
+
+function seeded(shape: number[], seed: number): Float32Array {
+  return tf.tidy(() => tf.randomUniform(shape, -1, 1, 'float32', seed).dataSync() as Float32Array);
+}
+
+/** Output and the gradients of sum(conv(x, w) · r) for x, w (and b) on the current backend. */
+function convAndGrads(c: ConvCase, seeds: number): Float32Array[] {
+  const x0 = seeded([c.n, c.h, c.w, c.cin], seeds);
+  const w0 = seeded([c.k, c.k, c.cin, c.cout], seeds + 1);
+  const b0 = seeded([c.cout], seeds + 2);
+  return tf.tidy(() => {
+    const x = tf.tensor4d(x0, [c.n, c.h, c.w, c.cin]);
+    const w = tf.tensor4d(w0, [c.k, c.k, c.cin, c.cout]);
+    const b = tf.tensor1d(b0);
+    const conv = (a: tf.Tensor4D, f: tf.Tensor4D, bias: tf.Tensor1D) =>
+      c.bias
+        ? tf.fused.conv2d({
+            x: a,
+            filter: f,
+            strides: c.stride,
+            pad: c.pad,
+            dilations: c.dilation ?? 1,
+            bias,
+            activation: c.activation ?? 'linear',
+          })
+        : tf.conv2d(a, f, c.stride, c.pad, 'NHWC', c.dilation ?? 1);
+    const y = conv(x, w, b);
+    const r = tf.tensor(seeded(y.shape, seeds + 3), y.shape);
+    if ((c.dilation ?? 1) > 1) return [y.dataSync() as Float32Array]; // tfjs has no dilated gradients
+    const f = (a: tf.Tensor4D, fw: tf.Tensor4D, bias: tf.Tensor1D) => tf.sum(tf.mul(conv(a, fw, bias), r));
+    const grads = tf.grads(f as (...args: tf.Tensor[]) => tf.Tensor)(c.bias ? [x, w, b] : [x, w]);
+    return [y, ...grads].map((t) => t.dataSync() as Float32Array);
+  });
+}
+
+function assertClose(actual: Float32Array, expected: Float32Array, what: string, tol = 1e-4): void {
+  assert.equal(actual.length, expected.length, `${what}: length`);
+  let scale = 1e-6;
+  for (const v of expected) scale = Math.max(scale, Math.abs(v));
+  for (let i = 0; i < actual.length; i++) {
+    const err = Math.abs(actual[i]! - expected[i]!) / scale;
+    assert.ok(err <= tol, `${what}[${i}]: ${actual[i]} vs ${expected[i]} (relative ${err.toExponential(2)})`);
+  }
+}
+
+const padLabel = (p: Pad) => (typeof p === 'string' ? p : `explicit ${JSON.stringify(p)}`);
+
+describe('native kernels match the cpu backend', { skip: SKIP_NATIVE }, () => {
+  before(async () => {
+    const choice = await initBackend('native');
+    assert.equal(choice.name, 'native');
+    assert.match(choice.detail ?? '', /^oneDNN \d+\.\d+/);
+    assert.ok(nativeKernelsActive());
+  });
+
+  for (const [i, c] of cases.entries()) {
+    const label = `conv ${c.k}x${c.k} stride ${c.stride} ${padLabel(c.pad)}${c.dilation ? ` dilation ${c.dilation}` : ''}${c.bias ? ` + bias${c.activation === 'relu' ? ' + relu' : ''}` : ''} on ${c.n}x${c.h}x${c.w}, ${c.cin}->${c.cout}`;
+    test(label, async () => {
+      await tf.setBackend('cpu');
+      const expected = convAndGrads(c, 10 * i);
+      await tf.setBackend('wasm');
+      const actual = convAndGrads(c, 10 * i);
+      assert.equal(actual.length, expected.length);
+      const names = ['forward', 'dX', 'dW', 'dBias'];
+      for (let j = 0; j < expected.length; j++) assertClose(actual[j]!, expected[j]!, names[j]!);
+    });
+  }
+
+  test('training-mode batch norm: outputs and gradients equal the cpu kernel', async () => {
+    const shape = [6, 5, 4, 16];
+    const x0 = seeded(shape, 101);
+    const r0 = seeded(shape, 102);
+    const g0 = tf.tidy(() => tf.randomUniform([16], 0.5, 1.5, 'float32', 103).dataSync() as Float32Array);
+    const b0 = seeded([16], 104);
+    const run = () =>
+      tf.tidy(() => {
+        const x = tf.tensor(x0, shape);
+        const gamma = tf.tensor1d(g0);
+        const beta = tf.tensor1d(b0);
+        const [y, mean, variance] = batchNormTrain(x, gamma, beta, 1e-3);
+        const r = tf.tensor(r0, shape);
+        const f = (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) =>
+          tf.sum(tf.mul(batchNormTrain(a, g, b, 1e-3)[0]!, r));
+        const grads = tf.grads(f as (...args: tf.Tensor[]) => tf.Tensor)([x, gamma, beta]);
+        return [y!, mean!, variance!, ...grads].map((t) => t.dataSync() as Float32Array);
+      });
+    await tf.setBackend('cpu');
+    const expected = run();
+    await tf.setBackend('wasm');
+    const actual = run();
+    const names = ['y', 'mean', 'variance', 'dx', 'dgamma', 'dbeta'];
+    for (let j = 0; j < expected.length; j++) assertClose(actual[j]!, expected[j]!, names[j]!, 1e-4);
+  });
+
+  test('no tensors or backend buffers leak from the kernels', async () => {
+    await tf.setBackend('wasm');
+    const c = cases.at(-1)!;
+    convAndGrads(c, 7);
+    const before = tf.memory();
+    const buffers = tf.engine().backend.numDataIds();
+    convAndGrads(c, 7);
+    assert.equal(tf.memory().numTensors, before.numTensors);
+    assert.equal(tf.engine().backend.numDataIds(), buffers);
+  });
+
+  test('bad arguments throw a TypeError and the process goes on', () => {
+    const addon = loadNative();
+    const x = new Float32Array(2 * 4 * 4 * 3);
+    const w = new Float32Array(3 * 3 * 3 * 5);
+    const y = new Float32Array(2 * 4 * 4 * 5);
+    type Geometry = [number[], number[], number[], number[], number[], number[], number[]];
+    const geometry = (yShape: number[]): Geometry => [
+      [2, 4, 4, 3],
+      [3, 3, 3, 5],
+      yShape,
+      [1, 1],
+      [1, 1],
+      [1, 1],
+      [1, 1],
+    ];
+    // A correct call works…
+    addon.convForward(x, w, null, y, ...geometry([2, 4, 4, 5]));
+    // …shapes that do not fit the buffers or each other are refused before oneDNN reads memory.
+    assert.throws(
+      () => addon.convForward(x, w, null, new Float32Array(3), ...geometry([2, 4, 4, 5])),
+      /y is smaller than its shape/,
+    );
+    assert.throws(
+      () => addon.convForward(x, w, null, y, ...geometry([2, 3, 4, 5])),
+      /output size does not match/,
+    );
+    assert.throws(
+      () => addon.convBackwardWeights(x, y, new Float32Array(4), ...geometry([2, 4, 4, 5])),
+      /dw is smaller/,
+    );
+    assert.throws(() => addon.bnForward(x, x, x, x, x, x, 5, 1e-3), /channel count/);
+    assert.throws(
+      () => (addon.convForward as unknown as (...a: unknown[]) => void)([1, 2], w, null, y),
+      /must be a Float32Array/,
+    );
+  });
+});
