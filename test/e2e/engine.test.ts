@@ -47,7 +47,7 @@ describe('engine through pretextd', () => {
     assert.equal(pretext.state, RunState.RUN_STATE_SUCCEEDED, pretext.error);
     assert.deepEqual(epochsOf(events), [1, 2]);
     assert.ok(events.some((e) => e.payload?.$case === 'step'));
-    assert.ok(['wasm', 'cpu', 'tensorflow', 'tensorflow-gpu'].includes(pretext.backend));
+    assert.ok(['native', 'wasm', 'cpu', 'tensorflow', 'tensorflow-gpu'].includes(pretext.backend));
     assert.match(pretext.dataChecksum, /^[0-9a-f]{64}$/);
     assert.deepEqual(pretext.artifacts.map((a) => a.name).sort(), ['best', 'last']);
     assert.equal(pretext.result?.validation?.task, 'rotation');
