@@ -27,6 +27,11 @@ function skip(reason) {
 }
 
 if (process.env.PRETEXT_NATIVE === '0') skip('PRETEXT_NATIVE=0');
+if (!force && fs.existsSync(out) && fs.statSync(out).mtimeMs > fs.statSync(source).mtimeMs) {
+  console.log(`pretext native kernels: up to date (${path.relative(root, out)})`);
+  process.exit(0);
+}
+
 const includeDirs = [process.env.PRETEXT_DNNL_INCLUDE, '/usr/include', '/usr/local/include'].filter(Boolean);
 const dnnlInclude = includeDirs.find((d) => fs.existsSync(path.join(d, 'oneapi/dnnl/dnnl.hpp')));
 if (!dnnlInclude) skip('oneDNN headers not found: oneapi/dnnl/dnnl.hpp');
@@ -37,11 +42,6 @@ const nodeInclude = [
 if (!nodeInclude) skip("Node's headers (node_api.h) not found next to this node binary");
 const cxx = process.env.CXX || 'g++';
 if (spawnSync(cxx, ['--version'], { stdio: 'ignore' }).status !== 0) skip(`no C++ compiler (${cxx})`);
-
-if (!force && fs.existsSync(out) && fs.statSync(out).mtimeMs > fs.statSync(source).mtimeMs) {
-  console.log(`pretext native kernels: up to date (${path.relative(root, out)})`);
-  process.exit(0);
-}
 
 fs.mkdirSync(path.dirname(out), { recursive: true });
 // Ends in .node: require() loads other extensions as JavaScript.
