@@ -193,7 +193,7 @@ std::unordered_map<std::string, Cached> cache;
 // Buffers reused across calls (kernels run one at a time, on the JS thread).
 std::vector<std::vector<uint8_t>> pool(8);
 void* buffer(size_t slot, size_t bytes) {
-  auto& b = pool[slot];
+  auto& b = pool.at(slot);
   if (b.size() < bytes) b.resize(bytes);
   return b.data();
 }
@@ -201,8 +201,12 @@ void* buffer(size_t slot, size_t bytes) {
 void run(Cached& c, const std::vector<Operand>& ops) {
   auto& s = stream();
   std::unordered_map<int, memory> args;
-  std::vector<std::pair<memory, memory>> writeBack;  // (primitive's, user's)
-  size_t slot = 1;
+  struct WriteBack {
+    int arg;
+    memory tmp, user;
+  };
+  std::vector<WriteBack> writeBack;
+  size_t slot = 1;  // slot 0 is the scratchpad's
   for (const auto& op : ops) {
     memory user(op.user, engine(), op.ptr);
     const memory::desc& want = c.want.at(op.arg);
@@ -213,7 +217,7 @@ void run(Cached& c, const std::vector<Operand>& ops) {
     memory tmp(want, engine(), buffer(slot++, want.get_size()));
     if (op.output) {
       if (!c.fromPrim.count(op.arg)) c.fromPrim.emplace(op.arg, dnnl::reorder(tmp, user));
-      writeBack.emplace_back(tmp, user);
+      writeBack.push_back({op.arg, tmp, user});
     } else {
       if (!c.toPrim.count(op.arg)) c.toPrim.emplace(op.arg, dnnl::reorder(user, tmp));
       c.toPrim.at(op.arg).execute(s, user, tmp);
@@ -222,10 +226,7 @@ void run(Cached& c, const std::vector<Operand>& ops) {
   }
   if (c.scratch.get_size() > 0) args.emplace(DNNL_ARG_SCRATCHPAD, memory(c.scratch, engine(), buffer(0, c.scratch.get_size())));
   c.prim.execute(s, args);
-  for (auto& [tmp, user] : writeBack) {
-    for (const auto& op : ops)
-      if (op.ptr == user.get_data_handle()) c.fromPrim.at(op.arg).execute(s, tmp, user);
-  }
+  for (auto& w : writeBack) c.fromPrim.at(w.arg).execute(s, w.tmp, w.user);
   s.wait();
 }
 
