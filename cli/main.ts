@@ -222,7 +222,9 @@ export function buildProgram(io: Io, codeOut: { code: number }): Command {
     .description('label-budget studies: SL vs SSL+SL across label budgets, with a report');
   study
     .command('start')
-    .description('start a study from a preset (reference, cpu-quick, cpu-resnet20, demo) with overrides; prints its id')
+    .description(
+      'start a study from a preset (reference, cpu-quick, cpu-resnet20, demo) with overrides; prints its id',
+    )
     .option('--preset <name>', 'reference | cpu-quick | cpu-resnet20 | demo (default cpu-quick)')
     .option('--from <run>', 'transfer from this existing pretext run instead of starting one')
     .option('--budgets <n...>', 'label budgets, e.g. 100 250 625')
