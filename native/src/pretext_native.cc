@@ -461,6 +461,25 @@ napi_value BnBackward(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// channelSum(x, out, channels): the sum over every axis but the last (conv bias gradients).
+napi_value ChannelSum(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  size_t lx, lo;
+  const float* x = a.f32(0, &lx);
+  float* out = a.f32(1, &lo);
+  int64_t c = static_cast<int64_t>(a.num(2));
+  if (!a.ok) return nullptr;
+  if (c <= 0 || lx % c != 0 || lo < (size_t)c) return a.fail("channelSum: sizes do not match the channel count"), nullptr;
+  std::vector<double> s1(c, 0.0), unused(c, 0.0);
+  channelSums(static_cast<int64_t>(lx) / c, c, s1.data(), unused.data(), [&](int64_t r, float* a1, float*) {
+    const float* xr = x + r * c;
+#pragma omp simd
+    for (int64_t k = 0; k < c; k++) a1[k] += xr[k];
+  });
+  for (int64_t k = 0; k < c; k++) out[k] = static_cast<float>(s1[k]);
+  return nullptr;
+}
+
 // info() → { onednn: "2.6.3", threads: n, isa: "..." }
 napi_value Info(napi_env env, napi_callback_info) {
   napi_value obj, v;
@@ -506,6 +525,7 @@ NAPI_MODULE_INIT() {
       {"convBackwardWeights", nullptr, ConvBackwardWeights, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"bnForward", nullptr, BnForward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"bnBackward", nullptr, BnBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"channelSum", nullptr, ChannelSum, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
   };

@@ -160,6 +160,26 @@ describe('native kernels match the cpu backend', { skip: SKIP_NATIVE }, () => {
     for (let j = 0; j < expected.length; j++) assertClose(actual[j]!, expected[j]!, names[j]!, 1e-4);
   });
 
+  test('sums over every axis but the last (conv bias gradients) equal the cpu kernel; other sums fall back', async () => {
+    const x0 = seeded([3, 5, 4, 7], 105);
+    const sums = () =>
+      tf.tidy(() => {
+        const x = tf.tensor(x0, [3, 5, 4, 7]);
+        return [
+          tf.sum(x, [0, 1, 2]),
+          tf.sum(x, [2, 0, 1], true),
+          tf.sum(x, [0, 1]),
+          tf.sum(x),
+          tf.sum(x, -1),
+        ].map((t) => t.dataSync() as Float32Array);
+      });
+    await tf.setBackend('cpu');
+    const expected = sums();
+    await tf.setBackend('wasm');
+    const actual = sums();
+    for (let i = 0; i < expected.length; i++) assertClose(actual[i]!, expected[i]!, `sum ${i}`, 1e-5);
+  });
+
   test('no tensors or backend buffers leak from the kernels', async () => {
     await tf.setBackend('wasm');
     const c = cases.at(-1)!;

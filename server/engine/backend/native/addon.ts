@@ -66,6 +66,7 @@ export interface NativeAddon {
     channels: number,
     epsilon: number,
   ): void;
+  channelSum(x: Float32Array, out: Float32Array, channels: number): void;
   info(): { onednn: string; threads: number; isa: string };
   setThreads(n: number): void;
 }

@@ -3,6 +3,7 @@
 // read and write the wasm heap in place. tfjs keeps NHWC/HWIO, which oneDNN takes as they are.
 import * as tf from '@tensorflow/tfjs';
 import { BN_TRAIN, BN_TRAIN_GRAD } from '../fused-batchnorm.js';
+import { reducesAllButLast } from '../wasm-kernels/channel-sum.js';
 import type { NativeAddon } from './addon.js';
 
 type Info = tf.TensorInfo;
@@ -79,7 +80,7 @@ export function makeNativeKernelConfigs(addon: NativeAddon): tf.KernelConfig[] {
   // The kernels in place before ours (stock or pretext's wasm ones) take NCHW and fused
   // activations, which these do not.
   const stock = new Map(
-    ['Conv2D', 'FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter'].map((n) => [
+    ['Conv2D', 'FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'Sum'].map((n) => [
       n,
       tf.getKernel(n, 'wasm'),
     ]),
@@ -160,6 +161,24 @@ export function makeNativeKernelConfigs(addon: NativeAddon): tf.KernelConfig[] {
           g.dil,
         );
         return dw;
+      },
+    },
+    {
+      // Conv bias gradients: threaded, vectorised channel sums.
+      kernelName: 'Sum',
+      backendName: 'wasm',
+      kernelFunc: (args) => {
+        const { x } = args.inputs as { x: Info };
+        const { axis, keepDims } = args.attrs as unknown as { axis: number | number[]; keepDims: boolean };
+        if (x.dtype !== 'float32' || !reducesAllButLast(x.shape, axis)) return call('Sum', args);
+        const b = args.backend as unknown as WasmBackend;
+        const c = x.shape[x.shape.length - 1]!;
+        const out = b.makeOutput(
+          keepDims ? x.shape.map((d, i) => (i === x.shape.length - 1 ? d : 1)) : [c],
+          'float32',
+        );
+        addon.channelSum(b.typedArrayFromHeap(x), b.typedArrayFromHeap(out), c);
+        return out;
       },
     },
     {

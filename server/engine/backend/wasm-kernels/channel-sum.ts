@@ -4,7 +4,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { TensorInfo, WasmBackendLike } from './util.js';
 
-function reducesAllButLast(shape: number[], axis: number | number[]): boolean {
+export function reducesAllButLast(shape: number[], axis: number | number[]): boolean {
   const axes = (Array.isArray(axis) ? axis : [axis]).map((a) => (a < 0 ? a + shape.length : a));
   if (shape.length < 2 || axes.length !== shape.length - 1) return false;
   return [...axes].sort((a, b) => a - b).every((a, i) => a === i);
