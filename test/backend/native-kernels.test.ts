@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../server/engine/backend/index.js';
+import { assertClose, seeded } from './compare.js';
 import { batchNormTrain } from '../../server/engine/backend/fused-batchnorm.js';
 import { loadNative } from '../../server/engine/backend/native/addon.js';
 import { nativeKernelsActive } from '../../server/engine/backend/native/kernels.js';
@@ -67,10 +68,6 @@ cases.push({
 cases.push({ n: 4, h: 32, w: 32, cin: 16, cout: 16, k: 3, stride: 1, pad: 'same', bias: true });
 cases.push({ n: 4, h: 32, w: 32, cin: 16, cout: 32, k: 3, stride: 2, pad: 'same', bias: true });
 
-function seeded(shape: number[], seed: number): Float32Array {
-  return tf.tidy(() => tf.randomUniform(shape, -1, 1, 'float32', seed).dataSync() as Float32Array);
-}
-
 /** Output and the gradients of sum(conv(x, w) · r) for x, w (and b) on the current backend. */
 function convAndGrads(c: ConvCase, seeds: number): Float32Array[] {
   const x0 = seeded([c.n, c.h, c.w, c.cin], seeds);
@@ -99,16 +96,6 @@ function convAndGrads(c: ConvCase, seeds: number): Float32Array[] {
     const grads = tf.grads(f as (...args: tf.Tensor[]) => tf.Tensor)(c.bias ? [x, w, b] : [x, w]);
     return [y, ...grads].map((t) => t.dataSync() as Float32Array);
   });
-}
-
-function assertClose(actual: Float32Array, expected: Float32Array, what: string, tol = 1e-4): void {
-  assert.equal(actual.length, expected.length, `${what}: length`);
-  let scale = 1e-6;
-  for (const v of expected) scale = Math.max(scale, Math.abs(v));
-  for (let i = 0; i < actual.length; i++) {
-    const err = Math.abs(actual[i]! - expected[i]!) / scale;
-    assert.ok(err <= tol, `${what}[${i}]: ${actual[i]} vs ${expected[i]} (relative ${err.toExponential(2)})`);
-  }
 }
 
 const padLabel = (p: Pad) => (typeof p === 'string' ? p : `explicit ${JSON.stringify(p)}`);

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../server/engine/backend/index.js';
+import { assertClose, seeded } from './compare.js';
 
 interface ConvCase {
   n: number;
@@ -26,10 +27,6 @@ for (const k of [1, 3]) {
   }
 }
 
-function seeded(shape: number[], seed: number): Float32Array {
-  return tf.tidy(() => tf.randomUniform(shape, -1, 1, 'float32', seed).dataSync() as Float32Array);
-}
-
 /** Output, dX and dW of sum(conv(x, w) · r) on the current backend. */
 function convAndGrads(c: ConvCase, x0: Float32Array, w0: Float32Array, r0: Float32Array): Float32Array[] {
   return tf.tidy(() => {
@@ -41,16 +38,6 @@ function convAndGrads(c: ConvCase, x0: Float32Array, w0: Float32Array, r0: Float
     const [dx, dw] = tf.grads(f as (...args: tf.Tensor[]) => tf.Tensor)([x, w]);
     return [y, dx!, dw!].map((t) => t.dataSync() as Float32Array);
   });
-}
-
-function assertClose(actual: Float32Array, expected: Float32Array, what: string, tol = 1e-4): void {
-  assert.equal(actual.length, expected.length, `${what}: length`);
-  let scale = 1e-6;
-  for (const v of expected) scale = Math.max(scale, Math.abs(v));
-  for (let i = 0; i < actual.length; i++) {
-    const err = Math.abs(actual[i]! - expected[i]!) / scale;
-    assert.ok(err <= tol, `${what}[${i}]: ${actual[i]} vs ${expected[i]} (relative ${err.toExponential(2)})`);
-  }
 }
 
 describe('wasm kernels match the cpu backend', () => {

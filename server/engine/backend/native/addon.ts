@@ -5,6 +5,10 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+/** A convolution's geometry, the addon's trailing arguments: x shape (NHWC), filter shape (HWIO),
+ *  y shape (NHWC), strides, padding top/left, padding bottom/right, dilations. */
+export type ConvGeometry = [number[], number[], number[], number[], number[], number[], number[]];
+
 /** The addon's functions; shapes are tfjs' (NHWC tensors, HWIO filters). */
 export interface NativeAddon {
   convForward(
@@ -12,38 +16,10 @@ export interface NativeAddon {
     w: Float32Array,
     bias: Float32Array | null,
     y: Float32Array,
-    xShape: number[],
-    wShape: number[],
-    yShape: number[],
-    strides: number[],
-    padTopLeft: number[],
-    padBottomRight: number[],
-    dilations: number[],
+    ...g: ConvGeometry
   ): void;
-  convBackwardData(
-    dy: Float32Array,
-    w: Float32Array,
-    dx: Float32Array,
-    xShape: number[],
-    wShape: number[],
-    yShape: number[],
-    strides: number[],
-    padTopLeft: number[],
-    padBottomRight: number[],
-    dilations: number[],
-  ): void;
-  convBackwardWeights(
-    x: Float32Array,
-    dy: Float32Array,
-    dw: Float32Array,
-    xShape: number[],
-    wShape: number[],
-    yShape: number[],
-    strides: number[],
-    padTopLeft: number[],
-    padBottomRight: number[],
-    dilations: number[],
-  ): void;
+  convBackwardData(dy: Float32Array, w: Float32Array, dx: Float32Array, ...g: ConvGeometry): void;
+  convBackwardWeights(x: Float32Array, dy: Float32Array, dw: Float32Array, ...g: ConvGeometry): void;
   bnForward(
     x: Float32Array,
     gamma: Float32Array,

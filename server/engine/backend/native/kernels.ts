@@ -4,7 +4,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { BN_TRAIN, BN_TRAIN_GRAD } from '../fused-batchnorm.js';
 import { reducesAllButLast } from '../wasm-kernels/channel-sum.js';
-import type { NativeAddon } from './addon.js';
+import type { ConvGeometry, NativeAddon } from './addon.js';
 
 type Info = tf.TensorInfo;
 
@@ -23,7 +23,7 @@ interface ConvAttrs {
 }
 
 /** oneDNN's view of one convolution: shapes and paddings from tfjs' own geometry helper. */
-function geometry(xShape: number[], wShape: number[], attrs: ConvAttrs) {
+function geometry(xShape: number[], wShape: number[], attrs: ConvAttrs): ConvGeometry {
   const info = tf.backend_util.computeConv2DInfo(
     xShape as [number, number, number, number],
     wShape as [number, number, number, number],
@@ -35,15 +35,15 @@ function geometry(xShape: number[], wShape: number[], attrs: ConvAttrs) {
     'channelsLast',
   );
   const { top, bottom, left, right } = info.padInfo;
-  return {
-    x: info.inShape as number[],
-    w: wShape,
-    y: info.outShape as number[],
-    strides: [info.strideHeight, info.strideWidth],
-    padTL: [top, left],
-    padBR: [bottom, right],
-    dil: [info.dilationHeight, info.dilationWidth],
-  };
+  return [
+    info.inShape as number[],
+    wShape,
+    info.outShape as number[],
+    [info.strideHeight, info.strideWidth],
+    [top, left],
+    [bottom, right],
+    [info.dilationHeight, info.dilationWidth],
+  ];
 }
 
 const nhwc = (attrs: ConvAttrs) => attrs.dataFormat === undefined || attrs.dataFormat === 'NHWC';
@@ -57,21 +57,10 @@ function convForward(
   attrs: ConvAttrs,
 ): Info {
   const g = geometry(x.shape, filter.shape, attrs);
-  const out = b.makeOutput(g.y, 'float32');
+  const out = b.makeOutput(g[2], 'float32');
   // Views after the allocation: growing wasm memory detaches older views.
-  addon.convForward(
-    b.typedArrayFromHeap(x),
-    b.typedArrayFromHeap(filter),
-    bias ? b.typedArrayFromHeap(bias) : null,
-    b.typedArrayFromHeap(out),
-    g.x,
-    g.w,
-    g.y,
-    g.strides,
-    g.padTL,
-    g.padBR,
-    g.dil,
-  );
+  const h = (i: Info) => b.typedArrayFromHeap(i);
+  addon.convForward(h(x), h(filter), bias ? h(bias) : null, h(out), ...g);
   return out;
 }
 
@@ -122,19 +111,9 @@ export function makeNativeKernelConfigs(addon: NativeAddon): tf.KernelConfig[] {
         const { dy, filter } = args.inputs as { dy: Info; filter: Info };
         const b = args.backend as unknown as WasmBackend;
         const g = geometry(attrs.inputShape, filter.shape, attrs);
-        const dx = b.makeOutput(g.x, 'float32');
-        addon.convBackwardData(
-          b.typedArrayFromHeap(dy),
-          b.typedArrayFromHeap(filter),
-          b.typedArrayFromHeap(dx),
-          g.x,
-          g.w,
-          g.y,
-          g.strides,
-          g.padTL,
-          g.padBR,
-          g.dil,
-        );
+        const dx = b.makeOutput(g[0], 'float32');
+        const h = (i: Info) => b.typedArrayFromHeap(i);
+        addon.convBackwardData(h(dy), h(filter), h(dx), ...g);
         return dx;
       },
     },
@@ -147,19 +126,9 @@ export function makeNativeKernelConfigs(addon: NativeAddon): tf.KernelConfig[] {
         const { x, dy } = args.inputs as { x: Info; dy: Info };
         const b = args.backend as unknown as WasmBackend;
         const g = geometry(x.shape, attrs.filterShape, attrs);
-        const dw = b.makeOutput(g.w, 'float32');
-        addon.convBackwardWeights(
-          b.typedArrayFromHeap(x),
-          b.typedArrayFromHeap(dy),
-          b.typedArrayFromHeap(dw),
-          g.x,
-          g.w,
-          g.y,
-          g.strides,
-          g.padTL,
-          g.padBR,
-          g.dil,
-        );
+        const dw = b.makeOutput(g[1], 'float32');
+        const h = (i: Info) => b.typedArrayFromHeap(i);
+        addon.convBackwardWeights(h(x), h(dy), h(dw), ...g);
         return dw;
       },
     },
