@@ -1,6 +1,7 @@
 // One backend's measurement in its own process (so that peak RSS is its own): ResNet20 v1
 // training steps (batch 128, Adam, real CIFAR-10) and inference (batch 256). Prints one JSON line.
 import * as tf from '@tensorflow/tfjs';
+import { createAdam } from '../server/engine/backend/fused-adam.js';
 import { initBackend } from '../server/engine/backend/index.js';
 import { buildBackbone, buildClassifier } from '../server/models/resnet.js';
 import { readCifarImages } from './cifar-raw.js';
@@ -36,7 +37,8 @@ const pool = readCifarImages(Math.max(INFER_BATCH, TRAIN_BATCH * 4));
 const model = buildClassifier(buildBackbone({ depth: 20, inputShape: [32, 32, 3], seed: 1 }), 10, {
   seed: 2,
 });
-const optimizer = tf.train.adam(1e-3);
+// The trainer's optimizer: Adam with the fused update on cpu/wasm/native.
+const optimizer = createAdam(1e-3);
 
 function trainBatch(step: number): { x: tf.Tensor4D; y: tf.Tensor2D } {
   const start = (step * TRAIN_BATCH) % (pool.labels.length - TRAIN_BATCH + 1);

@@ -13,6 +13,7 @@ import {
   loadCheckpoint,
   saveCheckpoint,
 } from './checkpoint.js';
+import { createAdam } from './backend/fused-adam.js';
 import { type CheckpointKind, checkpointDir } from './checkpoint-names.js';
 import { learningRateAt, newPlateau, type PlateauState, stepPlateau } from './lr-schedule.js';
 import type { ResolvedTraining } from './options.js';
@@ -207,7 +208,7 @@ export async function train(
   opts: ResolvedTraining,
   run: TrainRun,
 ): Promise<TrainerState> {
-  const optimizer: tf.Optimizer = tf.train.adam(opts.learningRate);
+  const optimizer: tf.Optimizer = createAdam(opts.learningRate);
   try {
     let state: TrainerState = (run.resume ? await restore(ctx, run, method, optimizer) : undefined) ?? {
       epoch: 0,

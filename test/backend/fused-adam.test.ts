@@ -1,0 +1,80 @@
+// The fused Adam update against tfjs' own AdamOptimizer: the same weights and optimizer state
+// after several steps, on every CPU backend, and optimizer weights that load into either.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
+import { ADAM_UPDATE, createAdam, FusedAdamOptimizer } from '../../server/engine/backend/fused-adam.js';
+import { initBackend } from '../../server/engine/backend/index.js';
+import { assertClose, seeded } from './compare.js';
+import { FAST_BACKENDS } from './native-available.js';
+
+/** Five steps of a tiny regression (w: [6, 3], b: [3]); returns the weights and optimizer state. */
+async function train(optimizer: tf.Optimizer, seed: number) {
+  const w = tf.variable(tf.tensor2d(seeded([6, 3], seed), [6, 3]), true, `w${seed}`);
+  const b = tf.variable(tf.tensor1d(seeded([3], seed + 1)), true, `b${seed}`);
+  const x = tf.tensor2d(seeded([8, 6], seed + 2), [8, 6]);
+  const y = tf.tensor2d(seeded([8, 3], seed + 3), [8, 3]);
+  for (let step = 0; step < 5; step++) {
+    optimizer.minimize(() => tf.mean(tf.square(tf.sub(tf.add(tf.matMul(x, w), b), y))) as tf.Scalar);
+  }
+  const state = (await optimizer.getWeights()).map((s) => ({
+    name: s.name,
+    values: s.tensor.dataSync() as Float32Array,
+  }));
+  const out = { w: w.dataSync() as Float32Array, b: b.dataSync() as Float32Array, state };
+  tf.dispose([w, b, x, y]);
+  return out;
+}
+
+for (const name of ['cpu', ...FAST_BACKENDS]) {
+  describe(`fused Adam on ${name}`, () => {
+    test('matches tfjs Adam: weights, moments and step count after 5 steps', async () => {
+      await initBackend(name);
+      const stock = await train(tf.train.adam(0.05), 10);
+      const fused = await train(createAdam(0.05), 10);
+      assertClose(fused.w, stock.w, 'w', 1e-5);
+      assertClose(fused.b, stock.b, 'b', 1e-5);
+      assert.deepEqual(
+        fused.state.map((s) => s.name),
+        stock.state.map((s) => s.name),
+      );
+      for (let i = 0; i < stock.state.length; i++)
+        assertClose(fused.state[i]!.values, stock.state[i]!.values, stock.state[i]!.name, 1e-5);
+    });
+
+    test("runs one kernel per variable instead of tfjs Adam's dozen", async () => {
+      await initBackend(name);
+      const kernelsOfStep = async (optimizer: tf.Optimizer) => {
+        const w = tf.variable(tf.ones([4, 2]));
+        const x = tf.ones([3, 4]);
+        optimizer.minimize(() => tf.sum(tf.matMul(x, w)) as tf.Scalar); // creates the slots
+        const info = await tf.profile(() => {
+          optimizer.minimize(() => tf.sum(tf.matMul(x, w)) as tf.Scalar);
+        });
+        tf.dispose([w, x]);
+        optimizer.dispose();
+        return info.kernels.map((k) => k.name);
+      };
+      const stock = await kernelsOfStep(tf.train.adam(0.1));
+      const fused = await kernelsOfStep(createAdam(0.1));
+      assert.equal(fused.filter((k) => k === ADAM_UPDATE).length, 1);
+      assert.ok(fused.length < stock.length - 8, `${fused.length} vs ${stock.length} kernels`);
+    });
+
+    test('is an AdamOptimizer whose state loads into tfjs Adam and back', async () => {
+      await initBackend(name);
+      const opt = createAdam(0.01);
+      assert.ok(opt instanceof FusedAdamOptimizer && opt instanceof tf.AdamOptimizer);
+      assert.equal(opt.getClassName(), 'Adam');
+      await train(opt, 20);
+      const saved = await opt.getWeights();
+      const stock = tf.train.adam(0.01);
+      await stock.setWeights(saved);
+      assert.equal(stock.iterations, 5);
+      const back = createAdam(0.01);
+      await back.setWeights(await stock.getWeights());
+      assert.equal(back.iterations, 5);
+      for (const o of [opt, stock, back]) o.dispose();
+    });
+  });
+}
