@@ -49,6 +49,18 @@ const int = (
   extra: Partial<FieldSpec> = {},
 ): FieldSpec => ({ key, flag, label, help, type: 'int', min, max, formDefault, ...extra });
 
+/** The backbone field: 'resnet' (with a depth), 'small_conv' or 'small_conv_<width>'. */
+const architecture = (help: string, formDefault: string): FieldSpec => ({
+  key: 'architecture',
+  flag: 'architecture',
+  label: 'Architecture',
+  help,
+  type: 'choice',
+  choices: ['resnet', 'small_conv'],
+  pattern: /^small_conv_\d{1,4}$/,
+  formDefault,
+});
+
 export const TRAINING_FIELDS: readonly FieldSpec[] = [
   int(
     'epochs',
@@ -171,16 +183,7 @@ export const PRETEXT_FIELDS: readonly FieldSpec[] = [
       check: (v) => (v === 0 || v >= 20 ? undefined : 'must be 0 (all) or at least 20'),
     },
   ),
-  {
-    key: 'architecture',
-    flag: 'architecture',
-    label: 'Architecture',
-    help: 'backbone; small_conv_<width> for a narrower small conv encoder',
-    type: 'choice',
-    choices: ['resnet', 'small_conv'],
-    pattern: /^small_conv_\d{1,4}$/,
-    formDefault: 'resnet',
-  },
+  architecture('backbone; small_conv_<width> for a narrower small conv encoder', 'resnet'),
   int('depth', 'depth', 'Depth', 'ResNet depth 6n+2, 8..110 (default 20 = ResNet20)', 8, 110, '20', {
     check: isDepth,
   }),
@@ -282,16 +285,7 @@ export const DOWNSTREAM_FIELDS: readonly FieldSpec[] = [
     choices: ['stratified-fold', 'cumulative', 'stl10-fold'],
     formDefault: 'stratified-fold',
   },
-  {
-    key: 'architecture',
-    flag: 'architecture',
-    label: 'Architecture',
-    help: 'backbone for --scratch',
-    type: 'choice',
-    choices: ['resnet', 'small_conv'],
-    pattern: /^small_conv_\d{1,4}$/,
-    formDefault: '',
-  },
+  architecture('backbone for --scratch', ''),
   int('depth', 'depth', 'Depth', 'ResNet depth 6n+2 for --scratch, 8..110 (default 20)', 8, 110, '', {
     check: isDepth,
   }),

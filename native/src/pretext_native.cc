@@ -257,6 +257,20 @@ napi_value wrapErrors(napi_env env, const std::function<void()>& body) {
   return nullptr;
 }
 
+// The cached primitive for `key`, built on first use; `args` are the arguments whose layout
+// the primitive chose (what `run` reorders into and out of).
+template <typename Prim, typename Build>
+Cached& cached(const std::string& key, std::initializer_list<int> args, Build build) {
+  auto it = cache.find(key);
+  if (it == cache.end()) {
+    auto pd = build();
+    Cached c{Prim(pd), pd.scratchpad_desc(), {}, {}, {}};
+    for (int arg : args) c.want.emplace(arg, pd.query_md(dnnl::query::exec_arg_md, arg));
+    it = cache.emplace(key, std::move(c)).first;
+  }
+  return it->second;
+}
+
 // convForward(x, w, bias|null, y, xShape, wShape, yShape, strides, padTL, padBR, dilations)
 napi_value ConvForward(napi_env env, napi_callback_info info) {
   Args a(env, info);
@@ -271,18 +285,13 @@ napi_value ConvForward(napi_env env, napi_callback_info info) {
   if (!sized(a, lx, product(g.x), "x") || !sized(a, lw, product(g.w), "filter") || !sized(a, ly, product(g.y), "y")) return nullptr;
   if (withBias && !sized(a, lb, g.w[3], "bias")) return nullptr;
   return wrapErrors(env, [&] {
-    auto key = g.key("f", withBias);
-    auto it = cache.find(key);
-    if (it == cache.end()) {
-      auto pd = fwdPd(g, withBias);
-      Cached c{dnnl::convolution_forward(pd), pd.scratchpad_desc(), {}, {}, {}};
-      c.want = {{DNNL_ARG_SRC, pd.src_desc()}, {DNNL_ARG_WEIGHTS, pd.weights_desc()}, {DNNL_ARG_DST, pd.dst_desc()}};
-      if (withBias) c.want.emplace(DNNL_ARG_BIAS, pd.bias_desc());
-      it = cache.emplace(key, std::move(c)).first;
-    }
+    auto& prim = withBias ? cached<dnnl::convolution_forward>(g.key("f", true), {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_BIAS, DNNL_ARG_DST},
+                                                              [&] { return fwdPd(g, true); })
+                          : cached<dnnl::convolution_forward>(g.key("f", false), {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DST},
+                                                              [&] { return fwdPd(g, false); });
     std::vector<Operand> ops{{DNNL_ARG_SRC, g.src(), x, false}, {DNNL_ARG_WEIGHTS, g.wei(), w, false}, {DNNL_ARG_DST, g.dst(), y, true}};
     if (withBias) ops.push_back({DNNL_ARG_BIAS, g.bias(), b, false});
-    run(it->second, ops);
+    run(prim, ops);
   });
 }
 
@@ -297,18 +306,12 @@ napi_value ConvBackwardData(napi_env env, napi_callback_info info) {
   if (!readGeom(a, 3, g)) return nullptr;
   if (!sized(a, ldy, product(g.y), "dy") || !sized(a, lw, product(g.w), "filter") || !sized(a, ldx, product(g.x), "dx")) return nullptr;
   return wrapErrors(env, [&] {
-    auto key = g.key("d", false);
-    auto it = cache.find(key);
-    if (it == cache.end()) {
-      auto hint = fwdPd(g, false);
+    auto& prim = cached<dnnl::convolution_backward_data>(g.key("d", false), {DNNL_ARG_DIFF_DST, DNNL_ARG_WEIGHTS, DNNL_ARG_DIFF_SRC}, [&] {
       dnnl::convolution_backward_data::desc desc(dnnl::algorithm::convolution_direct, anyOr(g.src()), anyOr(g.wei()),
                                                  anyOr(g.dst()), g.strides, g.dil, g.padL, g.padR);
-      dnnl::convolution_backward_data::primitive_desc pd(desc, userScratchpad(), engine(), hint);
-      Cached c{dnnl::convolution_backward_data(pd), pd.scratchpad_desc(), {}, {}, {}};
-      c.want = {{DNNL_ARG_DIFF_DST, pd.diff_dst_desc()}, {DNNL_ARG_WEIGHTS, pd.weights_desc()}, {DNNL_ARG_DIFF_SRC, pd.diff_src_desc()}};
-      it = cache.emplace(key, std::move(c)).first;
-    }
-    run(it->second, {{DNNL_ARG_DIFF_DST, g.dst(), dy, false}, {DNNL_ARG_WEIGHTS, g.wei(), w, false}, {DNNL_ARG_DIFF_SRC, g.src(), dx, true}});
+      return dnnl::convolution_backward_data::primitive_desc(desc, userScratchpad(), engine(), fwdPd(g, false));
+    });
+    run(prim, {{DNNL_ARG_DIFF_DST, g.dst(), dy, false}, {DNNL_ARG_WEIGHTS, g.wei(), w, false}, {DNNL_ARG_DIFF_SRC, g.src(), dx, true}});
   });
 }
 
@@ -323,18 +326,12 @@ napi_value ConvBackwardWeights(napi_env env, napi_callback_info info) {
   if (!readGeom(a, 3, g)) return nullptr;
   if (!sized(a, lx, product(g.x), "x") || !sized(a, ldy, product(g.y), "dy") || !sized(a, ldw, product(g.w), "dw")) return nullptr;
   return wrapErrors(env, [&] {
-    auto key = g.key("w", false);
-    auto it = cache.find(key);
-    if (it == cache.end()) {
-      auto hint = fwdPd(g, false);
+    auto& prim = cached<dnnl::convolution_backward_weights>(g.key("w", false), {DNNL_ARG_SRC, DNNL_ARG_DIFF_DST, DNNL_ARG_DIFF_WEIGHTS}, [&] {
       dnnl::convolution_backward_weights::desc desc(dnnl::algorithm::convolution_direct, anyOr(g.src()), anyOr(g.wei()),
                                                     anyOr(g.dst()), g.strides, g.dil, g.padL, g.padR);
-      dnnl::convolution_backward_weights::primitive_desc pd(desc, userScratchpad(), engine(), hint);
-      Cached c{dnnl::convolution_backward_weights(pd), pd.scratchpad_desc(), {}, {}, {}};
-      c.want = {{DNNL_ARG_SRC, pd.src_desc()}, {DNNL_ARG_DIFF_DST, pd.diff_dst_desc()}, {DNNL_ARG_DIFF_WEIGHTS, pd.diff_weights_desc()}};
-      it = cache.emplace(key, std::move(c)).first;
-    }
-    run(it->second, {{DNNL_ARG_SRC, g.src(), x, false}, {DNNL_ARG_DIFF_DST, g.dst(), dy, false}, {DNNL_ARG_DIFF_WEIGHTS, g.wei(), dw, true}});
+      return dnnl::convolution_backward_weights::primitive_desc(desc, userScratchpad(), engine(), fwdPd(g, false));
+    });
+    run(prim, {{DNNL_ARG_SRC, g.src(), x, false}, {DNNL_ARG_DIFF_DST, g.dst(), dy, false}, {DNNL_ARG_DIFF_WEIGHTS, g.wei(), dw, true}});
   });
 }
 

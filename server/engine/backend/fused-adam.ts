@@ -3,36 +3,12 @@
 // a step. The update, state and checkpoint format are tfjs' own: this subclass only replaces how
 // applyGradients computes them, and falls back to it on other backends.
 import * as tf from '@tensorflow/tfjs';
+import { type KernelMemory, memoryOf } from './kernel-memory.js';
 
 export const ADAM_UPDATE = 'PretextAdamUpdate';
 const BACKENDS = ['cpu', 'wasm'] as const;
 
 type Info = tf.TensorInfo;
-
-/** Reads inputs and writes outputs in place: wasm heap views or the cpu backend's arrays. */
-interface Memory {
-  alloc(shape: number[]): Info;
-  /** A view of a tensor's data; valid until the next alloc (wasm memory may grow). */
-  view(info: Info): Float32Array;
-}
-
-function memoryOf(backendName: string, backend: tf.KernelBackend): Memory {
-  if (backendName === 'wasm') {
-    const b = backend as unknown as {
-      makeOutput(shape: number[], dtype: tf.DataType): Info;
-      typedArrayFromHeap(info: Info): Float32Array;
-    };
-    return { alloc: (shape) => b.makeOutput(shape, 'float32'), view: (info) => b.typedArrayFromHeap(info) };
-  }
-  const b = backend as unknown as {
-    makeTensorInfo(shape: number[], dtype: tf.DataType, values?: Float32Array): Info;
-    data: { get(dataId: object): { values: Float32Array } };
-  };
-  return {
-    alloc: (shape) => b.makeTensorInfo(shape, 'float32', new Float32Array(shape.reduce((a, c) => a * c, 1))),
-    view: (info) => b.data.get(info.dataId).values,
-  };
-}
 
 interface AdamAttrs {
   learningRate: number;
@@ -42,7 +18,7 @@ interface AdamAttrs {
 }
 
 /** m' = β1·m + (1−β1)·g; v' = β2·v + (1−β2)·g²; x' = x − lr·(m'/(1−β1ᵗ)) / (√(v'/(1−β2ᵗ)) + ε). */
-function update(mem: Memory, inputs: Record<string, Info>, a: AdamAttrs): Info[] {
+function update(mem: KernelMemory, inputs: Record<string, Info>, a: AdamAttrs): Info[] {
   const { x, m, v, g, accBeta1, accBeta2 } = inputs as Record<
     'x' | 'm' | 'v' | 'g' | 'accBeta1' | 'accBeta2',
     Info
@@ -53,8 +29,8 @@ function update(mem: Memory, inputs: Record<string, Info>, a: AdamAttrs): Info[]
   const [xs, ms, vs, gs, nx, nm, nv] = [x, m, v, g, outX, outM, outV].map((i) =>
     mem.view(i),
   ) as Float32Array[];
-  const c1 = 1 - mem.view(accBeta1)[0]!;
-  const c2 = 1 - mem.view(accBeta2)[0]!;
+  const c1 = 1 - mem.read(accBeta1)[0]!;
+  const c2 = 1 - mem.read(accBeta2)[0]!;
   const { learningRate: lr, beta1: b1, beta2: b2, epsilon: eps } = a;
   for (let i = 0; i < xs!.length; i++) {
     const gi = gs![i]!;

@@ -4,45 +4,14 @@
 // (transpose + reduce, per-element index arithmetic). Here each direction is two linear passes
 // over the activation, in JS directly on the backend's memory, with float64 channel sums.
 import * as tf from '@tensorflow/tfjs';
+import { type KernelMemory, memoryOf } from './kernel-memory.js';
 
 export const BN_TRAIN = 'PretextBatchNormTrain';
 export const BN_TRAIN_GRAD = 'PretextBatchNormTrainGrad';
 
 type Info = tf.TensorInfo;
 
-/** Backend memory access shared by the cpu (JS arrays) and wasm (heap views) backends. */
-interface Memory {
-  read(info: Info): Float32Array;
-  alloc(shape: number[]): Info;
-  /** A writable view of an allocated output; valid until the next alloc. */
-  view(info: Info): Float32Array;
-}
-
-function memoryOf(backendName: string, backend: tf.KernelBackend): Memory {
-  if (backendName === 'wasm') {
-    const b = backend as unknown as {
-      makeOutput(shape: number[], dtype: tf.DataType): Info;
-      typedArrayFromHeap(info: Info): Float32Array;
-    };
-    return {
-      read: (info) => b.typedArrayFromHeap(info),
-      alloc: (shape) => b.makeOutput(shape, 'float32'),
-      view: (info) => b.typedArrayFromHeap(info),
-    };
-  }
-  const b = backend as unknown as {
-    readSync(dataId: object): Float32Array;
-    makeTensorInfo(shape: number[], dtype: tf.DataType, values?: Float32Array): Info;
-    data: { get(dataId: object): { values: Float32Array } };
-  };
-  return {
-    read: (info) => b.readSync(info.dataId),
-    alloc: (shape) => b.makeTensorInfo(shape, 'float32', new Float32Array(shape.reduce((a, c) => a * c, 1))),
-    view: (info) => b.data.get(info.dataId).values,
-  };
-}
-
-function forward(mem: Memory, x: Info, scale: Info, offset: Info, epsilon: number): Info[] {
+function forward(mem: KernelMemory, x: Info, scale: Info, offset: Info, epsilon: number): Info[] {
   const c = x.shape[x.shape.length - 1]!;
   const yInfo = mem.alloc(x.shape);
   const meanInfo = mem.alloc([c]);
@@ -86,7 +55,7 @@ function forward(mem: Memory, x: Info, scale: Info, offset: Info, epsilon: numbe
  * statistics' own dependence on x included, so mean/variance outputs carry no gradient.
  */
 function backward(
-  mem: Memory,
+  mem: KernelMemory,
   dy: Info,
   x: Info,
   mean: Info,

@@ -3,16 +3,11 @@
 // read and write the wasm heap in place. tfjs keeps NHWC/HWIO, which oneDNN takes as they are.
 import * as tf from '@tensorflow/tfjs';
 import { BN_TRAIN, BN_TRAIN_GRAD } from '../fused-batchnorm.js';
-import { reducesAllButLast } from '../wasm-kernels/channel-sum.js';
+import { replaceWasmKernel, type WasmBackendLike } from '../wasm-kernels/util.js';
+import { reducesAllButLast } from './channel-axes.js';
 import type { ConvGeometry, NativeAddon } from './addon.js';
 
 type Info = tf.TensorInfo;
-
-/** The slice of tfjs' BackendWasm used here. */
-interface WasmBackend {
-  makeOutput(shape: number[], dtype: tf.DataType): Info;
-  typedArrayFromHeap(info: Info): Float32Array;
-}
 
 interface ConvAttrs {
   strides: number | [number, number];
@@ -50,7 +45,7 @@ const nhwc = (attrs: ConvAttrs) => attrs.dataFormat === undefined || attrs.dataF
 
 function convForward(
   addon: NativeAddon,
-  b: WasmBackend,
+  b: WasmBackendLike,
   x: Info,
   filter: Info,
   bias: Info | undefined,
@@ -87,7 +82,7 @@ export function makeNativeKernelConfigs(addon: NativeAddon): tf.KernelConfig[] {
         const attrs = args.attrs as unknown as ConvAttrs;
         if (!nhwc(attrs)) return call('Conv2D', args);
         const { x, filter } = args.inputs as { x: Info; filter: Info };
-        return convForward(addon, args.backend as unknown as WasmBackend, x, filter, undefined, attrs);
+        return convForward(addon, args.backend as unknown as WasmBackendLike, x, filter, undefined, attrs);
       },
     },
     {
@@ -99,7 +94,7 @@ export function makeNativeKernelConfigs(addon: NativeAddon): tf.KernelConfig[] {
         const linear = attrs.activation === undefined || attrs.activation === 'linear';
         if (!nhwc(attrs) || !linear || preluActivationWeights || (bias && bias.shape.length !== 1))
           return call('FusedConv2D', args);
-        return convForward(addon, args.backend as unknown as WasmBackend, x!, filter!, bias, attrs);
+        return convForward(addon, args.backend as unknown as WasmBackendLike, x!, filter!, bias, attrs);
       },
     },
     {
@@ -109,7 +104,7 @@ export function makeNativeKernelConfigs(addon: NativeAddon): tf.KernelConfig[] {
         const attrs = args.attrs as unknown as ConvAttrs & { inputShape: number[] };
         if (!nhwc(attrs)) return call('Conv2DBackpropInput', args);
         const { dy, filter } = args.inputs as { dy: Info; filter: Info };
-        const b = args.backend as unknown as WasmBackend;
+        const b = args.backend as unknown as WasmBackendLike;
         const g = geometry(attrs.inputShape, filter.shape, attrs);
         const dx = b.makeOutput(g[0], 'float32');
         const h = (i: Info) => b.typedArrayFromHeap(i);
@@ -124,7 +119,7 @@ export function makeNativeKernelConfigs(addon: NativeAddon): tf.KernelConfig[] {
         const attrs = args.attrs as unknown as ConvAttrs & { filterShape: number[] };
         if (!nhwc(attrs)) return call('Conv2DBackpropFilter', args);
         const { x, dy } = args.inputs as { x: Info; dy: Info };
-        const b = args.backend as unknown as WasmBackend;
+        const b = args.backend as unknown as WasmBackendLike;
         const g = geometry(x.shape, attrs.filterShape, attrs);
         const dw = b.makeOutput(g[1], 'float32');
         const h = (i: Info) => b.typedArrayFromHeap(i);
@@ -140,7 +135,7 @@ export function makeNativeKernelConfigs(addon: NativeAddon): tf.KernelConfig[] {
         const { x } = args.inputs as { x: Info };
         const { axis, keepDims } = args.attrs as unknown as { axis: number | number[]; keepDims: boolean };
         if (x.dtype !== 'float32' || !reducesAllButLast(x.shape, axis)) return call('Sum', args);
-        const b = args.backend as unknown as WasmBackend;
+        const b = args.backend as unknown as WasmBackendLike;
         const c = x.shape[x.shape.length - 1]!;
         const out = b.makeOutput(
           keepDims ? x.shape.map((d, i) => (i === x.shape.length - 1 ? d : 1)) : [c],
@@ -155,7 +150,7 @@ export function makeNativeKernelConfigs(addon: NativeAddon): tf.KernelConfig[] {
       backendName: 'wasm',
       kernelFunc: ({ inputs, backend, attrs }) => {
         const { x, scale, offset } = inputs as { x: Info; scale: Info; offset: Info };
-        const b = backend as unknown as WasmBackend;
+        const b = backend as unknown as WasmBackendLike;
         const c = x.shape[x.shape.length - 1]!;
         const y = b.makeOutput(x.shape, 'float32');
         const mean = b.makeOutput([c], 'float32');
@@ -170,7 +165,7 @@ export function makeNativeKernelConfigs(addon: NativeAddon): tf.KernelConfig[] {
       backendName: 'wasm',
       kernelFunc: ({ inputs, backend, attrs }) => {
         const { dy, x, mean, variance, scale } = inputs as Record<string, Info>;
-        const b = backend as unknown as WasmBackend;
+        const b = backend as unknown as WasmBackendLike;
         const c = x!.shape[x!.shape.length - 1]!;
         const dx = b.makeOutput(x!.shape, 'float32');
         const dScale = b.makeOutput([c], 'float32');
@@ -201,13 +196,8 @@ let replaced: Array<tf.KernelConfig | string> | undefined;
 export function registerNativeKernels(addon: NativeAddon): void {
   if (replaced) return;
   replaced = [];
-  for (const config of makeNativeKernelConfigs(addon)) {
-    const previous = tf.getKernel(config.kernelName, 'wasm');
-    if (previous) tf.unregisterKernel(config.kernelName, 'wasm');
-    replaced.push(previous ?? config.kernelName);
-    // The stock kernel's setup (binding its wasm function) must still run: ours falls back to it.
-    tf.registerKernel(previous?.setupFunc ? { ...config, setupFunc: previous.setupFunc } : config);
-  }
+  for (const config of makeNativeKernelConfigs(addon))
+    replaced.push(replaceWasmKernel(config) ?? config.kernelName);
 }
 
 /** Puts the replaced wasm kernels back: plain 'wasm' after 'native' in one process. */

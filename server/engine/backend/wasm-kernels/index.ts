@@ -4,6 +4,7 @@ import { installBatchNormGrad } from './batchnorm-grad.js';
 import { makeBatchNormInferenceConfig } from './batchnorm-infer.js';
 import { makeConvBackpropConfigs } from './conv-backprop.js';
 import { makeIdentityConfig } from './identity.js';
+import { replaceWasmKernel } from './util.js';
 
 let registered = false;
 
@@ -18,10 +19,6 @@ export function registerWasmKernels(): void {
     ...makeConvBackpropConfigs(stockInput),
     makeBatchNormInferenceConfig(stockBatchNorm),
     makeIdentityConfig(tf.getKernel('Identity', 'wasm')),
-  ]) {
-    const previous = tf.getKernel(config.kernelName, 'wasm');
-    if (previous) tf.unregisterKernel(config.kernelName, 'wasm');
-    // Keep the stock kernel's setup (binding its wasm function): ours fall back to it.
-    tf.registerKernel(previous?.setupFunc ? { ...config, setupFunc: previous.setupFunc } : config);
-  }
+  ])
+    replaceWasmKernel(config);
 }

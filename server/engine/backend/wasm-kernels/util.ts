@@ -36,3 +36,14 @@ export function dispose(backend: WasmBackendLike, ...infos: TensorInfo[]): void 
 export function transpose(backend: WasmBackendLike, x: TensorInfo, perm: number[]): TensorInfo {
   return run('Transpose', backend, { x }, { perm });
 }
+
+/**
+ * Registers `config` in place of the wasm kernel of the same name and returns that kernel. The
+ * replaced kernel's setup (binding its wasm function) still runs: ours fall back to it.
+ */
+export function replaceWasmKernel(config: tf.KernelConfig): tf.KernelConfig | undefined {
+  const previous = tf.getKernel(config.kernelName, 'wasm');
+  if (previous) tf.unregisterKernel(config.kernelName, 'wasm');
+  tf.registerKernel(previous?.setupFunc ? { ...config, setupFunc: previous.setupFunc } : config);
+  return previous;
+}
