@@ -1,9 +1,9 @@
 // One backend's measurement in its own process (so that peak RSS is its own): ResNet20 v1
 // training steps (batch 128, Adam, real CIFAR-10) and inference (batch 256). Prints one JSON line.
 import * as tf from '@tensorflow/tfjs';
-import { createAdam } from '../server/engine/backend/fused-adam.js';
-import { initBackend } from '../server/engine/backend/index.js';
-import { buildBackbone, buildClassifier } from '../server/models/resnet.js';
+import { createAdam } from '../server/worker/backend/fused-adam.js';
+import { initBackend } from '../server/worker/backend/index.js';
+import { buildBackbone, buildClassifier } from '../server/worker/models/resnet.js';
 import { readCifarImages } from './cifar-raw.js';
 
 export interface WorkerResult {

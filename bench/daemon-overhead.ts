@@ -5,9 +5,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { RunKind } from '../gen/ts/pretext/v1/run.js';
-import { openDb } from '../server/runs/db.js';
-import { EventLog } from '../server/runs/event-log.js';
-import { RunRegistry } from '../server/runs/registry.js';
+import { openDb } from '../server/daemon/runs/db.js';
+import { EventLog } from '../server/daemon/runs/event-log.js';
+import { RunRegistry } from '../server/daemon/runs/registry.js';
 
 const imgPerSecond = Number(process.argv[2] ?? 100);
 const dir = mkdtempSync(path.join(os.tmpdir(), 'pretext-bench-'));

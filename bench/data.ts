@@ -5,12 +5,12 @@
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { fillTwoViews } from '../server/data/augment.js';
-import { fillBatch, fillRotationBatch, meanImage, randomRotations } from '../server/data/batches.js';
-import { readCifar10 } from '../server/data/cifar10.js';
-import { Rng } from '../server/data/rng.js';
-import { readStl10 } from '../server/data/stl10.js';
-import type { ImageSet } from '../server/data/types.js';
+import { fillTwoViews } from '../server/worker/data/augment.js';
+import { fillBatch, fillRotationBatch, meanImage, randomRotations } from '../server/worker/data/batches.js';
+import { readCifar10 } from '../server/shared/data/cifar10.js';
+import { Rng } from '../server/worker/data/rng.js';
+import { readStl10 } from '../server/shared/data/stl10.js';
+import type { ImageSet } from '../server/shared/data/types.js';
 
 const DATA =
   process.env.PRETEXT_TEST_DATA_DIR ??

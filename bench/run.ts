@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { probeBackends } from '../server/engine/backend/index.js';
+import { probeBackends } from '../server/worker/backend/index.js';
 import type { WorkerResult } from './backend-worker.js';
 import { runPeer } from './peer.js';
 

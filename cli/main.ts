@@ -2,8 +2,13 @@
 // exit code, so tests run it in-process; bin/pretext.js wires it to the real process.
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
-import { Connection, type ConnectionFlags, explainError, resolveConnection } from './connection.js';
-import { CliError, EXIT_CODE_HELP, ExitCode } from './exit-codes.js';
+import {
+  Connection,
+  type ConnectionFlags,
+  explainError,
+  resolveConnection,
+} from '../clients/ts/connection.js';
+import { CliError, EXIT_CODE_HELP, ExitCode } from '../clients/ts/exit-codes.js';
 import { infoCommand, runsCommand, showCommand } from './commands/read.js';
 import {
   studyCancel,

@@ -10,7 +10,7 @@ import {
   SubsetScheme,
   type TrainingOptions,
 } from '../gen/ts/pretext/v1/run.js';
-import { CliError, ExitCode } from './exit-codes.js';
+import { CliError, ExitCode } from '../clients/ts/exit-codes.js';
 
 export type FieldType = 'int' | 'float' | 'choice' | 'bool' | 'text';
 

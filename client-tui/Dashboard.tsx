@@ -2,7 +2,7 @@
 // Everything it renders is the props-only <App>.
 import { useApp, useInput } from 'ink';
 import { useCallback, useRef, useState } from 'react';
-import { type Connection, explainError } from '../cli/connection.js';
+import { type Connection, explainError } from '../clients/ts/connection.js';
 import { App } from './components/App.js';
 import { useDaemon } from './hooks/useDaemon.js';
 import { useStudies } from './hooks/useStudies.js';

@@ -1,7 +1,7 @@
 // `pretext tui`: renders the dashboard until the user quits; the terminal is restored by Ink.
 import { render } from 'ink';
-import { Connection, type ConnectionOptions } from '../cli/connection.js';
-import { ExitCode } from '../cli/exit-codes.js';
+import { Connection, type ConnectionOptions } from '../clients/ts/connection.js';
+import { ExitCode } from '../clients/ts/exit-codes.js';
 import { Dashboard } from './Dashboard.js';
 
 export interface DashboardOptions {

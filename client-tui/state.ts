@@ -11,7 +11,7 @@ import {
 } from '../gen/ts/pretext/v1/event.js';
 import { type Artifact, type Run, type RunResult, RunState } from '../gen/ts/pretext/v1/run.js';
 import type { Study } from '../gen/ts/pretext/v1/study.js';
-import type { LinkState } from '../cli/follow.js';
+import type { LinkState } from '../clients/ts/follow.js';
 import { appendPoint, cloneSeries, emptySeries, type Series } from './series.js';
 import { applyStudyEvents, putStudy, type StudyMap, studyOrder } from './studies.js';
 

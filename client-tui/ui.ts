@@ -6,8 +6,8 @@ import type {
   StartDownstreamRequest,
   StartPretextRequest,
 } from '../gen/ts/pretext/v1/service.js';
-import { CliError } from '../cli/exit-codes.js';
-import { isTerminal } from '../cli/format.js';
+import { CliError } from '../clients/ts/exit-codes.js';
+import { isTerminal } from '../clients/ts/format.js';
 import {
   CONTRASTIVE_FIELDS,
   DOWNSTREAM_FIELDS,

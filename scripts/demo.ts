@@ -14,11 +14,11 @@ import {
   StreamMetricsRequest,
 } from '../gen/ts/pretext/v1/service.js';
 import { StudyState } from '../gen/ts/pretext/v1/study.js';
-import { startDaemon } from '../server/daemon.js';
-import { createLogger } from '../server/log.js';
-import { collectStudyReportInput } from '../server/studies/collect.js';
-import { STUDY_PRESETS } from '../server/studies/presets.js';
-import { markdownTable, tableRows, writeStudyReport } from '../server/studies/report.js';
+import { startDaemon } from '../server/daemon/daemon.js';
+import { createLogger } from '../server/daemon/log.js';
+import { collectStudyReportInput } from '../clients/ts/report/collect.js';
+import { STUDY_PRESETS } from '../server/shared/contract/presets.js';
+import { markdownTable, tableRows, writeStudyReport } from '../clients/ts/report/report.js';
 
 const dataDir = process.env.PRETEXT_DATA_DIR ?? path.join(os.homedir(), '.cache', 'pretext', 'datasets');
 const stateDir = mkdtempSync(path.join(os.tmpdir(), 'pretext-demo-'));

@@ -1,8 +1,8 @@
 // Read-only commands: info, runs, show.
 import { type Run, Run as RunMsg, type RunKind, RunState } from '../../gen/ts/pretext/v1/run.js';
 import { GetServerInfoResponse } from '../../gen/ts/pretext/v1/service.js';
-import type { Connection } from '../connection.js';
-import { CliError, ExitCode } from '../exit-codes.js';
+import type { Connection } from '../../clients/ts/connection.js';
+import { CliError, ExitCode } from '../../clients/ts/exit-codes.js';
 import {
   bestMetric,
   configSummary,
@@ -18,7 +18,7 @@ import {
   runDescription,
   stateName,
   table,
-} from '../format.js';
+} from '../../clients/ts/format.js';
 import type { Io } from '../io.js';
 import { checkRunId } from '../options.js';
 

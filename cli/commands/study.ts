@@ -2,13 +2,13 @@
 import path from 'node:path';
 import { type Study, StudyArm, Study as StudyMsg, StudyState } from '../../gen/ts/pretext/v1/study.js';
 import { StartStudyRequest } from '../../gen/ts/pretext/v1/service.js';
-import { collectStudyReportInput } from '../../server/studies/collect.js';
-import { STUDY_PRESETS } from '../../server/studies/presets.js';
-import { markdownTable, tableRows, writeStudyReport } from '../../server/studies/report.js';
-import type { Connection } from '../connection.js';
-import { CliError, ExitCode } from '../exit-codes.js';
-import { follow } from '../follow.js';
-import { formatTime } from '../format.js';
+import { collectStudyReportInput } from '../../clients/ts/report/collect.js';
+import { STUDY_PRESETS } from '../../server/shared/contract/presets.js';
+import { markdownTable, tableRows, writeStudyReport } from '../../clients/ts/report/report.js';
+import type { Connection } from '../../clients/ts/connection.js';
+import { CliError, ExitCode } from '../../clients/ts/exit-codes.js';
+import { follow } from '../../clients/ts/follow.js';
+import { formatTime } from '../../clients/ts/format.js';
 import type { Io } from '../io.js';
 import { json } from './read.js';
 

@@ -1,9 +1,9 @@
 // `pretext watch RUN`: follows one run to its end and exits with its outcome.
 import { LogLevel, RunEvent } from '../../gen/ts/pretext/v1/event.js';
 import { type Run, Run as RunMsg, RunState } from '../../gen/ts/pretext/v1/run.js';
-import { type Connection, describeError, isTransient } from '../connection.js';
-import { CliError, ExitCode, type ExitCodeValue } from '../exit-codes.js';
-import { follow, type LinkStatus } from '../follow.js';
+import { type Connection, describeError, isTransient } from '../../clients/ts/connection.js';
+import { CliError, ExitCode, type ExitCodeValue } from '../../clients/ts/exit-codes.js';
+import { follow, type LinkStatus } from '../../clients/ts/follow.js';
 import {
   evalSummary,
   formatDuration,
@@ -13,7 +13,7 @@ import {
   kindName,
   progressBar,
   stateName,
-} from '../format.js';
+} from '../../clients/ts/format.js';
 import type { Io } from '../io.js';
 import { checkRunId } from '../options.js';
 

@@ -5,9 +5,9 @@ import {
   StartDownstreamRequest,
   StartPretextRequest,
 } from '../../gen/ts/pretext/v1/service.js';
-import type { Connection } from '../connection.js';
-import { CliError, ExitCode } from '../exit-codes.js';
-import { evalSummary, kindName, stateName } from '../format.js';
+import type { Connection } from '../../clients/ts/connection.js';
+import { CliError, ExitCode } from '../../clients/ts/exit-codes.js';
+import { evalSummary, kindName, stateName } from '../../clients/ts/format.js';
 import type { Io } from '../io.js';
 import {
   buildDownstreamConfig,

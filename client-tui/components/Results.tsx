@@ -1,6 +1,6 @@
 import { Box, Text } from 'ink';
 import type { EvalResult, RunResult } from '../../gen/ts/pretext/v1/run.js';
-import { formatDuration, formatPercent, progressBar } from '../../cli/format.js';
+import { formatDuration, formatPercent, progressBar } from '../../clients/ts/format.js';
 import { fit } from './common.js';
 
 export interface ResultsProps {

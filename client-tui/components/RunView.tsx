@@ -11,7 +11,7 @@ import {
   progressBar,
   runDescription,
   stateName,
-} from '../../cli/format.js';
+} from '../../clients/ts/format.js';
 import { seriesPoints } from '../series.js';
 import type { Link, RunDetail } from '../state.js';
 import type { ChartMode } from '../ui.js';

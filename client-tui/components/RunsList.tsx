@@ -8,7 +8,7 @@ import {
   kindName,
   progressBar,
   stateName,
-} from '../../cli/format.js';
+} from '../../clients/ts/format.js';
 import { fit, STATE_COLOR } from './common.js';
 
 export interface RunsListProps {

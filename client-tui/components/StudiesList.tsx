@@ -1,6 +1,6 @@
 import { Box, Text } from 'ink';
 import type { Study } from '../../gen/ts/pretext/v1/study.js';
-import { progressBar } from '../../cli/format.js';
+import { progressBar } from '../../clients/ts/format.js';
 import { studyStateName } from '../studies.js';
 import { fit, STUDY_STATE_COLOR } from './common.js';
 

@@ -1,7 +1,13 @@
 import { Box, Text } from 'ink';
 import type { Run } from '../../gen/ts/pretext/v1/run.js';
 import type { Study } from '../../gen/ts/pretext/v1/study.js';
-import { formatDuration, formatPercent, isTerminal, progressBar, stateName } from '../../cli/format.js';
+import {
+  formatDuration,
+  formatPercent,
+  isTerminal,
+  progressBar,
+  stateName,
+} from '../../clients/ts/format.js';
 import type { Link } from '../state.js';
 import { isStudyFinished, studyStateName } from '../studies.js';
 import { ARM_SHORT, cellText, type TableCell, studyTable } from '../studyTable.js';

@@ -4,9 +4,9 @@
 // runs) costs a handful of renders, not thousands.
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type { RunEvent } from '../../gen/ts/pretext/v1/event.js';
-import { type Connection, describeError, isTransient } from '../../cli/connection.js';
-import { type Follower, follow, type LinkStatus } from '../../cli/follow.js';
-import { isTerminal } from '../../cli/format.js';
+import { type Connection, describeError, isTransient } from '../../clients/ts/connection.js';
+import { type Follower, follow, type LinkStatus } from '../../clients/ts/follow.js';
+import { isTerminal } from '../../clients/ts/format.js';
 import { type Action, type DashState, initialState, type Link, reduce } from '../state.js';
 
 export function toLink(s: LinkStatus): Link {

@@ -2,8 +2,8 @@
 // stream (its history, then each update as a child run ends, until the final one). Snapshots
 // land in the dashboard's store through `dispatch`; the all-runs stream patches them too.
 import { useCallback, useEffect } from 'react';
-import { type Connection, describeError } from '../../cli/connection.js';
-import { follow } from '../../cli/follow.js';
+import { type Connection, describeError } from '../../clients/ts/connection.js';
+import { follow } from '../../clients/ts/follow.js';
 import type { Action } from '../state.js';
 import { toLink } from './useDaemon.js';
 

@@ -3,8 +3,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { ADAM_UPDATE, createAdam, FusedAdamOptimizer } from '../../server/engine/backend/fused-adam.js';
-import { initBackend } from '../../server/engine/backend/index.js';
+import { ADAM_UPDATE, createAdam, FusedAdamOptimizer } from '../../server/worker/backend/fused-adam.js';
+import { initBackend } from '../../server/worker/backend/index.js';
 import { assertClose, seeded } from './compare.js';
 import { FAST_BACKENDS } from './native-available.js';
 

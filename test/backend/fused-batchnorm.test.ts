@@ -3,8 +3,8 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { batchNormTrain, registerFusedBatchNorm } from '../../server/engine/backend/fused-batchnorm.js';
-import { initBackend } from '../../server/engine/backend/index.js';
+import { batchNormTrain, registerFusedBatchNorm } from '../../server/worker/backend/fused-batchnorm.js';
+import { initBackend } from '../../server/worker/backend/index.js';
 
 const SHAPE = [4, 6, 5, 8];
 const EPS = 1e-3;

@@ -4,8 +4,8 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { defaultThreads, initBackend, probeBackends } from '../../server/engine/backend/index.js';
-import { nativeKernelsActive } from '../../server/engine/backend/native/kernels.js';
+import { defaultThreads, initBackend, probeBackends } from '../../server/worker/backend/index.js';
+import { nativeKernelsActive } from '../../server/worker/backend/native/kernels.js';
 import { SKIP_NATIVE } from './native-available.js';
 import { REPO_ROOT } from '../helpers/paths.js';
 
@@ -61,7 +61,7 @@ test('PRETEXT_NATIVE=0 turns the native backend off with a reason', () => {
       'tsx',
       '--input-type=module',
       '-e',
-      "import { probeBackends } from './server/engine/backend/index.ts'; console.log(JSON.stringify(probeBackends().find((p) => p.name === 'native')));",
+      "import { probeBackends } from './server/worker/backend/index.ts'; console.log(JSON.stringify(probeBackends().find((p) => p.name === 'native')));",
     ],
     { cwd: REPO_ROOT, env: { ...process.env, PRETEXT_NATIVE: '0' }, encoding: 'utf8', timeout: 60_000 },
   );
@@ -82,7 +82,7 @@ test('auto picks the first available backend in order', async () => {
 test('a process on threaded wasm exits on its own', async () => {
   const script = [
     "import * as tf from '@tensorflow/tfjs';",
-    "import { initBackend } from './server/engine/backend/index.ts';",
+    "import { initBackend } from './server/worker/backend/index.ts';",
     "const b = await initBackend('wasm');",
     'const y = tf.conv2d(tf.ones([2, 8, 8, 3]), tf.ones([3, 3, 3, 4]), 1, "same");',
     'console.log(JSON.stringify({ ...b, sum: y.sum().dataSync()[0] }));',

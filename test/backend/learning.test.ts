@@ -3,8 +3,8 @@
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../../server/engine/backend/index.js';
-import { buildBackbone, buildClassifier } from '../../server/models/resnet.js';
+import { initBackend } from '../../server/worker/backend/index.js';
+import { buildBackbone, buildClassifier } from '../../server/worker/models/resnet.js';
 import { readCifarSlice } from './cifar-slice.js';
 import { FAST_BACKENDS } from './native-available.js';
 

@@ -1,6 +1,6 @@
 // Whether the native (oneDNN) backend's tests run here. CI builds the addon and sets
 // PRETEXT_REQUIRE_NATIVE=1, so there a missing addon fails instead of skipping.
-import { probeNative } from '../../server/engine/backend/native/addon.js';
+import { probeNative } from '../../server/shared/backends/native-addon.js';
 
 const [available, reason] = probeNative();
 export const NATIVE_REQUIRED = process.env.PRETEXT_REQUIRE_NATIVE === '1';

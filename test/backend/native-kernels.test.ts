@@ -5,11 +5,11 @@
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../../server/engine/backend/index.js';
+import { initBackend } from '../../server/worker/backend/index.js';
 import { assertClose, seeded } from './compare.js';
-import { batchNormTrain } from '../../server/engine/backend/fused-batchnorm.js';
-import { loadNative } from '../../server/engine/backend/native/addon.js';
-import { nativeKernelsActive } from '../../server/engine/backend/native/kernels.js';
+import { batchNormTrain } from '../../server/worker/backend/fused-batchnorm.js';
+import { loadNative } from '../../server/shared/backends/native-addon.js';
+import { nativeKernelsActive } from '../../server/worker/backend/native/kernels.js';
 import { SKIP_NATIVE } from './native-available.js';
 
 type Pad = 'same' | 'valid' | tf.backend_util.ExplicitPadding;

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../../server/engine/backend/index.js';
+import { initBackend } from '../../server/worker/backend/index.js';
 import { assertClose, seeded } from './compare.js';
 
 interface ConvCase {

@@ -3,7 +3,7 @@
 // reports and the assertions follow from them.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { ExitCode } from '../../cli/exit-codes.js';
+import { ExitCode } from '../../clients/ts/exit-codes.js';
 import { bufferIo } from '../../cli/io.js';
 import { main } from '../../cli/main.js';
 import { outcomeCode } from '../../cli/commands/watch.js';

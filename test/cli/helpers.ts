@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Daemon, startDaemon } from '../../server/daemon.js';
+import { type Daemon, startDaemon } from '../../server/daemon/daemon.js';
 import { SHARED_DATASETS } from '../helpers/paths.js';
 
 export const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures');

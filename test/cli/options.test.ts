@@ -2,8 +2,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CheckpointChoice, Protocol, SubsetScheme } from '../../gen/ts/pretext/v1/run.js';
-import { resolveConnection } from '../../cli/connection.js';
-import { CliError, ExitCode } from '../../cli/exit-codes.js';
+import { resolveConnection } from '../../clients/ts/connection.js';
+import { CliError, ExitCode } from '../../clients/ts/exit-codes.js';
 import { bufferIo } from '../../cli/io.js';
 import { main } from '../../cli/main.js';
 import { buildDownstreamConfig, buildEvaluateConfig, buildPretextConfig } from '../../cli/options.js';

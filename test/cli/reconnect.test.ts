@@ -2,7 +2,7 @@
 // and resumes from the last seq + 1; the output has no gaps and no duplicates.
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { ExitCode } from '../../cli/exit-codes.js';
+import { ExitCode } from '../../clients/ts/exit-codes.js';
 import { bufferIo } from '../../cli/io.js';
 import { main } from '../../cli/main.js';
 import { startTestDaemon, type TestDaemon, TINY_PRETEXT, waitFor } from './helpers.js';

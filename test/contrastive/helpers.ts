@@ -1,8 +1,8 @@
 // Shared by the contrastive tests: the methods as the registry hands them out, and a short
 // pretext config on a CIFAR-10 slice.
 import type { PretextConfig } from '../../gen/ts/pretext/v1/run.js';
-import type { MethodFactory } from '../../server/methods/base.js';
-import { getMethod } from '../../server/methods/registry.js';
+import type { MethodFactory } from '../../server/worker/methods/base.js';
+import { getMethod } from '../../server/worker/methods/registry.js';
 
 /** A contrastive method's factory, as the job table finds it. */
 export function factory(name: string): MethodFactory {

@@ -10,9 +10,9 @@ import {
   nnclrLoss,
   ntXentLoss,
   simsiamLoss,
-} from '../../server/methods/contrastive/losses.js';
-import { Rng } from '../../server/data/rng.js';
-import { SupportQueue } from '../../server/methods/contrastive/queue.js';
+} from '../../server/worker/methods/contrastive/losses.js';
+import { Rng } from '../../server/worker/data/rng.js';
+import { SupportQueue } from '../../server/worker/methods/contrastive/queue.js';
 
 type Mat = number[][];
 

@@ -5,11 +5,11 @@ import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { after, test } from 'node:test';
-import { disposeCheckpoint, loadCheckpoint } from '../../server/engine/checkpoint.js';
-import { trainJob } from '../../server/engine/jobs.js';
-import type { JobSpec } from '../../server/engine/protocol.js';
-import type { CheckpointState } from '../../server/engine/trainer.js';
-import { CancelledError } from '../../server/engine/worker-runtime.js';
+import { disposeCheckpoint, loadCheckpoint } from '../../server/worker/engine/checkpoint.js';
+import { trainJob } from '../../server/worker/engine/jobs.js';
+import type { JobSpec } from '../../server/shared/worker-protocol.js';
+import type { CheckpointState } from '../../server/worker/engine/trainer.js';
+import { CancelledError } from '../../server/worker/engine/worker-runtime.js';
 import { assertTensorsEqual, baseSpec, recordingContext, tempRunDir } from '../engine/context.js';
 import { cifarConfig } from './helpers.js';
 

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ContrastiveOptions } from '../../gen/ts/pretext/v1/run.js';
-import { resolveContrastive } from '../../server/methods/contrastive/options.js';
+import { resolveContrastive } from '../../server/worker/methods/contrastive/options.js';
 
 test('contrastive options: zero means the documented default, per method', () => {
   const zero = ContrastiveOptions.fromPartial({});

@@ -3,8 +3,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { knnCounts, knnPredict } from '../../server/methods/contrastive/knn.js';
-import { SupportQueue } from '../../server/methods/contrastive/queue.js';
+import { knnCounts, knnPredict } from '../../server/worker/methods/contrastive/knn.js';
+import { SupportQueue } from '../../server/worker/methods/contrastive/queue.js';
 
 /** Row i is the unit vector of angle `angles[i]` in the plane. */
 function rowsAt(angles: number[]): tf.Tensor2D {

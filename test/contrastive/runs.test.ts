@@ -6,12 +6,16 @@ import { rm } from 'node:fs/promises';
 import { after, test } from 'node:test';
 import path from 'node:path';
 import { DownstreamConfig, Protocol, type RunResult } from '../../gen/ts/pretext/v1/run.js';
-import { disposeCheckpoint, type LoadedCheckpoint, loadCheckpoint } from '../../server/engine/checkpoint.js';
-import { datasetOpener, startBackend } from '../../server/engine/job-support.js';
-import { trainJob } from '../../server/engine/jobs.js';
-import { knnEvaluation } from '../../server/methods/contrastive/evaluate.js';
-import { resolveTraining } from '../../server/engine/options.js';
-import type { CheckpointState } from '../../server/engine/trainer.js';
+import {
+  disposeCheckpoint,
+  type LoadedCheckpoint,
+  loadCheckpoint,
+} from '../../server/worker/engine/checkpoint.js';
+import { datasetOpener, startBackend } from '../../server/worker/engine/job-support.js';
+import { trainJob } from '../../server/worker/engine/jobs.js';
+import { knnEvaluation } from '../../server/worker/methods/contrastive/evaluate.js';
+import { resolveTraining } from '../../server/worker/engine/options.js';
+import type { CheckpointState } from '../../server/worker/engine/trainer.js';
 import { assertTensorsEqual, baseSpec, recordingContext, tempRunDir } from '../engine/context.js';
 import { cifarConfig, factory } from './helpers.js';
 

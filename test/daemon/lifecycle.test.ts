@@ -63,7 +63,7 @@ test('after a SIGKILL of the daemon, its runs become INTERRUPTED, the orphan wor
     [
       '--import',
       'tsx',
-      'server/main.ts',
+      'server/daemon/main.ts',
       '--listen',
       '127.0.0.1:0',
       '--state-dir',

@@ -9,7 +9,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { type Run, RunState } from '../../gen/ts/pretext/v1/run.js';
 import { GetServerInfoRequest, PretextServiceClient } from '../../gen/ts/pretext/v1/service.js';
-import { startDaemon } from '../../server/daemon.js';
+import { startDaemon } from '../../server/daemon/daemon.js';
 import { startTestDaemon, type TestDaemon, tinyPretext } from '../helpers/daemon.js';
 import { SHARED_DATASETS } from '../helpers/paths.js';
 

@@ -1,11 +1,11 @@
 // Contrastive augmentation on real CIFAR-10 (32×32) and STL-10 (96×96) images.
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
-import { cropBox, fillContrastiveBatch, fillTwoViews } from '../../server/data/augment.js';
-import { readCifar10 } from '../../server/data/cifar10.js';
-import { Rng } from '../../server/data/rng.js';
-import { readStl10 } from '../../server/data/stl10.js';
-import type { ImageSet } from '../../server/data/types.js';
+import { cropBox, fillContrastiveBatch, fillTwoViews } from '../../server/worker/data/augment.js';
+import { readCifar10 } from '../../server/shared/data/cifar10.js';
+import { Rng } from '../../server/worker/data/rng.js';
+import { readStl10 } from '../../server/shared/data/stl10.js';
+import type { ImageSet } from '../../server/shared/data/types.js';
 import { CIFAR_DIR, STL_SAMPLE_DIR } from '../helpers/paths.js';
 
 let cifar: ImageSet;

@@ -9,11 +9,11 @@ import {
   fillRotationBatch,
   meanImage,
   randomRotations,
-} from '../../server/data/batches.js';
-import { readCifar10 } from '../../server/data/cifar10.js';
-import { Rng } from '../../server/data/rng.js';
-import { readStl10 } from '../../server/data/stl10.js';
-import type { ImageSet } from '../../server/data/types.js';
+} from '../../server/worker/data/batches.js';
+import { readCifar10 } from '../../server/shared/data/cifar10.js';
+import { Rng } from '../../server/worker/data/rng.js';
+import { readStl10 } from '../../server/shared/data/stl10.js';
+import type { ImageSet } from '../../server/shared/data/types.js';
 import { CIFAR_DIR, STL_SAMPLE_DIR } from '../helpers/paths.js';
 
 let set: ImageSet;

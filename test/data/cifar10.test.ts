@@ -4,16 +4,16 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { hashFile } from '../../server/data/checksum.js';
-import { CIFAR10_CLASSES, readCifar10, readCifar10Labels } from '../../server/data/cifar10.js';
-import { DatasetCorruptError, DatasetUnavailableError } from '../../server/data/errors.js';
+import { hashFile } from '../../server/shared/data/checksum.js';
+import { CIFAR10_CLASSES, readCifar10, readCifar10Labels } from '../../server/shared/data/cifar10.js';
+import { DatasetCorruptError, DatasetUnavailableError } from '../../server/shared/data/errors.js';
 import {
   type DatasetHandle,
   datasetStatus,
   openDatasetDir,
   resolveDataset,
-} from '../../server/data/registry.js';
-import type { ImageSet } from '../../server/data/types.js';
+} from '../../server/shared/data/registry.js';
+import type { ImageSet } from '../../server/shared/data/types.js';
 import { CIFAR_DIR, SHARED_DATASETS } from '../helpers/paths.js';
 
 const REC = 3073;

@@ -13,9 +13,9 @@ import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import tar from 'tar-stream';
 import type { DownloadProgress } from '../../gen/ts/pretext/v1/event.js';
-import { DatasetCorruptError, DatasetUnavailableError } from '../../server/data/errors.js';
-import { resolveDataset } from '../../server/data/registry.js';
-import { type DatasetSource, OFFICIAL_SOURCES } from '../../server/data/sources.js';
+import { DatasetCorruptError, DatasetUnavailableError } from '../../server/shared/data/errors.js';
+import { resolveDataset } from '../../server/shared/data/registry.js';
+import { type DatasetSource, OFFICIAL_SOURCES } from '../../server/shared/data/sources.js';
 import { CIFAR_DIR, REPO_ROOT } from '../helpers/paths.js';
 
 const REC = 3073;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Rng } from '../../server/data/rng.js';
+import { Rng } from '../../server/worker/data/rng.js';
 
 test('same seed, same stream; different seeds differ', () => {
   const a = new Rng(42);

@@ -4,10 +4,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { DatasetCorruptError, DatasetUnavailableError } from '../../server/data/errors.js';
-import { type DatasetHandle, openDatasetDir, resolveDataset } from '../../server/data/registry.js';
-import { readStl10, readStl10Folds, readStl10Labels, STL10_CLASSES } from '../../server/data/stl10.js';
-import type { ImageSet } from '../../server/data/types.js';
+import { DatasetCorruptError, DatasetUnavailableError } from '../../server/shared/data/errors.js';
+import { type DatasetHandle, openDatasetDir, resolveDataset } from '../../server/shared/data/registry.js';
+import { readStl10, readStl10Folds, readStl10Labels, STL10_CLASSES } from '../../server/shared/data/stl10.js';
+import type { ImageSet } from '../../server/shared/data/types.js';
 import { STL_SAMPLE_DIR } from '../helpers/paths.js';
 
 const REC = 3 * 96 * 96;

@@ -2,8 +2,8 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { readCifar10Labels } from '../../server/data/cifar10.js';
-import { readStl10Labels } from '../../server/data/stl10.js';
+import { readCifar10Labels } from '../../server/shared/data/cifar10.js';
+import { readStl10Labels } from '../../server/shared/data/stl10.js';
 import {
   carveValidation,
   complement,
@@ -11,7 +11,7 @@ import {
   labelBudget,
   randomSubset,
   stratifiedKFold,
-} from '../../server/data/subsets.js';
+} from '../../server/worker/data/subsets.js';
 import { CIFAR_DIR, STL_SAMPLE_DIR } from '../helpers/paths.js';
 
 const labels = readCifar10Labels(CIFAR_DIR, 'train');

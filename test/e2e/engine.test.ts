@@ -18,7 +18,7 @@ describe('engine through pretextd', () => {
   let d: TestDaemon;
   let pretext: Run;
   before(async () => {
-    // The production worker (workerEntry undefined → server/engine/worker.ts).
+    // The production worker (workerEntry undefined → server/worker/engine/worker.ts).
     d = await startTestDaemon({ workerEntry: undefined });
   });
   after(async () => {

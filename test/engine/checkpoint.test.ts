@@ -7,9 +7,9 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { PretextConfig } from '../../gen/ts/pretext/v1/run.js';
-import { fillBatch, meanImage } from '../../server/data/batches.js';
-import { resolveDataset } from '../../server/data/registry.js';
-import type { ImageSet } from '../../server/data/types.js';
+import { fillBatch, meanImage } from '../../server/worker/data/batches.js';
+import { resolveDataset } from '../../server/shared/data/registry.js';
+import type { ImageSet } from '../../server/shared/data/types.js';
 import {
   assignWeights,
   disposeCheckpoint,
@@ -17,10 +17,10 @@ import {
   findCheckpoint,
   loadCheckpoint,
   saveCheckpoint,
-} from '../../server/engine/checkpoint.js';
-import { classificationLoss, variablesOf } from '../../server/methods/base.js';
-import { buildNetwork, type NetworkSpec } from '../../server/methods/network.js';
-import { startBackend } from '../../server/engine/job-support.js';
+} from '../../server/worker/engine/checkpoint.js';
+import { classificationLoss, variablesOf } from '../../server/worker/methods/base.js';
+import { buildNetwork, type NetworkSpec } from '../../server/worker/methods/network.js';
+import { startBackend } from '../../server/worker/engine/job-support.js';
 import { SHARED_DATASETS } from '../helpers/paths.js';
 import { assertTensorsEqual, baseSpec, recordingContext, tempRunDir } from './context.js';
 

@@ -4,8 +4,8 @@ import path from 'node:path';
 import { mkdtemp } from 'node:fs/promises';
 import * as tf from '@tensorflow/tfjs';
 import type { EpochMetrics, StepMetrics } from '../../gen/ts/pretext/v1/event.js';
-import type { EventPayload, JobSpec } from '../../server/engine/protocol.js';
-import { CancelledError, type JobContext } from '../../server/engine/worker-runtime.js';
+import type { EventPayload, JobSpec } from '../../server/shared/worker-protocol.js';
+import { CancelledError, type JobContext } from '../../server/worker/engine/worker-runtime.js';
 import { SHARED_DATASETS } from '../helpers/paths.js';
 
 export interface Recorded {

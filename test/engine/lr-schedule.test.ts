@@ -9,8 +9,8 @@ import {
   PLATEAU_FACTOR,
   scheduleFactor,
   stepPlateau,
-} from '../../server/engine/lr-schedule.js';
-import { resolveTraining } from '../../server/engine/options.js';
+} from '../../server/worker/engine/lr-schedule.js';
+import { resolveTraining } from '../../server/worker/engine/options.js';
 
 /** The reference's Keras schedule, 0-based epoch as LearningRateScheduler passes it. */
 function kerasReference(e: number): number {

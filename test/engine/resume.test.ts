@@ -6,10 +6,10 @@ import path from 'node:path';
 import { after, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { PretextConfig } from '../../gen/ts/pretext/v1/run.js';
-import { disposeCheckpoint, loadCheckpoint } from '../../server/engine/checkpoint.js';
-import { trainJob } from '../../server/engine/jobs.js';
-import type { JobSpec } from '../../server/engine/protocol.js';
-import { CancelledError } from '../../server/engine/worker-runtime.js';
+import { disposeCheckpoint, loadCheckpoint } from '../../server/worker/engine/checkpoint.js';
+import { trainJob } from '../../server/worker/engine/jobs.js';
+import type { JobSpec } from '../../server/shared/worker-protocol.js';
+import { CancelledError } from '../../server/worker/engine/worker-runtime.js';
 import { assertTensorsEqual, baseSpec, recordingContext, tempRunDir } from './context.js';
 
 const dirs: string[] = [];

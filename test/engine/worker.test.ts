@@ -1,4 +1,4 @@
-// The production worker entry (server/engine/worker.ts) in a child process, as the daemon forks
+// The production worker entry (server/worker/engine/worker.ts) in a child process, as the daemon forks
 // it: SIGKILL in the middle of a run, then a resumed worker finishes it with continuous epochs;
 // a cancel request stops a run at a step boundary.
 import assert from 'node:assert/strict';
@@ -8,13 +8,13 @@ import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { EpochMetrics } from '../../gen/ts/pretext/v1/event.js';
 import { PretextConfig } from '../../gen/ts/pretext/v1/run.js';
-import type { FromWorker, JobSpec } from '../../server/engine/protocol.js';
-import { JOBS } from '../../server/engine/jobs.js';
-import { type WorkerOutcome, WorkerProcess } from '../../server/engine/worker-process.js';
-import { findJob } from '../../server/engine/worker-runtime.js';
+import type { FromWorker, JobSpec } from '../../server/shared/worker-protocol.js';
+import { JOBS } from '../../server/worker/engine/jobs.js';
+import { type WorkerOutcome, WorkerProcess } from '../../server/daemon/runs/worker-process.js';
+import { findJob } from '../../server/worker/engine/worker-runtime.js';
 import { baseSpec, recordingContext, tempRunDir } from './context.js';
 
-const ENTRY = fileURLToPath(new URL('../../server/engine/worker.ts', import.meta.url));
+const ENTRY = fileURLToPath(new URL('../../server/worker/engine/worker.ts', import.meta.url));
 const dirs: string[] = [];
 after(async () => {
   for (const d of dirs) await rm(d, { recursive: true, force: true });

@@ -12,12 +12,12 @@ import {
   PretextConfig,
   type RunResult,
 } from '../../gen/ts/pretext/v1/run.js';
-import { resolveDataset } from '../../server/data/registry.js';
-import { fileHandler, loadCheckpoint, disposeCheckpoint } from '../../server/engine/checkpoint.js';
-import { trainJob } from '../../server/engine/jobs.js';
-import type { JobSpec, ParentRunSpec } from '../../server/engine/protocol.js';
-import type { CheckpointState } from '../../server/engine/trainer.js';
-import { evaluateJob } from '../../server/eval/evaluate-job.js';
+import { resolveDataset } from '../../server/shared/data/registry.js';
+import { fileHandler, loadCheckpoint, disposeCheckpoint } from '../../server/worker/engine/checkpoint.js';
+import { trainJob } from '../../server/worker/engine/jobs.js';
+import type { JobSpec, ParentRunSpec } from '../../server/shared/worker-protocol.js';
+import type { CheckpointState } from '../../server/worker/engine/trainer.js';
+import { evaluateJob } from '../../server/worker/eval/evaluate-job.js';
 import { baseSpec, recordingContext, tempRunDir } from '../engine/context.js';
 import { SHARED_DATASETS } from '../helpers/paths.js';
 

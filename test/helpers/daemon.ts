@@ -9,7 +9,7 @@ import type { RunEvent } from '../../gen/ts/pretext/v1/event.js';
 import { type Run, RunState } from '../../gen/ts/pretext/v1/run.js';
 import * as svc from '../../gen/ts/pretext/v1/service.js';
 import { PretextServiceClient, type StreamMetricsRequest } from '../../gen/ts/pretext/v1/service.js';
-import { type Daemon, type DaemonOptions, startDaemon } from '../../server/daemon.js';
+import { type Daemon, type DaemonOptions, startDaemon } from '../../server/daemon/daemon.js';
 import { REPO_ROOT, SHARED_DATASETS } from './paths.js';
 
 export const TINY_WORKER = path.join(REPO_ROOT, 'test/fixtures/tiny-worker.ts');

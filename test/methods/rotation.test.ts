@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
 import { after, test } from 'node:test';
 import { PretextConfig } from '../../gen/ts/pretext/v1/run.js';
-import { trainJob } from '../../server/engine/jobs.js';
+import { trainJob } from '../../server/worker/engine/jobs.js';
 import { baseSpec, recordingContext, tempRunDir } from '../engine/context.js';
 
 const ARCH = process.env.PRETEXT_TEST_ARCH ?? 'small_conv_32';

@@ -8,14 +8,18 @@ import { rm } from 'node:fs/promises';
 import { after, before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { CheckpointChoice, DownstreamConfig, PretextConfig, Protocol } from '../../gen/ts/pretext/v1/run.js';
-import { disposeCheckpoint, type LoadedCheckpoint, loadCheckpoint } from '../../server/engine/checkpoint.js';
-import { datasetOpener, startBackend } from '../../server/engine/job-support.js';
-import { trainJob } from '../../server/engine/jobs.js';
-import { resolveTraining } from '../../server/engine/options.js';
-import type { JobSpec } from '../../server/engine/protocol.js';
-import type { CheckpointState } from '../../server/engine/trainer.js';
-import { buildNetwork } from '../../server/methods/network.js';
-import { createSupervised } from '../../server/methods/supervised.js';
+import {
+  disposeCheckpoint,
+  type LoadedCheckpoint,
+  loadCheckpoint,
+} from '../../server/worker/engine/checkpoint.js';
+import { datasetOpener, startBackend } from '../../server/worker/engine/job-support.js';
+import { trainJob } from '../../server/worker/engine/jobs.js';
+import { resolveTraining } from '../../server/worker/engine/options.js';
+import type { JobSpec } from '../../server/shared/worker-protocol.js';
+import type { CheckpointState } from '../../server/worker/engine/trainer.js';
+import { buildNetwork } from '../../server/worker/methods/network.js';
+import { createSupervised } from '../../server/worker/methods/supervised.js';
 import { assertTensorsEqual, baseSpec, recordingContext, tempRunDir } from '../engine/context.js';
 
 const dirs: string[] = [];

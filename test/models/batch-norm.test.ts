@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { batchNormalization } from '../../server/models/batch-norm.js';
+import { batchNormalization } from '../../server/worker/models/batch-norm.js';
 
 test('training and inference match the stock layer, moving statistics included', async () => {
   await tf.setBackend('cpu');

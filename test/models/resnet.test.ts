@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { buildBackbone, buildClassifier, buildSmallConvEncoder } from '../../server/models/resnet.js';
+import { buildBackbone, buildClassifier, buildSmallConvEncoder } from '../../server/worker/models/resnet.js';
 
 const size = (shape: readonly (number | null)[]) => shape.reduce<number>((a, b) => a * (b ?? 1), 1);
 const trainable = (m: tf.LayersModel) => m.trainableWeights.reduce((s, w) => s + size(w.shape), 0);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { StudyArm } from '../../gen/ts/pretext/v1/study.js';
-import { aggregate, type ChildOutcome, mean, sampleStd } from '../../server/studies/aggregate.js';
+import { aggregate, type ChildOutcome, mean, sampleStd } from '../../server/daemon/studies/aggregate.js';
 
 const SL = StudyArm.STUDY_ARM_SL;
 const SSL = StudyArm.STUDY_ARM_SSL_FINE_TUNE;

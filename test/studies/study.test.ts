@@ -8,8 +8,8 @@ import { test } from 'node:test';
 import { Metadata, status } from '@grpc/grpc-js';
 import { type Run, RunState } from '../../gen/ts/pretext/v1/run.js';
 import { type Study, StudyArm, StudyState } from '../../gen/ts/pretext/v1/study.js';
-import { collectStudyReportInput } from '../../server/studies/collect.js';
-import { writeStudyReport } from '../../server/studies/report.js';
+import { collectStudyReportInput } from '../../clients/ts/report/collect.js';
+import { writeStudyReport } from '../../clients/ts/report/report.js';
 import { startTestDaemon, tinyPretext } from '../helpers/daemon.js';
 
 const studyRequest = (budgets: number[]) => ({

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { render } from 'ink-testing-library';
 import { RunState } from '../../gen/ts/pretext/v1/run.js';
-import { Connection } from '../../cli/connection.js';
+import { Connection } from '../../clients/ts/connection.js';
 import { buildPretextConfig } from '../../cli/options.js';
 import { Dashboard } from '../../client-tui/Dashboard.js';
 import { newForm, visibleFields } from '../../client-tui/ui.js';

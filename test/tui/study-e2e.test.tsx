@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { render } from 'ink-testing-library';
 import { StartStudyRequest } from '../../gen/ts/pretext/v1/service.js';
 import { StudyArm } from '../../gen/ts/pretext/v1/study.js';
-import { Connection } from '../../cli/connection.js';
+import { Connection } from '../../clients/ts/connection.js';
 import { Dashboard } from '../../client-tui/Dashboard.js';
 import { waitFor } from '../cli/helpers.js';
 import { startTestDaemon, type TestDaemon, tinyPretext } from '../helpers/daemon.js';

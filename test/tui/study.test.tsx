@@ -7,7 +7,7 @@ import { render } from 'ink-testing-library';
 import type { RunEvent } from '../../gen/ts/pretext/v1/event.js';
 import { RunState } from '../../gen/ts/pretext/v1/run.js';
 import { type Study, StudyArm, type StudyCell, StudyState } from '../../gen/ts/pretext/v1/study.js';
-import { ExitCode } from '../../cli/exit-codes.js';
+import { ExitCode } from '../../clients/ts/exit-codes.js';
 import { bufferIo } from '../../cli/io.js';
 import { main } from '../../cli/main.js';
 import { App } from '../../client-tui/components/App.js';

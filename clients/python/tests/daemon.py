@@ -1,4 +1,4 @@
-"""Starts a real pretextd (node --import tsx server/main.ts) on port 0 for the tests."""
+"""Starts a real pretextd (node --import tsx server/daemon/main.ts) on port 0 for the tests."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import threading
 from typing import List, Optional
 
 REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
-MAIN = os.path.join(REPO_ROOT, "server", "main.ts")
+MAIN = os.path.join(REPO_ROOT, "server", "daemon", "main.ts")
 DATA_DIR = os.environ.get(
     "PRETEXT_TEST_DATA_DIR", os.path.abspath(os.path.join(REPO_ROOT, "..", "shared", "datasets"))
 )

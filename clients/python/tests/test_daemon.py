@@ -1,8 +1,8 @@
-"""pretext_client against a real pretextd started on port 0 (node --import tsx server/main.ts).
+"""pretext_client against a real pretextd started on port 0 (node --import tsx server/daemon/main.ts).
 
 One daemon (with a token) serves the module; LifecycleTest starts its own. Training runs are
 tiny (ResNet8, 256 images, 3 steps per epoch). Tests that need a run to succeed skip only when
-the engine is genuinely absent (server/engine/worker.ts missing and the run failed).
+the engine is genuinely absent (server/worker/engine/worker.ts missing and the run failed).
 """
 
 from __future__ import annotations

@@ -1,0 +1,244 @@
+// pretextd: wires the registry, the scheduler and the gRPC server together. `startDaemon`
+// is what main.ts and every end-to-end test call (port 0 works; the bound address is returned).
+import { timingSafeEqual } from 'node:crypto';
+import path from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { ReflectionService } from '@grpc/reflection';
+import { HealthImplementation } from 'grpc-health-check';
+import { PretextServiceService } from '../../gen/ts/pretext/v1/service.js';
+import { RunState } from '../../gen/ts/pretext/v1/run.js';
+import { datasetStatus } from '../shared/data/registry.js';
+import { probeBackends } from '../shared/backends/probe.js';
+import { createLogger, type Logger } from './log.js';
+import { createService } from './rpc/service.js';
+import { openDb } from './runs/db.js';
+import { EventLog } from './runs/event-log.js';
+import { RunRegistry } from './runs/registry.js';
+import { Scheduler } from './runs/scheduler.js';
+import { Studies } from './studies/studies.js';
+import { PROJECT_ROOT } from '../shared/version.js';
+
+export interface DaemonOptions {
+  /** host:port; default 127.0.0.1:50051; port 0 picks a free port. */
+  listen?: string;
+  stateDir: string;
+  dataDir: string;
+  /** "auto" or a backend name. */
+  backend?: string;
+  maxConcurrentRuns?: number;
+  /** Bearer token every call (health excepted) must carry. */
+  token?: string;
+  /** PEM certificate chain and key: serve TLS. */
+  tlsCert?: string;
+  tlsKey?: string;
+  /** Allow a non-loopback address without a token. */
+  insecure?: boolean;
+  /** Let the data layer download missing official archives (default true). */
+  allowDownload?: boolean;
+  /** Resume INTERRUPTED runs at start-up (default true). */
+  autoResume?: boolean;
+  /** Worker entry script (default: the production engine). */
+  workerEntry?: string;
+  /** Grace period for a worker to stop after cancel/shutdown before it is killed (default 10 s). */
+  stopGraceMs?: number;
+  /** Only warnings and errors in the log. */
+  quiet?: boolean;
+  log?: Logger;
+  /** Extra environment for worker processes. */
+  workerEnv?: NodeJS.ProcessEnv;
+  /** Kill a worker that reports nothing this long after it starts (default 180 s). */
+  workerStartTimeoutMs?: number;
+}
+
+export interface Daemon {
+  /** host:port actually bound. */
+  address: string;
+  port: number;
+  /** PIDs of running worker processes (for tests that check for leaks). */
+  workerPids(): number[];
+  /** Graceful shutdown: ends streams, interrupts runs, closes the database. Idempotent. */
+  close(): Promise<void>;
+}
+
+export const DEFAULT_LISTEN = '127.0.0.1:50051';
+const SERVICE_NAME = 'pretext.v1.PretextService';
+const DEFAULT_WORKER = path.join(PROJECT_ROOT, 'server/worker/engine/worker.ts');
+
+export function splitHostPort(listen: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(listen);
+  if (!m) throw new Error(`--listen "${listen}" is not host:port (e.g. 127.0.0.1:50051 or [::1]:0)`);
+  const port = Number(m[3]);
+  if (port > 65535) throw new Error(`--listen port ${port} is out of range`);
+  return { host: (m[1] ?? m[2])!, port };
+}
+
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+function authInterceptor(token: string): grpc.ServerInterceptor {
+  const expected = Buffer.from(`Bearer ${token}`);
+  const ok = (value: string | undefined) => {
+    if (!value) return false;
+    const got = Buffer.from(value);
+    return got.length === expected.length && timingSafeEqual(got, expected);
+  };
+  return (descriptor, call) => {
+    const open = descriptor.path.startsWith('/grpc.health.v1.Health/');
+    return new grpc.ServerInterceptingCall(call, {
+      start: (next) => {
+        next({
+          onReceiveMetadata: (metadata, mdNext) => {
+            const value = metadata.get('authorization')[0];
+            if (open || ok(typeof value === 'string' ? value : undefined)) {
+              mdNext(metadata);
+            } else {
+              call.sendStatus({
+                code: grpc.status.UNAUTHENTICATED,
+                details: value
+                  ? 'the bearer token is wrong (check --token / --token-file)'
+                  : 'this daemon needs "authorization: Bearer <token>" metadata (pass --token or --token-file)',
+                metadata: new grpc.Metadata(),
+              });
+            }
+          },
+        });
+      },
+    });
+  };
+}
+
+function reflectionPackage(): protoLoader.PackageDefinition {
+  const protoDir = path.join(PROJECT_ROOT, 'proto');
+  return protoLoader.loadSync(['pretext/v1/service.proto'], { includeDirs: [protoDir] });
+}
+
+export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
+  const log = opts.log ?? createLogger({ quiet: opts.quiet });
+  const { host, port } = splitHostPort(opts.listen ?? DEFAULT_LISTEN);
+  if (!isLoopback(host) && !opts.token && !opts.insecure) {
+    throw new Error(
+      `refusing to listen on ${host} (not a loopback address) without a token: pass --token-file, or --insecure if the network is trusted`,
+    );
+  }
+  if (Boolean(opts.tlsCert) !== Boolean(opts.tlsKey))
+    throw new Error('TLS needs both --tls-cert and --tls-key');
+
+  const db = openDb(opts.stateDir);
+  const events = new EventLog(db);
+  const registry = new RunRegistry(db, events);
+  const backend = opts.backend ?? 'auto';
+  const maxConcurrentRuns = opts.maxConcurrentRuns ?? 1;
+  const scheduler = new Scheduler(registry, {
+    stateDir: opts.stateDir,
+    dataDir: opts.dataDir,
+    backend,
+    allowDownload: opts.allowDownload ?? true,
+    maxConcurrentRuns,
+    workerEntry: opts.workerEntry ?? DEFAULT_WORKER,
+    graceMs: opts.stopGraceMs ?? 10_000,
+    log,
+    workerEnv: opts.workerEnv ? { ...process.env, ...opts.workerEnv } : undefined,
+    workerStartTimeoutMs: opts.workerStartTimeoutMs,
+  });
+
+  const studies = new Studies(db, registry, events, scheduler, log);
+
+  // Runs that were RUNNING belong to a daemon that died: they are INTERRUPTED now.
+  for (const run of registry.list({ states: [RunState.RUN_STATE_RUNNING], limit: 10_000 })) {
+    registry.transition(run.id, RunState.RUN_STATE_INTERRUPTED, {
+      from: [RunState.RUN_STATE_RUNNING],
+      error: 'the daemon stopped while the run was running (crash or kill)',
+    });
+    log.warn('run interrupted by a previous daemon stop', { run: run.id });
+  }
+  if (opts.autoResume ?? true) {
+    for (const run of registry.list({ states: [RunState.RUN_STATE_INTERRUPTED], limit: 10_000 }).reverse()) {
+      registry.transition(run.id, RunState.RUN_STATE_QUEUED, {
+        from: [RunState.RUN_STATE_INTERRUPTED],
+        message: 'queued to resume after daemon restart',
+      });
+      log.info('resuming interrupted run', { run: run.id });
+    }
+  }
+
+  studies.reconcile();
+
+  const streams = new Set<() => void>();
+  const trackStream = (end: () => void) => {
+    streams.add(end);
+    return () => streams.delete(end);
+  };
+
+  const server = new grpc.Server({
+    interceptors: opts.token ? [authInterceptor(opts.token)] : [],
+    'grpc.keepalive_permit_without_calls': 1,
+    'grpc.keepalive_time_ms': 60_000,
+  });
+  const health = new HealthImplementation({ '': 'SERVING', [SERVICE_NAME]: 'SERVING' });
+  health.addToServer(server);
+  new ReflectionService(reflectionPackage()).addToServer(server);
+  server.addService(
+    PretextServiceService,
+    createService({
+      registry,
+      studies,
+      events,
+      scheduler,
+      log,
+      dataDir: opts.dataDir,
+      backend,
+      maxConcurrentRuns,
+      startedAt: Date.now(),
+      probeBackends,
+      datasetStatus: (name) => datasetStatus(name, opts.dataDir),
+      trackStream,
+    }) as unknown as grpc.UntypedServiceImplementation,
+  );
+  const creds =
+    opts.tlsCert && opts.tlsKey
+      ? grpc.ServerCredentials.createSsl(
+          null,
+          [{ cert_chain: Buffer.from(opts.tlsCert), private_key: Buffer.from(opts.tlsKey) }],
+          false,
+        )
+      : grpc.ServerCredentials.createInsecure();
+  const bindHost = host.includes(':') ? `[${host}]` : host;
+  const boundPort = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(`${bindHost}:${port}`, creds, (err, p) => (err ? reject(err) : resolve(p))),
+  ).catch((err: Error) => {
+    db.close();
+    throw new Error(`cannot listen on ${host}:${port}: ${err.message}`);
+  });
+  const address = `${bindHost}:${boundPort}`;
+  log.info('pretextd listening', {
+    address,
+    stateDir: opts.stateDir,
+    dataDir: opts.dataDir,
+    backend,
+    tls: Boolean(opts.tlsCert),
+  });
+  scheduler.kick();
+
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      log.info('shutting down');
+      health.setStatus('', 'NOT_SERVING');
+      health.setStatus(SERVICE_NAME, 'NOT_SERVING');
+      // Stop accepting calls, then end open streams so tryShutdown does not wait on them.
+      const drained = new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+      for (const end of [...streams]) end();
+      await scheduler.shutdown(opts.stopGraceMs ?? 10_000);
+      const timer = setTimeout(() => server.forceShutdown(), 2_000);
+      await drained;
+      clearTimeout(timer);
+      db.close();
+      log.info('stopped');
+    })();
+    return closing;
+  };
+
+  return { address, port: boundPort, workerPids: () => scheduler.pids(), close };
+}

@@ -1,0 +1,292 @@
+// PretextService handlers. They validate, touch the registry and the scheduler, and never
+// train: all training happens in worker processes.
+import os from 'node:os';
+import { type ServerUnaryCall, type ServerWritableStream, type sendUnaryData, status } from '@grpc/grpc-js';
+import { type EvaluateConfig, type Run, RunKind, RunState } from '../../../gen/ts/pretext/v1/run.js';
+import type {
+  CancelStudyRequest,
+  CancelStudyResponse,
+  GetStudyRequest,
+  GetStudyResponse,
+  ListStudiesRequest,
+  ListStudiesResponse,
+  StartStudyRequest,
+  StartStudyResponse,
+  CancelRunRequest,
+  CancelRunResponse,
+  EvaluateRequest,
+  EvaluateResponse,
+  GetRunRequest,
+  GetRunResponse,
+  GetServerInfoRequest,
+  GetServerInfoResponse,
+  ListRunsRequest,
+  ListRunsResponse,
+  PretextServiceServer,
+  ResumeRunRequest,
+  ResumeRunResponse,
+  StartDownstreamRequest,
+  StartDownstreamResponse,
+  StartPretextRequest,
+  StartPretextResponse,
+  StreamMetricsRequest,
+  StreamMetricsResponse,
+} from '../../../gen/ts/pretext/v1/service.js';
+import type { Logger } from '../log.js';
+import type { EventLog } from '../runs/event-log.js';
+import { FINAL_STATES, type RunRegistry, stateName, TERMINAL_STATES } from '../runs/registry.js';
+import type { Scheduler } from '../runs/scheduler.js';
+import { VERSION, codeRevision } from '../../shared/version.js';
+import { completeEvaluate, DATASETS, PRETEXT_METHODS } from './defaults.js';
+import { failedPrecondition, invalidArgument, RpcError } from './errors.js';
+import { isStudyId, type Studies } from '../studies/studies.js';
+import { serveStream } from './stream.js';
+import {
+  checkId,
+  checkName,
+  mustGetRun,
+  prepareDownstream,
+  preparePretext,
+  submitDownstream,
+  submitPretext,
+} from './submit.js';
+
+export interface ServiceDeps {
+  registry: RunRegistry;
+  studies: Studies;
+  events: EventLog;
+  scheduler: Scheduler;
+  log: Logger;
+  dataDir: string;
+  backend: string;
+  maxConcurrentRuns: number;
+  startedAt: number;
+  probeBackends(): Array<{ name: string; available: boolean; reason: string }>;
+  datasetStatus(name: string): { present: boolean; path: string; hint: string };
+  /** Registers an open stream so shutdown can end it. */
+  trackStream(end: () => void): () => void;
+}
+
+function unary<Req, Res>(
+  log: Logger,
+  name: string,
+  fn: (req: Req, call: ServerUnaryCall<Req, Res>) => Promise<Res> | Res,
+) {
+  return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
+    Promise.resolve()
+      .then(() => fn(call.request, call))
+      .then(
+        (res) => callback(null, res),
+        (err: unknown) => callback(toServiceError(log, name, err)),
+      );
+  };
+}
+
+export function toServiceError(log: Logger, name: string, err: unknown) {
+  if (err instanceof RpcError) return { code: err.code, details: err.message };
+  log.error('internal error', {
+    rpc: name,
+    error: err instanceof Error ? (err.stack ?? err.message) : String(err),
+  });
+  return {
+    code: status.INTERNAL,
+    details: `internal error in ${name}: ${err instanceof Error ? err.message : String(err)}`,
+  };
+}
+
+export function createService(deps: ServiceDeps): PretextServiceServer {
+  const { registry, scheduler, log } = deps;
+
+  const mustGet = (id: string, field = 'run_id'): Run => mustGetRun(registry, id, field);
+
+  /** Resolves once the run reaches a terminal state (or the call ends). */
+  const waitTerminal = (runId: string, call: ServerUnaryCall<unknown, unknown>): Promise<Run> =>
+    new Promise((resolve, reject) => {
+      const check = () => {
+        const run = registry.get(runId);
+        if (run && TERMINAL_STATES.has(run.state)) {
+          cleanup();
+          resolve(run);
+        }
+      };
+      const unsubscribe = deps.events.subscribe((e) => {
+        if (e.runId === runId && e.payload?.$case === 'state') check();
+      });
+      const onCancel = () => {
+        cleanup();
+        reject(new RpcError(status.CANCELLED, 'the client cancelled the call'));
+      };
+      const untrack = deps.trackStream(() => {
+        cleanup();
+        reject(
+          new RpcError(
+            status.UNAVAILABLE,
+            'the daemon is shutting down; the evaluation run continues after restart',
+          ),
+        );
+      });
+      const cleanup = () => {
+        unsubscribe();
+        untrack();
+        call.off('cancelled', onCancel);
+      };
+      call.on('cancelled', onCancel);
+      check();
+    });
+
+  return {
+    getServerInfo: unary<GetServerInfoRequest, GetServerInfoResponse>(log, 'GetServerInfo', () => ({
+      version: VERSION,
+      codeRevision: codeRevision(),
+      hostname: os.hostname(),
+      backends: deps.probeBackends(),
+      backend: deps.backend,
+      maxConcurrentRuns: deps.maxConcurrentRuns,
+      runningRuns: registry.countByState(RunState.RUN_STATE_RUNNING),
+      queuedRuns: registry.countByState(RunState.RUN_STATE_QUEUED),
+      datasets: Object.keys(DATASETS).map((n) => ({ name: n, ...deps.datasetStatus(n) })),
+      pretextMethods: [...PRETEXT_METHODS],
+      startedAtUnixMs: deps.startedAt,
+      lastSeq: deps.events.lastSeq(),
+      nodeVersion: process.version,
+      dataDir: deps.dataDir,
+    })),
+
+    startPretext: unary<StartPretextRequest, StartPretextResponse>(log, 'StartPretext', (req) => {
+      const run = submitPretext(registry, preparePretext(req.config), req.name);
+      scheduler.kick();
+      return { run: registry.get(run.id)! };
+    }),
+
+    startDownstream: unary<StartDownstreamRequest, StartDownstreamResponse>(log, 'StartDownstream', (req) => {
+      const { config, parent } = prepareDownstream(registry, req.config);
+      const run = submitDownstream(registry, config, parent, req.name);
+      scheduler.kick();
+      return { run: registry.get(run.id)! };
+    }),
+
+    evaluate: unary<EvaluateRequest, EvaluateResponse>(log, 'Evaluate', async (req, call) => {
+      const config: EvaluateConfig = completeEvaluate(req.config);
+      const target = mustGet(config.targetRunId, 'config.target_run_id');
+      if (target.kind === RunKind.RUN_KIND_EVALUATE) {
+        throw invalidArgument(`run ${target.id} is an evaluation; evaluate a pretext or downstream run`);
+      }
+      if (
+        FINAL_STATES.has(target.state) &&
+        target.state !== RunState.RUN_STATE_SUCCEEDED &&
+        target.artifacts.length === 0
+      ) {
+        throw failedPrecondition(
+          `run ${target.id} ended ${stateName(target.state)} without writing a checkpoint`,
+        );
+      }
+      const created = registry.create({
+        kind: RunKind.RUN_KIND_EVALUATE,
+        method: 'evaluate',
+        name: checkName(req.name),
+        config: { $case: 'evaluate', evaluate: config },
+        dataset: target.dataset,
+        parentRunId: target.id,
+        seed: 0,
+        codeRevision: codeRevision(),
+      });
+      scheduler.kick();
+      if (!req.wait) return { run: registry.get(created.id)!, result: undefined };
+      const run = await waitTerminal(created.id, call as ServerUnaryCall<unknown, unknown>);
+      return { run, result: run.result?.test ?? run.result?.validation };
+    }),
+
+    streamMetrics: (call: ServerWritableStream<StreamMetricsRequest, StreamMetricsResponse>) => {
+      const req = call.request;
+      try {
+        if (req.runId && isStudyId(req.runId)) deps.studies.get(req.runId);
+        else if (req.runId) mustGet(req.runId);
+        if (!Number.isSafeInteger(req.fromSeq) || req.fromSeq < 0)
+          throw invalidArgument('from_seq must be >= 0');
+      } catch (err) {
+        call.emit('error', toServiceError(log, 'StreamMetrics', err));
+        return;
+      }
+      serveStream(call, req, {
+        events: deps.events,
+        isTerminal: (id) => {
+          if (isStudyId(id)) return deps.studies.get(id).finishedAtUnixMs > 0;
+          const run = registry.get(id);
+          return run !== undefined && TERMINAL_STATES.has(run.state);
+        },
+        lastStateSeq: (id) => registry.lastStateSeqOf(id),
+        track: deps.trackStream,
+      }).catch((err: unknown) => {
+        log.error('stream failed', { error: String(err) });
+        call.emit('error', toServiceError(log, 'StreamMetrics', err));
+      });
+    },
+
+    getRun: unary<GetRunRequest, GetRunResponse>(log, 'GetRun', (req) => ({ run: mustGet(req.runId) })),
+
+    listRuns: unary<ListRunsRequest, ListRunsResponse>(log, 'ListRuns', (req) => {
+      if (req.limit > 1000) throw invalidArgument('limit must be at most 1000');
+      for (const s of req.states) if (!(s in RunState) || s <= 0) throw invalidArgument(`unknown state ${s}`);
+      for (const k of req.kinds) if (!(k in RunKind) || k <= 0) throw invalidArgument(`unknown kind ${k}`);
+      if (req.parentRunId) checkId(req.parentRunId, 'parent_run_id');
+      return {
+        runs: registry.list({
+          states: req.states,
+          kinds: req.kinds,
+          parentRunId: req.parentRunId,
+          studyId: req.studyId,
+          limit: req.limit || 100,
+        }),
+      };
+    }),
+
+    cancelRun: unary<CancelRunRequest, CancelRunResponse>(log, 'CancelRun', (req) => {
+      const run = mustGet(req.runId);
+      if (TERMINAL_STATES.has(run.state) && run.state !== RunState.RUN_STATE_INTERRUPTED) {
+        throw failedPrecondition(
+          `run ${run.id} already ended ${stateName(run.state)}; there is nothing to cancel`,
+        );
+      }
+      if (run.state === RunState.RUN_STATE_INTERRUPTED) {
+        registry.transition(run.id, RunState.RUN_STATE_CANCELLED, {
+          from: [RunState.RUN_STATE_INTERRUPTED],
+          message: 'cancelled while interrupted',
+        });
+      } else if (!scheduler.cancel(run.id)) {
+        throw failedPrecondition(`run ${run.id} changed state while cancelling; look at it again`);
+      }
+      return { run: registry.get(run.id)! };
+    }),
+
+    startStudy: unary<StartStudyRequest, StartStudyResponse>(log, 'StartStudy', (req) => ({
+      study: deps.studies.start(req.config, req.name),
+    })),
+
+    getStudy: unary<GetStudyRequest, GetStudyResponse>(log, 'GetStudy', (req) => ({
+      study: deps.studies.get(req.studyId),
+    })),
+
+    listStudies: unary<ListStudiesRequest, ListStudiesResponse>(log, 'ListStudies', (req) => ({
+      studies: deps.studies.list(req.limit),
+    })),
+
+    cancelStudy: unary<CancelStudyRequest, CancelStudyResponse>(log, 'CancelStudy', (req) => ({
+      study: deps.studies.cancel(req.studyId),
+    })),
+
+    resumeRun: unary<ResumeRunRequest, ResumeRunResponse>(log, 'ResumeRun', (req) => {
+      const run = mustGet(req.runId);
+      if (run.state !== RunState.RUN_STATE_INTERRUPTED && run.state !== RunState.RUN_STATE_FAILED) {
+        throw failedPrecondition(
+          `run ${run.id} is ${stateName(run.state)}; only INTERRUPTED or FAILED runs can be resumed`,
+        );
+      }
+      registry.transition(run.id, RunState.RUN_STATE_QUEUED, {
+        from: [RunState.RUN_STATE_INTERRUPTED, RunState.RUN_STATE_FAILED],
+        message: 'queued to resume from its last checkpoint',
+      });
+      scheduler.kick();
+      return { run: registry.get(run.id)! };
+    }),
+  };
+}

@@ -1,0 +1,256 @@
+// FIFO scheduler with a concurrency limit. Each run trains in its own worker process; this
+// module only moves runs through their states and relays worker events into the registry.
+// A run waits in the queue while the run it builds on (pretext → downstream, target →
+// evaluation) has not produced what it needs, so a whole pipeline can be queued at once.
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { LogLevel } from '../../../gen/ts/pretext/v1/event.js';
+import { type Progress, type Run, RunKind, RunState } from '../../../gen/ts/pretext/v1/run.js';
+import type { JobKind, JobSpec, ParentRunSpec } from '../../shared/worker-protocol.js';
+import { WorkerProcess, type WorkerOutcome } from './worker-process.js';
+import type { Logger } from '../log.js';
+import { FINAL_STATES, type RunRegistry, stateName } from './registry.js';
+
+export interface SchedulerOptions {
+  stateDir: string;
+  dataDir: string;
+  backend: string;
+  allowDownload: boolean;
+  maxConcurrentRuns: number;
+  workerEntry: string;
+  /** How long a worker may take to stop after a cancel before it is killed. */
+  graceMs: number;
+  log: Logger;
+  /** Environment for worker processes. */
+  workerEnv?: NodeJS.ProcessEnv;
+  /** A worker that reports nothing for this long after it starts is killed (default 180 s). */
+  workerStartTimeoutMs?: number;
+}
+
+type StopReason = 'cancel' | 'shutdown';
+
+interface Active {
+  worker: WorkerProcess;
+  stopReason?: StopReason;
+  outputLines: number;
+  epochs: number;
+}
+
+const MAX_OUTPUT_LINES_PER_RUN = 500;
+
+export function runDir(stateDir: string, runId: string): string {
+  return path.join(stateDir, 'runs', runId);
+}
+
+function jobKind(kind: RunKind): JobKind {
+  if (kind === RunKind.RUN_KIND_PRETEXT) return 'pretext';
+  if (kind === RunKind.RUN_KIND_DOWNSTREAM) return 'downstream';
+  return 'evaluate';
+}
+
+function configOf(run: Run): JobSpec['config'] {
+  const c = run.config;
+  if (!c) throw new Error(`run ${run.id} has no config`);
+  return c.$case === 'pretext' ? c.pretext : c.$case === 'downstream' ? c.downstream : c.evaluate;
+}
+
+function epochsOf(run: Run): number {
+  const c = run.config;
+  if (c?.$case === 'pretext') return c.pretext.training?.epochs ?? 0;
+  if (c?.$case === 'downstream') return c.downstream.training?.epochs ?? 0;
+  return 0;
+}
+
+export class Scheduler {
+  private readonly active = new Map<string, Active>();
+  private stopping = false;
+
+  constructor(
+    private readonly registry: RunRegistry,
+    private readonly opts: SchedulerOptions,
+  ) {}
+
+  get runningCount(): number {
+    return this.active.size;
+  }
+
+  /** Starts queued runs while slots are free. Cheap; call after anything that may free a slot. */
+  kick(): void {
+    if (this.stopping) return;
+    for (const run of this.registry.queued()) {
+      if (this.active.size >= this.opts.maxConcurrentRuns) return;
+      const parent = run.parentRunId ? this.registry.get(run.parentRunId) : undefined;
+      const blocked = this.blockedBy(run, parent);
+      if (blocked === 'wait') continue;
+      if (blocked) {
+        this.registry.transition(run.id, RunState.RUN_STATE_FAILED, {
+          from: [RunState.RUN_STATE_QUEUED],
+          error: blocked,
+        });
+        continue;
+      }
+      this.start(run, parent);
+    }
+  }
+
+  /** 'wait' while the parent may still produce its checkpoint; an error text if it never will. */
+  private blockedBy(run: Run, parent: Run | undefined): string | 'wait' | undefined {
+    if (!run.parentRunId) return undefined;
+    if (!parent) return `run ${run.parentRunId}, which this run builds on, no longer exists`;
+    const needsSuccess = run.kind === RunKind.RUN_KIND_DOWNSTREAM;
+    if (parent.state === RunState.RUN_STATE_SUCCEEDED) return undefined;
+    if (!needsSuccess && parent.artifacts.length > 0) return undefined;
+    if (FINAL_STATES.has(parent.state)) {
+      return `run ${parent.id}, which this run builds on, ended ${stateName(parent.state)}${parent.error ? `: ${firstLine(parent.error)}` : ''}`;
+    }
+    return 'wait';
+  }
+
+  private start(run: Run, parent: Run | undefined): void {
+    const dir = runDir(this.opts.stateDir, run.id);
+    mkdirSync(dir, { recursive: true });
+    const resume = run.attempts > 0;
+    let parentSpec: ParentRunSpec | undefined;
+    if (parent) {
+      parentSpec = {
+        runId: parent.id,
+        kind: jobKind(parent.kind),
+        method: parent.method,
+        runDir: runDir(this.opts.stateDir, parent.id),
+        config: configOf(parent),
+      };
+    }
+    const job: JobSpec = {
+      runId: run.id,
+      kind: jobKind(run.kind),
+      method: run.method,
+      config: configOf(run),
+      runDir: dir,
+      dataDir: this.opts.dataDir,
+      allowDownload: this.opts.allowDownload,
+      backend: this.opts.backend,
+      seed: run.seed,
+      resume,
+      parent: parentSpec,
+    };
+    const moved = this.registry.transition(run.id, RunState.RUN_STATE_RUNNING, {
+      from: [RunState.RUN_STATE_QUEUED],
+      message: resume ? `resuming (attempt ${run.attempts + 1})` : 'started',
+    });
+    if (!moved) return;
+    const active: Active = {
+      worker: undefined as unknown as WorkerProcess,
+      outputLines: 0,
+      epochs: epochsOf(run),
+    };
+    this.active.set(run.id, active);
+    this.opts.log.info('run started', { run: run.id, kind: job.kind, method: job.method, resume });
+    active.worker = new WorkerProcess(
+      this.opts.workerEntry,
+      job,
+      {
+        onMessage: (msg) => {
+          if (msg.type === 'meta') this.registry.setMeta(run.id, msg);
+          else if (msg.type === 'event')
+            this.registry.appendEvent(run.id, msg.payload, progressOf(msg.payload, active));
+        },
+        onOutput: (line, stream) => {
+          if (active.outputLines++ >= MAX_OUTPUT_LINES_PER_RUN) return;
+          this.registry.appendEvent(run.id, {
+            $case: 'log',
+            log: {
+              level: stream === 'stderr' ? LogLevel.LOG_LEVEL_WARN : LogLevel.LOG_LEVEL_INFO,
+              message: line,
+            },
+          });
+        },
+        onExit: (outcome) => this.finish(run.id, active, outcome),
+      },
+      this.opts.workerEnv,
+      this.opts.workerStartTimeoutMs,
+    );
+  }
+
+  private finish(runId: string, active: Active, outcome: WorkerOutcome): void {
+    this.active.delete(runId);
+    const from = [RunState.RUN_STATE_RUNNING];
+    const reason = active.stopReason;
+    if (outcome.type === 'done') {
+      this.registry.transition(runId, RunState.RUN_STATE_SUCCEEDED, {
+        from,
+        result: outcome.result,
+        message: 'succeeded',
+      });
+    } else if (reason === 'shutdown') {
+      this.registry.transition(runId, RunState.RUN_STATE_INTERRUPTED, {
+        from,
+        error: 'the daemon shut down while the run was running; resume it with ResumeRun',
+      });
+    } else if (reason === 'cancel' && outcome.type !== 'failed') {
+      this.registry.transition(runId, RunState.RUN_STATE_CANCELLED, { from, message: 'cancelled' });
+    } else {
+      const error =
+        outcome.type === 'failed' || outcome.type === 'crashed' ? outcome.error : 'worker stopped';
+      this.registry.transition(runId, RunState.RUN_STATE_FAILED, { from, error });
+    }
+    this.opts.log.info('run ended', { run: runId, outcome: outcome.type, reason });
+    this.kick();
+  }
+
+  /** Cancels a queued run at once, or asks a running one to stop. Returns false if not active/queued. */
+  cancel(runId: string): boolean {
+    const active = this.active.get(runId);
+    if (active) {
+      active.stopReason = 'cancel';
+      active.worker.stop(this.opts.graceMs);
+      return true;
+    }
+    return this.registry.transition(runId, RunState.RUN_STATE_CANCELLED, {
+      from: [RunState.RUN_STATE_QUEUED],
+      message: 'cancelled before it started',
+    });
+  }
+
+  isActive(runId: string): boolean {
+    return this.active.has(runId);
+  }
+
+  /** Stops every worker (runs become INTERRUPTED) and starts nothing new. */
+  async shutdown(graceMs: number): Promise<void> {
+    this.stopping = true;
+    const waits: Promise<void>[] = [];
+    for (const active of this.active.values()) {
+      active.stopReason = 'shutdown';
+      active.worker.stop(graceMs);
+      waits.push(active.worker.exitedPromise);
+    }
+    await Promise.all(waits);
+  }
+
+  pids(): number[] {
+    return [...this.active.values()].map((a) => a.worker.pid).filter((p): p is number => p !== undefined);
+  }
+}
+
+function progressOf(
+  payload: import('../../shared/worker-protocol.js').EventPayload,
+  active: Active,
+): Progress | undefined {
+  if (payload.$case === 'step') {
+    const s = payload.step;
+    return {
+      epoch: s.epoch,
+      epochs: active.epochs,
+      step: s.step,
+      totalSteps: s.totalSteps,
+      fraction: s.totalSteps > 0 ? Math.min(1, s.step / s.totalSteps) : 0,
+      etaSeconds: s.etaSeconds,
+      imagesPerSecond: s.imagesPerSecond,
+    };
+  }
+  return undefined;
+}
+
+export function firstLine(text: string): string {
+  return text.split('\n', 1)[0] ?? '';
+}

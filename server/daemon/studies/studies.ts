@@ -1,0 +1,331 @@
+// Label-budget studies. A study is a set of ordinary runs (an optional pretext run, then one
+// downstream run per budget × fold × arm) that go through the normal queue; the study itself
+// only stores its config and derives everything else from its children, so it survives daemon
+// restarts exactly as its runs do. Whenever a child changes state the study's aggregate is
+// recomputed and published as a `study` event under the study's id.
+import { randomBytes } from 'node:crypto';
+import {
+  type DownstreamConfig,
+  Protocol,
+  type Run,
+  RunKind,
+  RunState,
+} from '../../../gen/ts/pretext/v1/run.js';
+import { type Study, StudyArm, StudyConfig, StudyState } from '../../../gen/ts/pretext/v1/study.js';
+import type { Logger } from '../log.js';
+import { DATASETS } from '../rpc/defaults.js';
+import { failedPrecondition, invalidArgument, notFound } from '../rpc/errors.js';
+import {
+  checkId,
+  checkName,
+  mustGetRun,
+  prepareDownstream,
+  preparePretext,
+  submitDownstream,
+  submitPretext,
+} from '../rpc/submit.js';
+import type { Db } from '../runs/db.js';
+import type { EventLog } from '../runs/event-log.js';
+import { FINAL_STATES, type RunRegistry } from '../runs/registry.js';
+import type { Scheduler } from '../runs/scheduler.js';
+import { codeRevision } from '../../shared/version.js';
+import { aggregate, type ChildOutcome } from './aggregate.js';
+
+export const DEFAULT_BUDGETS = [100, 250, 625, 1250, 2500, 5000];
+const DEFAULT_ARMS = [StudyArm.STUDY_ARM_SL, StudyArm.STUDY_ARM_SSL_FINE_TUNE];
+const FINAL_STUDY_STATES = new Set([
+  StudyState.STUDY_STATE_SUCCEEDED,
+  StudyState.STUDY_STATE_FAILED,
+  StudyState.STUDY_STATE_CANCELLED,
+]);
+
+interface StudyRow {
+  id: string;
+  name: string;
+  state: number;
+  config_json: string;
+  pretext_run_id: string;
+  created_ms: number;
+  finished_ms: number;
+  error: string;
+  code_revision: string;
+}
+
+export function armOf(config: DownstreamConfig): StudyArm {
+  if (!config.pretextRunId) return StudyArm.STUDY_ARM_SL;
+  return config.protocol === Protocol.PROTOCOL_LINEAR_PROBE
+    ? StudyArm.STUDY_ARM_SSL_LINEAR_PROBE
+    : StudyArm.STUDY_ARM_SSL_FINE_TUNE;
+}
+
+export function isStudyId(id: string): boolean {
+  return id.startsWith('s-');
+}
+
+export class Studies {
+  constructor(
+    private readonly db: Db,
+    private readonly registry: RunRegistry,
+    private readonly events: EventLog,
+    private readonly scheduler: Scheduler,
+    private readonly log: Logger,
+  ) {
+    // Children changing state move their study along. Deferred: appending an event from inside
+    // a publish would reach later listeners before the event being published.
+    events.subscribe((e) => {
+      if (e.payload?.$case !== 'state') return;
+      const run = registry.get(e.runId);
+      if (run?.studyId) this.refreshSoon(run.studyId);
+    });
+  }
+
+  /** Brings every unfinished study up to date (after a restart). */
+  reconcile(): void {
+    const rows = this.db
+      .prepare('SELECT id FROM studies WHERE state = ?')
+      .all(StudyState.STUDY_STATE_RUNNING) as Array<{
+      id: string;
+    }>;
+    for (const r of rows) this.refresh(r.id);
+  }
+
+  start(rawConfig: StudyConfig | undefined, rawName: string): Study {
+    if (!rawConfig) throw invalidArgument('config is required');
+    const name = checkName(rawName);
+    const hasRun = rawConfig.pretextRunId !== '';
+    if (hasRun === (rawConfig.pretext !== undefined)) {
+      throw invalidArgument(
+        'give exactly one of config.pretext_run_id (an existing pretext run) or config.pretext (a run to start)',
+      );
+    }
+    const budgets = rawConfig.labelBudgets.length ? [...rawConfig.labelBudgets] : DEFAULT_BUDGETS;
+    if (new Set(budgets).size !== budgets.length) throw invalidArgument('label_budgets has duplicates');
+    budgets.sort((a, b) => a - b);
+    const folds = rawConfig.folds || 3;
+    if (folds > 50) throw invalidArgument('folds must be at most 50');
+    const arms = rawConfig.arms.length ? [...new Set(rawConfig.arms)] : DEFAULT_ARMS;
+    for (const a of arms) if (!(a in StudyArm) || a <= 0) throw invalidArgument(`arm ${a} is unknown`);
+    arms.sort((a, b) => a - b);
+
+    // Validate everything before creating anything: the pretext config (or run), and every child.
+    const pretext = rawConfig.pretext ? preparePretext(rawConfig.pretext) : undefined;
+    const existing = hasRun
+      ? mustGetRun(this.registry, rawConfig.pretextRunId, 'config.pretext_run_id')
+      : undefined;
+    if (existing && existing.kind !== RunKind.RUN_KIND_PRETEXT) {
+      throw invalidArgument(`run ${existing.id} is not a pretext run`);
+    }
+    if (existing && FINAL_STATES.has(existing.state) && existing.state !== RunState.RUN_STATE_SUCCEEDED) {
+      throw failedPrecondition(
+        `pretext run ${existing.id} did not succeed; the SSL arms would have nothing to start from`,
+      );
+    }
+    const dataset = pretext?.dataset ?? existing!.dataset;
+    if (!DATASETS[dataset]) throw invalidArgument(`dataset ${dataset} is unknown`);
+    const template: DownstreamConfig = { ...(rawConfig.downstream ?? ({} as DownstreamConfig)), dataset };
+    // Children are validated against the pretext facts; a placeholder parent stands in for a
+    // pretext run that does not exist yet.
+    const childConfigs: Array<{ config: DownstreamConfig; arm: StudyArm; nLabels: number; fold: number }> =
+      [];
+    for (const nLabels of budgets) {
+      for (let fold = 0; fold < folds; fold++) {
+        for (const arm of arms) {
+          const config: DownstreamConfig = {
+            ...template,
+            nLabels,
+            fold,
+            pretextRunId: '',
+            protocol:
+              arm === StudyArm.STUDY_ARM_SSL_LINEAR_PROBE
+                ? Protocol.PROTOCOL_LINEAR_PROBE
+                : Protocol.PROTOCOL_FINE_TUNE,
+            // The same seed for both arms of a fold: same labeled subset, same validation split.
+            training: template.training
+              ? { ...template.training, seed: template.training.seed || 1 + fold }
+              : undefined,
+          };
+          childConfigs.push({ config, arm, nLabels, fold });
+        }
+      }
+    }
+    const validated = childConfigs.map((c) => {
+      if (c.arm === StudyArm.STUDY_ARM_SL) {
+        const ssl = pretext ?? (existing?.config?.$case === 'pretext' ? existing.config.pretext : undefined);
+        // SL uses the same backbone architecture as the SSL arms, from random init.
+        const cfg = { ...c.config, architecture: ssl?.architecture ?? '', depth: ssl?.depth ?? 0 };
+        return { ...c, config: prepareDownstream(this.registry, cfg).config };
+      }
+      return c;
+    });
+
+    const id = `s-${new Date().toISOString().slice(0, 10).replaceAll('-', '')}-${randomBytes(3).toString('hex')}`;
+    const pretextRun = pretext
+      ? submitPretext(this.registry, pretext, `${name || id} pretext`, id)
+      : existing!;
+    for (const c of validated) {
+      let config = c.config;
+      let parent: Run | undefined;
+      if (c.arm !== StudyArm.STUDY_ARM_SL) {
+        ({ config, parent } = prepareDownstream(this.registry, { ...c.config, pretextRunId: pretextRun.id }));
+      }
+      submitDownstream(
+        this.registry,
+        config,
+        parent,
+        `${name || id} n=${c.nLabels} fold=${c.fold} ${StudyArm[c.arm]}`,
+        id,
+      );
+    }
+    const stored: StudyConfig = {
+      ...rawConfig,
+      labelBudgets: budgets,
+      folds,
+      arms,
+      pretextRunId: pretextRun.id,
+      downstream: template,
+    };
+    this.db
+      .prepare(
+        `INSERT INTO studies (id, name, state, config_json, pretext_run_id, created_ms, code_revision)
+         VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        id,
+        name,
+        StudyState.STUDY_STATE_RUNNING,
+        JSON.stringify(StudyConfig.toJSON(stored)),
+        pretextRun.id,
+        Date.now(),
+        codeRevision(),
+      );
+    this.log.info('study started', { study: id, children: validated.length, pretext: pretextRun.id });
+    this.scheduler.kick();
+    return this.refresh(id)!;
+  }
+
+  get(id: string): Study {
+    const row = this.row(checkId(id, 'study_id', 'study'));
+    if (!row) throw notFound(`study ${id} does not exist (ListStudies shows the studies this daemon knows)`);
+    return this.toStudy(row);
+  }
+
+  list(limit: number): Study[] {
+    if (limit > 1000) throw invalidArgument('limit must be at most 1000');
+    const rows = this.db
+      .prepare('SELECT * FROM studies ORDER BY created_ms DESC, rowid DESC LIMIT ?')
+      .all(limit || 100) as StudyRow[];
+    return rows.map((r) => this.toStudy(r));
+  }
+
+  cancel(id: string): Study {
+    const study = this.get(id);
+    if (FINAL_STUDY_STATES.has(study.state)) {
+      throw failedPrecondition(
+        `study ${id} already ended ${StudyState[study.state].replace('STUDY_STATE_', '')}`,
+      );
+    }
+    this.setState(id, StudyState.STUDY_STATE_CANCELLED, 'cancelled');
+    for (const run of this.children(id)) {
+      if (FINAL_STATES.has(run.state)) continue;
+      if (run.state === RunState.RUN_STATE_INTERRUPTED) {
+        this.registry.transition(run.id, RunState.RUN_STATE_CANCELLED, {
+          from: [RunState.RUN_STATE_INTERRUPTED],
+          message: 'study cancelled',
+        });
+      } else {
+        this.scheduler.cancel(run.id);
+      }
+    }
+    return this.refresh(id)!;
+  }
+
+  private row(id: string): StudyRow | undefined {
+    return this.db.prepare('SELECT * FROM studies WHERE id = ?').get(id) as StudyRow | undefined;
+  }
+
+  private children(id: string): Run[] {
+    return this.registry.list({ studyId: id, limit: 100_000 });
+  }
+
+  private setState(id: string, state: StudyState, error: string): void {
+    this.db
+      .prepare('UPDATE studies SET state = ?, error = ?, finished_ms = ? WHERE id = ?')
+      .run(state, error, FINAL_STUDY_STATES.has(state) ? Date.now() : 0, id);
+  }
+
+  private readonly pending = new Set<string>();
+
+  private refreshSoon(id: string): void {
+    if (this.pending.has(id)) return;
+    this.pending.add(id);
+    setImmediate(() => {
+      this.pending.delete(id);
+      if (this.db.open) this.refresh(id);
+    });
+  }
+
+  /** Recomputes a study from its children, finishes it when they all ended, publishes it. */
+  refresh(id: string): Study | undefined {
+    const row = this.row(id);
+    if (!row) return undefined;
+    let study = this.toStudy(row);
+    if (study.state === StudyState.STUDY_STATE_RUNNING && study.runsEnded === study.runsTotal) {
+      const failed = this.children(id).filter((r) => r.state !== RunState.RUN_STATE_SUCCEEDED);
+      if (failed.length === 0) this.setState(id, StudyState.STUDY_STATE_SUCCEEDED, '');
+      else {
+        this.setState(
+          id,
+          StudyState.STUDY_STATE_FAILED,
+          `${failed.length} of ${study.runsTotal} runs did not succeed: ${failed
+            .slice(0, 5)
+            .map((r) => `${r.id} (${RunState[r.state].replace('RUN_STATE_', '')})`)
+            .join(', ')}`,
+        );
+      }
+      study = this.toStudy(this.row(id)!);
+    }
+    const event = this.db.transaction(() => this.events.append(id, { $case: 'study', study: { study } }))();
+    this.events.publish(event);
+    return study;
+  }
+
+  private toStudy(row: StudyRow): Study {
+    const config = StudyConfig.fromJSON(JSON.parse(row.config_json));
+    const children = this.children(row.id);
+    const outcomes: ChildOutcome[] = [];
+    for (const run of children) {
+      if (run.config?.$case !== 'downstream') continue;
+      const c = run.config.downstream;
+      outcomes.push({
+        runId: run.id,
+        nLabels: c.nLabels,
+        fold: c.fold,
+        arm: armOf(c),
+        status:
+          run.state === RunState.RUN_STATE_SUCCEEDED
+            ? 'succeeded'
+            : FINAL_STATES.has(run.state)
+              ? 'failed'
+              : 'pending',
+        testAccuracy: run.result?.test?.accuracy,
+        testLoss: run.result?.test?.loss,
+      });
+    }
+    const { cells, gains } = aggregate(outcomes, config.labelBudgets, config.arms, config.folds);
+    return {
+      id: row.id,
+      name: row.name,
+      state: row.state as StudyState,
+      config,
+      pretextRunId: row.pretext_run_id,
+      cells,
+      gains,
+      createdAtUnixMs: row.created_ms,
+      finishedAtUnixMs: row.finished_ms,
+      error: row.error,
+      runsTotal: children.length,
+      runsEnded: children.filter((r) => FINAL_STATES.has(r.state)).length,
+      codeRevision: row.code_revision,
+    };
+  }
+}

@@ -1,0 +1,138 @@
+import os from 'node:os';
+import * as tf from '@tensorflow/tfjs';
+import { registerFusedBatchNorm } from './fused-batchnorm.js';
+import { setGradientRelease } from './release-gradients.js';
+import { loadNative } from '../../shared/backends/native-addon.js';
+import { registerNativeKernels, unregisterNativeKernels } from './native/kernels.js';
+import { registerWasmKernels } from './wasm-kernels/index.js';
+import { threadsSupported, unrefWasmWorkers, withThreadedWasm } from './wasm-threads.js';
+
+export interface BackendChoice {
+  /** 'tensorflow-gpu' | 'tensorflow' | 'native' | 'wasm' | 'cpu' | 'webgpu' */
+  name: string;
+  threads: number;
+  /** What the native backend runs on, e.g. 'oneDNN 2.6.3 avx512_core_bf16'. */
+  detail?: string;
+}
+
+export { AUTO_ORDER, BACKEND_NAMES, probeBackends } from '../../shared/backends/probe.js';
+import { AUTO_ORDER, BACKEND_NAMES, NODE_PACKAGES, probeOne, require } from '../../shared/backends/probe.js';
+
+/** Threads wasm uses: every core (tfjs' own default is half of them). PRETEXT_THREADS overrides. */
+export function defaultThreads(): number {
+  const env = Number(process.env.PRETEXT_THREADS);
+  if (Number.isInteger(env) && env > 0) return env;
+  return Math.max(1, os.availableParallelism?.() ?? os.cpus().length);
+}
+
+let wasmThreads = 1;
+let nativeDetail: string | undefined;
+
+/**
+ * wasm threads: every core on plain wasm. Under 'native' one: the heavy kernels run on OpenMP
+ * threads, and wasm's pthreads only compete with them (324 vs 308 img/s, ResNet20, 2 cores).
+ * PRETEXT_WASM_THREADS overrides.
+ */
+function wasmThreadCount(native: boolean): number {
+  const env = Number(process.env.PRETEXT_WASM_THREADS);
+  if (Number.isInteger(env) && env > 0) return env;
+  return native ? 1 : defaultThreads();
+}
+
+async function startWasm(native = false): Promise<number> {
+  const wasm = await import('@tensorflow/tfjs-backend-wasm');
+  registerWasmKernels();
+  if (!native) unregisterNativeKernels();
+  if (native) {
+    const addon = loadNative();
+    registerNativeKernels(addon);
+    addon.setThreads(defaultThreads());
+    const info = addon.info();
+    nativeDetail = `oneDNN ${info.onednn} ${info.isa}, ${info.threads} threads`;
+  }
+  const threads = wasmThreadCount(native);
+  if (threads > 1 && threadsSupported()) {
+    wasm.setThreadsCount(threads);
+    await withThreadedWasm(threads, () => tf.setBackend('wasm'));
+    unrefWasmWorkers();
+  } else {
+    tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+    await tf.setBackend('wasm');
+  }
+  wasmThreads = tf.getBackend() === 'wasm' ? wasm.getThreadsCount() : 1;
+  return wasmThreads;
+}
+
+async function start(name: string): Promise<number> {
+  registerFusedBatchNorm();
+  // PRETEXT_KEEP_GRADIENTS=1: tfjs' own behaviour (all gradients kept until backprop ends).
+  setGradientRelease(process.env.PRETEXT_KEEP_GRADIENTS !== '1');
+  switch (name) {
+    case 'tensorflow-gpu':
+    case 'tensorflow': {
+      const [ok, reason] = probeOne(name);
+      if (!ok) throw new Error(reason);
+      // Loading the package registers (and selects) its backend, named 'tensorflow' for both.
+      require(NODE_PACKAGES[name]!);
+      await tf.setBackend('tensorflow');
+      return os.cpus().length;
+    }
+    case 'wasm':
+      return startWasm();
+    case 'native':
+      await startWasm(true);
+      return defaultThreads();
+    case 'cpu':
+      await tf.setBackend('cpu');
+      return 1;
+    case 'webgpu':
+      throw new Error('WebGPU is not available in Node.js');
+    default:
+      throw new Error(`unknown backend "${name}" (known: auto, ${BACKEND_NAMES.join(', ')})`);
+  }
+}
+
+function tfName(name: string): string {
+  if (name === 'native') return 'wasm';
+  return name === 'tensorflow-gpu' ? 'tensorflow' : name;
+}
+
+async function startVerified(name: string): Promise<BackendChoice> {
+  const threads = await start(name);
+  // tf.setBackend resolves false (and tfjs may keep another backend) when initialisation fails.
+  const active = tf.getBackend();
+  if (active !== tfName(name)) throw new Error(`backend "${name}" did not start (tfjs is on "${active}")`);
+  await tf.ready();
+  return name === 'native' ? { name, threads, detail: nativeDetail } : { name, threads };
+}
+
+/**
+ * Starts the requested backend ('auto' or a name) and returns what is in use. 'auto' tries
+ * tensorflow-gpu → tensorflow → wasm → cpu; a named backend that cannot start throws.
+ */
+export async function initBackend(requested: string): Promise<BackendChoice> {
+  const want = (requested || 'auto').toLowerCase();
+  if (want !== 'auto') {
+    try {
+      return await startVerified(want);
+    } catch (err) {
+      const msg = err instanceof Error ? err.message : String(err);
+      throw new Error(`backend "${want}" was requested but cannot start: ${msg}`);
+    }
+  }
+  const failures: string[] = [];
+  for (const name of AUTO_ORDER) {
+    if (!probeOne(name)[0]) continue;
+    try {
+      return await startVerified(name);
+    } catch (err) {
+      failures.push(`${name}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  throw new Error(`no TensorFlow.js backend could start (${failures.join('; ')})`);
+}
+
+/** Threads of the wasm backend as started (1 before it starts or when single-threaded). */
+export function wasmThreadsCount(): number {
+  return wasmThreads;
+}

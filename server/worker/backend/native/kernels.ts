@@ -1,0 +1,217 @@
+// The 'native' backend: tfjs' wasm backend (XNNPACK for the many small ops) with its heaviest
+// kernels — the three convolutions and training-mode batch norm — replaced by oneDNN calls that
+// read and write the wasm heap in place. tfjs keeps NHWC/HWIO, which oneDNN takes as they are.
+import * as tf from '@tensorflow/tfjs';
+import { BN_TRAIN, BN_TRAIN_GRAD } from '../fused-batchnorm.js';
+import { replaceWasmKernel, type WasmBackendLike } from '../wasm-kernels/util.js';
+import { reducesAllButLast } from './channel-axes.js';
+import type { ConvGeometry, NativeAddon } from '../../../shared/backends/native-addon.js';
+
+type Info = tf.TensorInfo;
+
+interface ConvAttrs {
+  strides: number | [number, number];
+  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
+  dataFormat?: 'NHWC' | 'NCHW';
+  dilations?: number | [number, number];
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+}
+
+/** oneDNN's view of one convolution: shapes and paddings from tfjs' own geometry helper. */
+function geometry(xShape: number[], wShape: number[], attrs: ConvAttrs): ConvGeometry {
+  const info = tf.backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number],
+    wShape as [number, number, number, number],
+    attrs.strides,
+    attrs.dilations ?? 1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    false,
+    'channelsLast',
+  );
+  const { top, bottom, left, right } = info.padInfo;
+  return [
+    info.inShape as number[],
+    wShape,
+    info.outShape as number[],
+    [info.strideHeight, info.strideWidth],
+    [top, left],
+    [bottom, right],
+    [info.dilationHeight, info.dilationWidth],
+  ];
+}
+
+const nhwc = (attrs: ConvAttrs) => attrs.dataFormat === undefined || attrs.dataFormat === 'NHWC';
+
+function convForward(
+  addon: NativeAddon,
+  b: WasmBackendLike,
+  x: Info,
+  filter: Info,
+  bias: Info | undefined,
+  attrs: ConvAttrs,
+): Info {
+  const g = geometry(x.shape, filter.shape, attrs);
+  const out = b.makeOutput(g[2], 'float32');
+  // Views after the allocation: growing wasm memory detaches older views.
+  const h = (i: Info) => b.typedArrayFromHeap(i);
+  addon.convForward(h(x), h(filter), bias ? h(bias) : null, h(out), ...g);
+  return out;
+}
+
+/** Kernel configs for backend 'wasm'; each falls back to `stock` for what it does not cover. */
+export function makeNativeKernelConfigs(addon: NativeAddon): tf.KernelConfig[] {
+  // The kernels in place before ours (stock or pretext's wasm ones) take NCHW and fused
+  // activations, which these do not.
+  const stock = new Map(
+    ['Conv2D', 'FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'Sum'].map((n) => [
+      n,
+      tf.getKernel(n, 'wasm'),
+    ]),
+  );
+  const call = (name: string, args: Parameters<tf.KernelFunc>[0]) => {
+    const k = stock.get(name);
+    if (!k) throw new Error(`${name}: attributes not supported by the native kernel`);
+    return k.kernelFunc(args);
+  };
+  return [
+    {
+      kernelName: 'Conv2D',
+      backendName: 'wasm',
+      kernelFunc: (args) => {
+        const attrs = args.attrs as unknown as ConvAttrs;
+        if (!nhwc(attrs)) return call('Conv2D', args);
+        const { x, filter } = args.inputs as { x: Info; filter: Info };
+        return convForward(addon, args.backend as unknown as WasmBackendLike, x, filter, undefined, attrs);
+      },
+    },
+    {
+      kernelName: 'FusedConv2D',
+      backendName: 'wasm',
+      kernelFunc: (args) => {
+        const attrs = args.attrs as unknown as ConvAttrs & { activation?: string };
+        const { x, filter, bias, preluActivationWeights } = args.inputs as Record<string, Info | undefined>;
+        const linear = attrs.activation === undefined || attrs.activation === 'linear';
+        if (!nhwc(attrs) || !linear || preluActivationWeights || (bias && bias.shape.length !== 1))
+          return call('FusedConv2D', args);
+        return convForward(addon, args.backend as unknown as WasmBackendLike, x!, filter!, bias, attrs);
+      },
+    },
+    {
+      kernelName: 'Conv2DBackpropInput',
+      backendName: 'wasm',
+      kernelFunc: (args) => {
+        const attrs = args.attrs as unknown as ConvAttrs & { inputShape: number[] };
+        if (!nhwc(attrs)) return call('Conv2DBackpropInput', args);
+        const { dy, filter } = args.inputs as { dy: Info; filter: Info };
+        const b = args.backend as unknown as WasmBackendLike;
+        const g = geometry(attrs.inputShape, filter.shape, attrs);
+        const dx = b.makeOutput(g[0], 'float32');
+        const h = (i: Info) => b.typedArrayFromHeap(i);
+        addon.convBackwardData(h(dy), h(filter), h(dx), ...g);
+        return dx;
+      },
+    },
+    {
+      kernelName: 'Conv2DBackpropFilter',
+      backendName: 'wasm',
+      kernelFunc: (args) => {
+        const attrs = args.attrs as unknown as ConvAttrs & { filterShape: number[] };
+        if (!nhwc(attrs)) return call('Conv2DBackpropFilter', args);
+        const { x, dy } = args.inputs as { x: Info; dy: Info };
+        const b = args.backend as unknown as WasmBackendLike;
+        const g = geometry(x.shape, attrs.filterShape, attrs);
+        const dw = b.makeOutput(g[1], 'float32');
+        const h = (i: Info) => b.typedArrayFromHeap(i);
+        addon.convBackwardWeights(h(x), h(dy), h(dw), ...g);
+        return dw;
+      },
+    },
+    {
+      // Conv bias gradients: threaded, vectorised channel sums.
+      kernelName: 'Sum',
+      backendName: 'wasm',
+      kernelFunc: (args) => {
+        const { x } = args.inputs as { x: Info };
+        const { axis, keepDims } = args.attrs as unknown as { axis: number | number[]; keepDims: boolean };
+        if (x.dtype !== 'float32' || !reducesAllButLast(x.shape, axis)) return call('Sum', args);
+        const b = args.backend as unknown as WasmBackendLike;
+        const c = x.shape[x.shape.length - 1]!;
+        const out = b.makeOutput(
+          keepDims ? x.shape.map((d, i) => (i === x.shape.length - 1 ? d : 1)) : [c],
+          'float32',
+        );
+        addon.channelSum(b.typedArrayFromHeap(x), b.typedArrayFromHeap(out), c);
+        return out;
+      },
+    },
+    {
+      kernelName: BN_TRAIN,
+      backendName: 'wasm',
+      kernelFunc: ({ inputs, backend, attrs }) => {
+        const { x, scale, offset } = inputs as { x: Info; scale: Info; offset: Info };
+        const b = backend as unknown as WasmBackendLike;
+        const c = x.shape[x.shape.length - 1]!;
+        const y = b.makeOutput(x.shape, 'float32');
+        const mean = b.makeOutput([c], 'float32');
+        const variance = b.makeOutput([c], 'float32');
+        const h = (i: Info) => b.typedArrayFromHeap(i);
+        addon.bnForward(h(x), h(scale), h(offset), h(y), h(mean), h(variance), c, attrs?.epsilon as number);
+        return [y, mean, variance];
+      },
+    },
+    {
+      kernelName: BN_TRAIN_GRAD,
+      backendName: 'wasm',
+      kernelFunc: ({ inputs, backend, attrs }) => {
+        const { dy, x, mean, variance, scale } = inputs as Record<string, Info>;
+        const b = backend as unknown as WasmBackendLike;
+        const c = x!.shape[x!.shape.length - 1]!;
+        const dx = b.makeOutput(x!.shape, 'float32');
+        const dScale = b.makeOutput([c], 'float32');
+        const dOffset = b.makeOutput([c], 'float32');
+        const h = (i: Info) => b.typedArrayFromHeap(i);
+        addon.bnBackward(
+          h(dy!),
+          h(x!),
+          h(mean!),
+          h(variance!),
+          h(scale!),
+          h(dx),
+          h(dScale),
+          h(dOffset),
+          c,
+          attrs?.epsilon as number,
+        );
+        return [dx, dScale, dOffset];
+      },
+    },
+  ];
+}
+
+/** The wasm kernels the native ones replaced, while they are registered. */
+let replaced: Array<tf.KernelConfig | string> | undefined;
+
+/** Replaces the wasm kernels by the native ones (idempotent); after the wasm and pretext kernels. */
+export function registerNativeKernels(addon: NativeAddon): void {
+  if (replaced) return;
+  replaced = [];
+  for (const config of makeNativeKernelConfigs(addon))
+    replaced.push(replaceWasmKernel(config) ?? config.kernelName);
+}
+
+/** Puts the replaced wasm kernels back: plain 'wasm' after 'native' in one process. */
+export function unregisterNativeKernels(): void {
+  if (!replaced) return;
+  for (const previous of replaced) {
+    const name = typeof previous === 'string' ? previous : previous.kernelName;
+    tf.unregisterKernel(name, 'wasm');
+    if (typeof previous !== 'string') tf.registerKernel(previous);
+  }
+  replaced = undefined;
+}
+
+/** Whether the native kernels are the wasm backend's now. */
+export function nativeKernelsActive(): boolean {
+  return replaced !== undefined;
+}

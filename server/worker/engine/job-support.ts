@@ -1,0 +1,29 @@
+// What every job does first: start the backend and open its dataset, recording both.
+import { type DatasetHandle, resolveDataset } from '../../shared/data/registry.js';
+import { type BackendChoice, initBackend } from '../backend/index.js';
+import type { JobContext } from './worker-runtime.js';
+
+/** Starts the requested backend and records it (a forced backend that cannot start fails the run). */
+export async function startBackend(ctx: JobContext): Promise<void> {
+  // A worker runs one job; in-process callers (tests) run many on the backend started first.
+  if (!started || started.requested !== ctx.spec.backend) {
+    started = { requested: ctx.spec.backend, choice: await initBackend(ctx.spec.backend) };
+  }
+  ctx.meta({ backend: started.choice.name, threads: started.choice.threads });
+}
+
+let started: { requested: string; choice: BackendChoice } | undefined;
+
+/** Resolves a dataset (downloading when allowed), forwarding progress and recording its checksum. */
+export function datasetOpener(ctx: JobContext): (name: string) => Promise<DatasetHandle> {
+  return async (name) => {
+    const handle = await resolveDataset(name, {
+      dataDir: ctx.spec.dataDir,
+      allowDownload: ctx.spec.allowDownload,
+      onProgress: (download) => ctx.emit({ $case: 'download', download }),
+      signal: ctx.signal,
+    });
+    ctx.meta({ dataChecksum: handle.checksum });
+    return handle;
+  };
+}

@@ -1,0 +1,91 @@
+// Worker side of the daemon <-> worker protocol. A worker entry file calls `runWorker` with
+// its job table; the runtime receives `start`, runs the job, forwards its events and reports
+// exactly one of done / failed / cancelled before exiting.
+import type { LogLevel } from '../../../gen/ts/pretext/v1/event.js';
+import type { RunResult } from '../../../gen/ts/pretext/v1/run.js';
+import type { EventPayload, FromWorker, JobSpec, ToWorker } from '../../shared/worker-protocol.js';
+
+/** Thrown (or rethrown) by a job when it stops because of a cancel request. */
+export class CancelledError extends Error {
+  constructor() {
+    super('cancelled');
+    this.name = 'CancelledError';
+  }
+}
+
+export interface JobContext {
+  readonly spec: JobSpec;
+  /** Aborted when the daemon asks the run to stop; check it at step boundaries. */
+  readonly signal: AbortSignal;
+  /** Throws CancelledError if a cancel arrived. Call between steps. */
+  throwIfCancelled(): void;
+  emit(payload: EventPayload): void;
+  log(level: LogLevel, message: string): void;
+  meta(meta: { backend?: string; dataChecksum?: string; threads?: number }): void;
+}
+
+export type JobFn = (ctx: JobContext) => Promise<RunResult>;
+
+/** Jobs by `${kind}:${method}`, falling back to `${kind}:*`. */
+export type JobTable = Record<string, JobFn>;
+
+function send(msg: FromWorker): Promise<void> {
+  return new Promise((resolve) => {
+    if (!process.send) return resolve();
+    process.send(msg, undefined, undefined, () => resolve());
+  });
+}
+
+export function findJob(table: JobTable, spec: JobSpec): JobFn | undefined {
+  return table[`${spec.kind}:${spec.method}`] ?? table[`${spec.kind}:*`];
+}
+
+export function runWorker(table: JobTable): void {
+  if (!process.send) throw new Error('a worker must be started by pretextd (no IPC channel)');
+  const abort = new AbortController();
+  let started = false;
+  process.on('message', (raw: ToWorker) => {
+    if (raw.type === 'cancel') {
+      abort.abort();
+      return;
+    }
+    if (raw.type !== 'start' || started) return;
+    started = true;
+    void execute(table, raw.job, abort.signal);
+  });
+  // If the daemon dies, the IPC channel closes: stop instead of training as an orphan.
+  process.on('disconnect', () => process.exit(0));
+  void send({ type: 'ready' });
+}
+
+async function execute(table: JobTable, spec: JobSpec, signal: AbortSignal): Promise<void> {
+  const ctx: JobContext = {
+    spec,
+    signal,
+    throwIfCancelled() {
+      if (signal.aborted) throw new CancelledError();
+    },
+    emit(payload) {
+      void send({ type: 'event', payload });
+    },
+    log(level, message) {
+      void send({ type: 'event', payload: { $case: 'log', log: { level, message } } });
+    },
+    meta(meta) {
+      void send({ type: 'meta', ...meta });
+    },
+  };
+  let outcome: FromWorker;
+  try {
+    const job = findJob(table, spec);
+    if (!job) throw new Error(`this worker has no job for kind "${spec.kind}" method "${spec.method}"`);
+    const result = await job(ctx);
+    outcome = signal.aborted ? { type: 'cancelled' } : { type: 'done', result };
+  } catch (err) {
+    if (err instanceof CancelledError || signal.aborted) outcome = { type: 'cancelled' };
+    else outcome = { type: 'failed', error: err instanceof Error ? (err.stack ?? err.message) : String(err) };
+  }
+  await send(outcome);
+  // Threaded wasm keeps workers alive; exit explicitly once the outcome is delivered.
+  process.exit(0);
+}

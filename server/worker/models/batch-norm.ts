@@ -1,0 +1,70 @@
+// Keras BatchNormalization whose training-mode call runs pretext's fused kernel (one pass
+// forward, one backward) where the backend has it; everything else — inference, weights,
+// serialisation (class name 'BatchNormalization'), moving-average updates — is the stock layer's.
+import * as tf from '@tensorflow/tfjs';
+import {
+  batchNormTrain,
+  fusedBatchNormAvailable,
+  registerFusedBatchNorm,
+} from '../backend/fused-batchnorm.js';
+
+registerFusedBatchNorm();
+
+type BatchNormArgs = Parameters<typeof tf.layers.batchNormalization>[0];
+type Kwargs = Record<string, unknown>;
+
+/** What the subclass reads of tfjs-layers' private BatchNormalization fields. */
+interface BatchNormInternals {
+  axis: number;
+  momentum: number;
+  epsilon: number;
+  center: boolean;
+  scale: boolean;
+  gamma: { read(): tf.Tensor };
+  beta: { read(): tf.Tensor };
+  movingMean: { read(): tf.Tensor; write(t: tf.Tensor): void };
+  movingVariance: { read(): tf.Tensor; write(t: tf.Tensor): void };
+}
+
+// tfjs does not export the class itself; take it from an instance.
+const StockBatchNorm = Object.getPrototypeOf(tf.layers.batchNormalization({})).constructor as new (
+  args?: BatchNormArgs,
+) => tf.layers.Layer;
+
+class FastBatchNormalization extends StockBatchNorm {
+  static className = 'BatchNormalization';
+
+  override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Kwargs): tf.Tensor | tf.Tensor[] {
+    const self = this as unknown as BatchNormInternals;
+    const input = Array.isArray(inputs) ? inputs[0]! : inputs;
+    const lastAxis = self.axis === -1 || self.axis === input.rank - 1;
+    if (!kwargs.training || !lastAxis || !self.center || !self.scale || !fusedBatchNormAvailable()) {
+      return super.call(inputs, kwargs);
+    }
+    return tf.tidy(() => {
+      const [y, mean, variance] = batchNormTrain(input, self.gamma.read(), self.beta.read(), self.epsilon);
+      // Same update as the stock layer: v ← v − (v − batch)·(1 − momentum).
+      const decay = 1 - self.momentum;
+      for (const [variable, value] of [
+        [self.movingMean, mean!],
+        [self.movingVariance, variance!],
+      ] as const) {
+        tf.tidy(() => {
+          const old = variable.read();
+          variable.write(tf.sub(old, tf.mul(tf.sub(old, value), decay)));
+        });
+      }
+      return y!;
+    });
+  }
+}
+
+// Models loaded from a model.json (class 'BatchNormalization') get the fused path too.
+tf.serialization.registerClass(
+  FastBatchNormalization as unknown as tf.serialization.SerializableConstructor<tf.layers.Layer>,
+);
+
+/** A BatchNormalization layer (Keras semantics) with the fused training path. */
+export function batchNormalization(args: BatchNormArgs): tf.layers.Layer {
+  return new FastBatchNormalization(args);
+}
