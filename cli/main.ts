@@ -10,48 +10,56 @@ import {
 } from '../clients/ts/connection.js';
 import { CliError, EXIT_CODE_HELP, ExitCode } from '../clients/ts/exit-codes.js';
 import { infoCommand, runsCommand, showCommand } from './commands/read.js';
-import {
-  studyCancel,
-  studyList,
-  studyReport,
-  studyRequest,
-  studyShow,
-  studyStart,
-  studyWatch,
-} from './commands/study.js';
+import { studyCancel, studyList, studyReport, studyShow, studyStart, studyWatch } from './commands/study.js';
 import { watchCommand } from './commands/watch.js';
 import {
-  cancelCommand,
+  CONTRASTIVE_FIELDS,
+  DOWNSTREAM_FIELDS,
   downstreamRequest,
+  EVAL_FIELDS,
+  evaluateRequest,
+  type FieldSpec,
+  flagOf,
+  PRETEXT_FIELDS,
+  pretextRequest,
+  studyRequest,
+  TRAINING_FIELDS,
+} from '../clients/ts/requests.js';
+import {
+  cancelCommand,
   downstreamStart,
   evalCommand,
-  evaluateRequest,
-  pretextRequest,
   pretextStart,
   resumeCommand,
 } from './commands/write.js';
 import { type Io, processIo } from './io.js';
-import {
-  CONTRASTIVE_FIELDS,
-  DOWNSTREAM_FIELDS,
-  EVAL_FIELDS,
-  type FieldSpec,
-  PRETEXT_FIELDS,
-  TRAINING_FIELDS,
-} from './options.js';
 
-/** Adds flags for a field group. Values stay strings: options.ts validates them all at once. */
+/** Adds flags for a field group. Values stay strings until requests.ts parses them. */
 function addFields(cmd: Command, specs: readonly FieldSpec[]): Command {
   for (const s of specs) {
-    const choices = s.choices ? ` (${s.choices.join(' | ')})` : '';
     if (s.type === 'bool') {
       cmd.option(`--${s.flag}`, s.help);
       cmd.option(`--no-${s.flag}`, `the opposite of --${s.flag}`);
     } else {
-      cmd.addOption(new Option(`--${s.flag} <${s.type === 'choice' ? 'name' : 'n'}>`, s.help + choices));
+      const names = s.names ? ` (${Object.keys(s.names).join(' | ')})` : '';
+      const arg = s.type === 'int' || s.type === 'float' ? 'n' : 'name';
+      cmd.addOption(new Option(`--${s.flag} <${arg}>`, s.help + names));
     }
   }
   return cmd;
+}
+
+const DRY_RUN =
+  "ask the daemon's verdict: print the run exactly as it would be stored (every default filled in); create nothing";
+
+/** The daemon's field errors, each with the flag that sets it. */
+function withFlags(e: CliError): string {
+  if (!e.fieldErrors.length) return e.message;
+  const lines = e.fieldErrors.map((f) => {
+    const flag = flagOf(f.field);
+    return `  ${f.field}${flag ? ` (${flag})` : ''}: ${f.message}`;
+  });
+  return `invalid request:\n${lines.join('\n')}`;
 }
 
 export function buildProgram(io: Io, codeOut: { code: number }): Command {
@@ -79,7 +87,7 @@ export function buildProgram(io: Io, codeOut: { code: number }): Command {
           err = err instanceof CliError ? err : bad;
         }
         const e = await explainError(err, opts);
-        io.err(`pretext: ${e.message}\n`);
+        io.err(`pretext: ${withFlags(e)}\n`);
         codeOut.code = e.exitCode;
       }
     };
@@ -145,12 +153,11 @@ export function buildProgram(io: Io, codeOut: { code: number }): Command {
   )
     .option('--name <label>', 'a human label')
     .option('--json', 'print the queued run as JSON')
-    .option('--dry-run', 'validate and print the request as JSON; send nothing')
+    .option('--dry-run', DRY_RUN)
     .addHelpText('after', '\nExample: pretext pretext start --method rotation --dataset cifar10 --epochs 200')
     .action(
       run((cmd) => {
-        const req = pretextRequest(cmd.opts());
-        if (cmd.opts().dryRun) return pretextStart(null, io, req, cmd.opts());
+        const req = pretextRequest({ ...cmd.opts(), validateOnly: cmd.opts().dryRun === true });
         return withConn((c) => pretextStart(c, io, req, cmd.opts()))(cmd);
       }),
     );
@@ -169,15 +176,14 @@ export function buildProgram(io: Io, codeOut: { code: number }): Command {
     .option('--scratch', 'random initialization (SL baseline)')
     .option('--name <label>', 'a human label')
     .option('--json', 'print the queued run as JSON')
-    .option('--dry-run', 'validate and print the request as JSON; send nothing')
+    .option('--dry-run', DRY_RUN)
     .addHelpText(
       'after',
       '\nExample: pretext downstream start --from r-20261128-0001ab --n-labels 1250 --epochs 200',
     )
     .action(
       run((cmd) => {
-        const req = downstreamRequest(cmd.opts());
-        if (cmd.opts().dryRun) return downstreamStart(null, io, req, cmd.opts());
+        const req = downstreamRequest({ ...cmd.opts(), validateOnly: cmd.opts().dryRun === true });
         return withConn((c) => downstreamStart(c, io, req, cmd.opts()))(cmd);
       }),
     );
@@ -187,11 +193,10 @@ export function buildProgram(io: Io, codeOut: { code: number }): Command {
     .option('--wait', 'wait for the evaluation and print its result (exit 1 if it fails)')
     .option('--name <label>', 'a human label')
     .option('--json', 'print one JSON document')
-    .option('--dry-run', 'validate and print the request as JSON; send nothing')
+    .option('--dry-run', DRY_RUN)
     .action(
       run((cmd, id) => {
-        const req = evaluateRequest(id ?? '', cmd.opts());
-        if (cmd.opts().dryRun) return evalCommand(null, io, req, cmd.opts());
+        const req = evaluateRequest(id ?? '', { ...cmd.opts(), validateOnly: cmd.opts().dryRun === true });
         return withConn((c) => evalCommand(c, io, req, cmd.opts()))(cmd);
       }),
     );
@@ -227,10 +232,8 @@ export function buildProgram(io: Io, codeOut: { code: number }): Command {
     .description('label-budget studies: SL vs SSL+SL across label budgets, with a report');
   study
     .command('start')
-    .description(
-      'start a study from a preset (reference, cpu-quick, cpu-resnet20, demo) with overrides; prints its id',
-    )
-    .option('--preset <name>', 'reference | cpu-quick | cpu-resnet20 | demo (default cpu-quick)')
+    .description('start a study from a preset with overrides (the daemon expands the preset); prints its id')
+    .option('--preset <name>', 'a study preset (`pretext info` lists them; default cpu-quick)')
     .option('--from <run>', 'transfer from this existing pretext run instead of starting one')
     .option('--budgets <n...>', 'label budgets, e.g. 100 250 625')
     .option('--folds <n>', 'folds per budget')
@@ -240,11 +243,13 @@ export function buildProgram(io: Io, codeOut: { code: number }): Command {
     .option('--test-limit <n>', 'test images per downstream run (0 = all)')
     .option('--name <label>', 'a human label')
     .option('--json', 'print the study as JSON')
-    .option('--dry-run', 'validate and print the request as JSON; send nothing')
+    .option(
+      '--dry-run',
+      "ask the daemon's verdict: print the study as it would be stored (preset expanded); create nothing",
+    )
     .action(
       run((cmd) => {
-        const req = studyRequest(cmd.opts());
-        if (cmd.opts().dryRun) return studyStart(null, io, req, cmd.opts());
+        const req = studyRequest({ ...cmd.opts(), validateOnly: cmd.opts().dryRun === true });
         return withConn((c) => studyStart(c, io, req, cmd.opts()))(cmd);
       }),
     );

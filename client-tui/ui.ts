@@ -11,14 +11,16 @@ import { isTerminal } from '../clients/ts/format.js';
 import {
   CONTRASTIVE_FIELDS,
   DOWNSTREAM_FIELDS,
+  downstreamRequest,
   EVAL_FIELDS,
+  evaluateRequest,
   type FieldSpec,
   PRETEXT_FIELDS,
   parseField,
+  pretextRequest,
   TRAINING_FIELDS,
   type Values,
-} from '../cli/options.js';
-import { downstreamRequest, evaluateRequest, pretextRequest } from '../cli/commands/write.js';
+} from '../clients/ts/requests.js';
 import type { DashState } from './state.js';
 import { studyKey } from './studyKeys.js';
 
@@ -110,7 +112,7 @@ export const HELP_KEYS: readonly [string, string][] = [
 /** Fields shown for a form given its current values (contrastive options only for those methods). */
 export function visibleFields(form: FormState): FieldSpec[] {
   if (form.kind !== 'pretext') return form.fields;
-  const method = String(form.values.method ?? 'rotation');
+  const method = String(form.values.method || 'rotation');
   return form.fields.filter((f) => {
     if (CONTRASTIVE_FIELDS.includes(f)) return method !== 'rotation';
     if (f.key === 'rotationsPerImage') return method === 'rotation';
@@ -118,40 +120,41 @@ export function visibleFields(form: FormState): FieldSpec[] {
   });
 }
 
-const defaults = (specs: readonly FieldSpec[]): Values =>
-  Object.fromEntries(specs.map((s) => [s.key, s.formDefault]));
+// Forms start empty: an empty field is left to the daemon, which fills the same defaults as for
+// every other client (submitting asks for its verdict).
+const empty = (specs: readonly FieldSpec[]): Values => Object.fromEntries(specs.map((s) => [s.key, '']));
 
 export function newForm(kind: FormKind, runId?: string): FormState {
   const name: FieldSpec = {
     key: 'name',
     flag: 'name',
+    field: '',
     label: 'Name',
     help: 'a human label',
     type: 'text',
-    formDefault: '',
   };
   if (kind === 'pretext') {
     const fields = [...PRETEXT_FIELDS, ...TRAINING_FIELDS, ...CONTRASTIVE_FIELDS, name];
-    return { kind, fields, values: defaults(fields), focus: 0, errors: [] };
+    return { kind, fields, values: empty(fields), focus: 0, errors: [] };
   }
   if (kind === 'downstream') {
     const from: FieldSpec = {
       key: 'from',
       flag: 'from',
+      field: 'pretext_run_id',
       label: 'From run',
       help: 'pretext run id (empty = SL from scratch)',
       type: 'text',
-      formDefault: runId ?? '',
     };
     const fields = [from, ...DOWNSTREAM_FIELDS, ...TRAINING_FIELDS, name];
-    const values = defaults(fields);
+    const values = { ...empty(fields), from: runId ?? '' };
     return { kind, runId, fields, values, focus: 0, errors: [] };
   }
   const fields = [...EVAL_FIELDS, name];
-  return { kind, runId, fields, values: defaults(fields), focus: 0, errors: [] };
+  return { kind, runId, fields, values: empty(fields), focus: 0, errors: [] };
 }
 
-/** Validates the form with the CLI's rules; a request, or the errors to show. */
+/** The form as a request (typing mistakes are caught here; the daemon judges the settings). */
 export function submitForm(form: FormState): { effect?: Effect; errors: string[] } {
   const shown = new Set(visibleFields(form).map((f) => f.key));
   const values: Values = {};
@@ -207,8 +210,9 @@ function formKey(ui: UiState, form: FormState, input: string, key: KeyInfo): Key
     // Show this field's problem as soon as it is typed; the rest are checked on submit.
     return set({ values, errors: p.error ? [p.error] : [] });
   };
-  if (field.type === 'choice' || field.type === 'bool') {
-    const options = field.type === 'bool' ? ['yes', 'no'] : ['', ...(field.choices ?? [])];
+  if (field.type === 'enum' || field.type === 'bool') {
+    // '' = unset: the daemon's default.
+    const options = field.type === 'bool' ? ['', 'yes', 'no'] : ['', ...Object.keys(field.names ?? {})];
     const i = Math.max(0, options.indexOf(String(cur ?? '')));
     if (key.leftArrow) return setValue(options[(i - 1 + options.length) % options.length] as string);
     if (key.rightArrow || input === ' ') return setValue(options[(i + 1) % options.length] as string);

@@ -20,7 +20,6 @@ import {
   table,
 } from '../../clients/ts/format.js';
 import type { Io } from '../io.js';
-import { checkRunId } from '../options.js';
 
 export const json = (v: unknown): string => `${JSON.stringify(v, null, 2)}\n`;
 
@@ -87,7 +86,6 @@ export async function runsCommand(conn: Connection, io: Io, opts: RunsOptions): 
   if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
     if (opts.limit !== undefined) errors.push(`--limit ${opts.limit}: expected 1..1000`);
   }
-  if (opts.parent !== undefined) checkRunId(opts.parent, '--parent run id');
   if (errors.length) throw new CliError(errors.join('\n'), ExitCode.INVALID_ARGUMENT);
   const res = await conn.call(conn.client.listRuns, {
     states,
@@ -137,7 +135,6 @@ export async function showCommand(
   id: string,
   opts: { json?: boolean },
 ): Promise<number> {
-  checkRunId(id);
   const { run } = await conn.call(conn.client.getRun, { runId: id });
   if (!run) throw new CliError(`run ${id} does not exist`, ExitCode.NOT_FOUND);
   if (opts.json) {

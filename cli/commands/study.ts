@@ -1,9 +1,8 @@
 // `pretext study start|list|show|watch|cancel|report`: label-budget studies.
 import path from 'node:path';
 import { type Study, StudyArm, Study as StudyMsg, StudyState } from '../../gen/ts/pretext/v1/study.js';
-import { StartStudyRequest } from '../../gen/ts/pretext/v1/service.js';
+import type { StartStudyRequest } from '../../gen/ts/pretext/v1/service.js';
 import { collectStudyReportInput } from '../../clients/ts/report/collect.js';
-import { STUDY_PRESETS } from '../../server/shared/contract/presets.js';
 import { markdownTable, tableRows, writeStudyReport } from '../../clients/ts/report/report.js';
 import type { Connection } from '../../clients/ts/connection.js';
 import { CliError, ExitCode } from '../../clients/ts/exit-codes.js';
@@ -11,68 +10,6 @@ import { follow } from '../../clients/ts/follow.js';
 import { formatTime } from '../../clients/ts/format.js';
 import type { Io } from '../io.js';
 import { json } from './read.js';
-
-const ARMS: Record<string, StudyArm> = {
-  sl: StudyArm.STUDY_ARM_SL,
-  'ssl-fine-tune': StudyArm.STUDY_ARM_SSL_FINE_TUNE,
-  'ssl-linear-probe': StudyArm.STUDY_ARM_SSL_LINEAR_PROBE,
-};
-
-export interface StudyStartOptions {
-  preset?: string;
-  from?: string;
-  budgets?: string[];
-  folds?: string;
-  arms?: string[];
-  epochs?: string;
-  pretextEpochs?: string;
-  testLimit?: string;
-  name?: string;
-  json?: boolean;
-  dryRun?: boolean;
-}
-
-const bad = (msg: string) => new CliError(msg, ExitCode.INVALID_ARGUMENT);
-
-function positiveInt(value: string, flag: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw bad(`${flag} "${value}" must be a positive integer`);
-  return n;
-}
-
-/** Builds the StartStudy request from a preset plus overrides; validates before sending. */
-export function studyRequest(opts: StudyStartOptions): StartStudyRequest {
-  const presetName = opts.preset ?? 'cpu-quick';
-  const preset = STUDY_PRESETS[presetName];
-  if (!preset)
-    throw bad(`--preset "${presetName}" is unknown; use one of: ${Object.keys(STUDY_PRESETS).join(', ')}`);
-  const config = structuredClone(preset);
-  if (opts.from) {
-    config.pretextRunId = opts.from;
-    config.pretext = undefined;
-  }
-  if (opts.budgets) config.labelBudgets = opts.budgets.map((b) => positiveInt(b, '--budgets'));
-  if (opts.folds) config.folds = positiveInt(opts.folds, '--folds');
-  if (opts.arms) {
-    config.arms = opts.arms.map((a) => {
-      const arm = ARMS[a];
-      if (arm === undefined) throw bad(`--arms "${a}" is unknown; use: ${Object.keys(ARMS).join(', ')}`);
-      return arm;
-    });
-  }
-  if (opts.epochs && config.downstream?.training)
-    config.downstream.training.epochs = positiveInt(opts.epochs, '--epochs');
-  if (opts.pretextEpochs) {
-    if (!config.pretext?.training) throw bad('--pretext-epochs needs a pretext run to start (not --from)');
-    config.pretext.training.epochs = positiveInt(opts.pretextEpochs, '--pretext-epochs');
-  }
-  if (opts.testLimit !== undefined && config.downstream) {
-    const n = Number(opts.testLimit);
-    if (!Number.isInteger(n) || n < 0) throw bad(`--test-limit "${opts.testLimit}" must be an integer >= 0`);
-    config.downstream.testLimit = n;
-  }
-  return StartStudyRequest.fromPartial({ config, name: opts.name ?? '' });
-}
 
 const armName = (a: StudyArm) => StudyArm[a].replace('STUDY_ARM_', '');
 const stateName = (s: StudyState) => StudyState[s].replace('STUDY_STATE_', '');
@@ -89,17 +26,18 @@ function describe(study: Study): string {
 }
 
 export async function studyStart(
-  conn: Connection | null,
+  conn: Connection,
   io: Io,
   req: StartStudyRequest,
-  opts: StudyStartOptions,
+  opts: { json?: boolean },
 ): Promise<number> {
-  if (!conn) {
-    io.out(json(StartStudyRequest.toJSON(req)));
-    return ExitCode.OK;
-  }
   const { study } = await conn.call(conn.client.startStudy, req, 60_000);
   if (!study) throw new CliError('the daemon returned no study', ExitCode.FAILURE);
+  if (req.validateOnly) {
+    // --dry-run: the daemon's verdict, and the study as it would store it (preset expanded).
+    io.out(json({ valid: true, study: StudyMsg.toJSON(study) }));
+    return ExitCode.OK;
+  }
   io.out(opts.json ? json(StudyMsg.toJSON(study)) : `${study.id}\n`);
   return ExitCode.OK;
 }

@@ -15,7 +15,6 @@ import {
   stateName,
 } from '../../clients/ts/format.js';
 import type { Io } from '../io.js';
-import { checkRunId } from '../options.js';
 
 export interface WatchOptions {
   json?: boolean;
@@ -99,7 +98,6 @@ export async function watchCommand(
   id: string,
   opts: WatchOptions,
 ): Promise<number> {
-  checkRunId(id);
   const first = await conn.call(conn.client.getRun, { runId: id });
   if (!first.run) throw new CliError(`run ${id} does not exist`, ExitCode.NOT_FOUND);
   let run: Run = first.run;

@@ -1,6 +1,6 @@
 // Commands that change things: starting runs, evaluating, cancelling, resuming.
 import { EvalResult, type Run, Run as RunMsg, RunState } from '../../gen/ts/pretext/v1/run.js';
-import {
+import type {
   EvaluateRequest,
   StartDownstreamRequest,
   StartPretextRequest,
@@ -9,25 +9,11 @@ import type { Connection } from '../../clients/ts/connection.js';
 import { CliError, ExitCode } from '../../clients/ts/exit-codes.js';
 import { evalSummary, kindName, stateName } from '../../clients/ts/format.js';
 import type { Io } from '../io.js';
-import {
-  buildDownstreamConfig,
-  buildEvaluateConfig,
-  buildPretextConfig,
-  checkRunId,
-  type Values,
-} from '../options.js';
 import { json } from './read.js';
 
 export interface StartFlags {
   json?: boolean;
   dryRun?: boolean;
-  name?: string;
-}
-
-function checkName(name: string | undefined): string {
-  if (name && name.length > 200)
-    throw new CliError('--name is longer than 200 characters', ExitCode.INVALID_ARGUMENT);
-  return name ?? '';
 }
 
 function queued(io: Io, run: Run | undefined, asJson?: boolean): number {
@@ -37,69 +23,35 @@ function queued(io: Io, run: Run | undefined, asJson?: boolean): number {
   return ExitCode.OK;
 }
 
-/** Validates first: a bad option never reaches the daemon (and --dry-run needs no daemon). */
-export function pretextRequest(values: Values & StartFlags): StartPretextRequest {
-  return { config: buildPretextConfig(values), name: checkName(values.name) };
+/** --dry-run: the daemon's verdict, and the run exactly as it would store it. */
+function validated(io: Io, run: Run | undefined): number {
+  if (!run) throw new CliError('the daemon answered without a run', ExitCode.FAILURE);
+  io.out(json({ valid: true, run: RunMsg.toJSON(run) }));
+  return ExitCode.OK;
 }
 
-export function downstreamRequest(
-  values: Values & StartFlags & { from?: string; scratch?: boolean },
-): StartDownstreamRequest {
-  return {
-    config: buildDownstreamConfig(values, values.from, values.scratch === true),
-    name: checkName(values.name),
-  };
-}
-
-export async function pretextStart(
-  conn: Connection | null,
-  io: Io,
-  req: StartPretextRequest,
-  flags: StartFlags,
-) {
-  if (flags.dryRun || !conn) {
-    io.out(json(StartPretextRequest.toJSON(req)));
-    return ExitCode.OK;
-  }
+export async function pretextStart(conn: Connection, io: Io, req: StartPretextRequest, flags: StartFlags) {
   const res = await conn.call(conn.client.startPretext, req);
-  return queued(io, res.run, flags.json);
+  return req.validateOnly ? validated(io, res.run) : queued(io, res.run, flags.json);
 }
 
 export async function downstreamStart(
-  conn: Connection | null,
+  conn: Connection,
   io: Io,
   req: StartDownstreamRequest,
   flags: StartFlags,
 ) {
-  if (flags.dryRun || !conn) {
-    io.out(json(StartDownstreamRequest.toJSON(req)));
-    return ExitCode.OK;
-  }
   const res = await conn.call(conn.client.startDownstream, req);
-  return queued(io, res.run, flags.json);
-}
-
-export function evaluateRequest(
-  target: string,
-  values: Values & StartFlags & { wait?: boolean },
-): EvaluateRequest {
-  return {
-    config: buildEvaluateConfig(target, values),
-    wait: values.wait === true,
-    name: checkName(values.name),
-  };
+  return req.validateOnly ? validated(io, res.run) : queued(io, res.run, flags.json);
 }
 
 export async function evalCommand(
-  conn: Connection | null,
+  conn: Connection,
   io: Io,
   req: EvaluateRequest,
   flags: StartFlags,
 ): Promise<number> {
-  if (flags.dryRun || !conn) {
-    io.out(json(EvaluateRequest.toJSON(req)));
-    return ExitCode.OK;
-  }
+  if (req.validateOnly) return validated(io, (await conn.call(conn.client.evaluate, req)).run);
   // With --wait the call lasts as long as the evaluation: no deadline.
   const res = await conn.call(conn.client.evaluate, req, req.wait ? null : undefined);
   const run = res.run;
@@ -116,13 +68,11 @@ export async function evalCommand(
 }
 
 export async function cancelCommand(conn: Connection, io: Io, id: string, flags: { json?: boolean }) {
-  checkRunId(id);
   const res = await conn.call(conn.client.cancelRun, { runId: id });
   return queued(io, res.run, flags.json);
 }
 
 export async function resumeCommand(conn: Connection, io: Io, id: string, flags: { json?: boolean }) {
-  checkRunId(id);
   const res = await conn.call(conn.client.resumeRun, { runId: id });
   return queued(io, res.run, flags.json);
 }

@@ -37,11 +37,11 @@ export function FormView({ form, width, height }: FormViewProps) {
         const raw = form.values[f.key];
         const v = raw === undefined || raw === '' ? '' : String(raw);
         const shown =
-          f.type === 'choice' || f.type === 'bool' ? `‹ ${v || 'default'} ›` : `${v}${focused ? '▏' : ''}`;
+          f.type === 'enum' || f.type === 'bool' ? `‹ ${v || 'default'} ›` : `${v}${focused ? '▏' : ''}`;
         return (
           <Text key={f.key} wrap="truncate">
             <Text color={focused ? 'cyan' : undefined}>{focused ? '▸ ' : '  '}</Text>
-            <Text bold={focused}>{fit(f.label + (f.required ? '*' : ''), labelW)}</Text>
+            <Text bold={focused}>{fit(f.label, labelW)}</Text>
             <Text inverse={focused}>{fit(shown, valueW)}</Text>
             <Text dimColor>{`  ${fit(f.help, helpW)}`}</Text>
           </Text>

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import tls from 'node:tls';
 import { type ChannelCredentials, credentials, Metadata, type ServiceError, status } from '@grpc/grpc-js';
 import { PretextServiceClient } from '../../gen/ts/pretext/v1/service.js';
-import { CliError, ExitCode } from './exit-codes.js';
+import { CliError, ExitCode, type FieldError } from './exit-codes.js';
 
 export const DEFAULT_ADDR = '127.0.0.1:50051';
 
@@ -125,6 +125,20 @@ export function isTransient(err: unknown): boolean {
 }
 
 /** Maps any error to a CliError with an exit code and a message that says what to do. */
+/** The daemon's field-level verdict (the `pretext-field-errors` trailer of an INVALID_ARGUMENT). */
+export function fieldErrorsOf(err: ServiceError): FieldError[] {
+  const raw = err.metadata?.get('pretext-field-errors')[0];
+  if (typeof raw !== 'string') return [];
+  try {
+    const parsed = JSON.parse(raw) as unknown;
+    return Array.isArray(parsed)
+      ? parsed.filter((e): e is FieldError => typeof e?.field === 'string' && typeof e?.message === 'string')
+      : [];
+  } catch {
+    return [];
+  }
+}
+
 export function describeError(err: unknown, opts: ConnectionOptions, tlsProbe?: boolean): CliError {
   if (err instanceof CliError) return err;
   if (!isServiceError(err)) return new CliError((err as Error)?.message ?? String(err), ExitCode.FAILURE);
@@ -146,8 +160,12 @@ export function describeError(err: unknown, opts: ConnectionOptions, tlsProbe?: 
     case status.NOT_FOUND:
       return new CliError(`not found: ${details}`, ExitCode.NOT_FOUND);
     case status.INVALID_ARGUMENT:
-    case status.OUT_OF_RANGE:
-      return new CliError(`invalid argument: ${details}`, ExitCode.INVALID_ARGUMENT);
+    case status.OUT_OF_RANGE: {
+      const fields = fieldErrorsOf(err);
+      if (fields.length === 0) return new CliError(`invalid argument: ${details}`, ExitCode.INVALID_ARGUMENT);
+      const lines = fields.map((f) => `  ${f.field}: ${f.message}`);
+      return new CliError(`invalid request:\n${lines.join('\n')}`, ExitCode.INVALID_ARGUMENT, fields);
+    }
     case status.FAILED_PRECONDITION:
     case status.ALREADY_EXISTS:
       return new CliError(details, ExitCode.CONFLICT);

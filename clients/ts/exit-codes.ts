@@ -38,8 +38,16 @@ export class CliError extends Error {
   constructor(
     message: string,
     readonly exitCode: ExitCodeValue,
+    /** The daemon's field-level verdict, when it refused a request's settings. */
+    readonly fieldErrors: FieldError[] = [],
   ) {
     super(message);
     this.name = 'CliError';
   }
+}
+
+/** One refused field of a request, as the daemon names it ("config.training.epochs"). */
+export interface FieldError {
+  field: string;
+  message: string;
 }

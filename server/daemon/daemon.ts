@@ -10,6 +10,8 @@ import { PretextServiceService } from '../../gen/ts/pretext/v1/service.js';
 import { RunState } from '../../gen/ts/pretext/v1/run.js';
 import { datasetStatus } from '../shared/data/registry.js';
 import { probeBackends } from '../shared/backends/probe.js';
+import { backendNames, isBackendName } from '../shared/contract/catalog.js';
+import { quote } from '../shared/contract/verdict.js';
 import { createLogger, type Logger } from './log.js';
 import { createService } from './rpc/service.js';
 import { openDb } from './runs/db.js';
@@ -129,6 +131,10 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const events = new EventLog(db);
   const registry = new RunRegistry(db, events);
   const backend = opts.backend ?? 'auto';
+  // A typo here would fail every run after its fork: refuse it before serving anything.
+  if (!isBackendName(backend)) {
+    throw new Error(`--backend ${quote(backend)} is unknown; use one of: ${backendNames().join(', ')}`);
+  }
   const maxConcurrentRuns = opts.maxConcurrentRuns ?? 1;
   const scheduler = new Scheduler(registry, {
     stateDir: opts.stateDir,

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_LISTEN, startDaemon } from './daemon.js';
 import { createLogger } from './log.js';
+import { backendNames } from '../shared/contract/catalog.js';
 import { VERSION } from '../shared/version.js';
 
 const HELP = `pretextd ${VERSION} — the pretext training daemon
@@ -14,7 +15,7 @@ Usage: pretextd [options]
   --listen HOST:PORT          address to serve gRPC on (default ${DEFAULT_LISTEN}; port 0 = any free port)   [PRETEXT_LISTEN]
   --state-dir DIR             SQLite registry, event log and checkpoints (default ~/.local/state/pretext)  [PRETEXT_STATE_DIR]
   --data-dir DIR              datasets: extracted folders or official archives (default ~/.cache/pretext/datasets) [PRETEXT_DATA_DIR]
-  --backend NAME              auto | tensorflow-gpu | tensorflow | wasm | cpu (default auto)            [PRETEXT_BACKEND]
+  --backend NAME              ${backendNames().join(' | ')} (default auto)     [PRETEXT_BACKEND]
   --max-concurrent-runs N     runs training at once (default 1)                                        [PRETEXT_MAX_CONCURRENT_RUNS]
   --token-file FILE           require "authorization: Bearer <token>" (token = the file's first line)  [PRETEXT_TOKEN_FILE]
   --tls-cert FILE --tls-key FILE   serve TLS with this PEM certificate chain and key               [PRETEXT_TLS_CERT, PRETEXT_TLS_KEY]

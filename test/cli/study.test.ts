@@ -78,13 +78,17 @@ test('study start, watch, show, list and report', async () => {
 test('study errors have distinct exit codes', async () => {
   const badArm = await cli('study', 'start', '--arms', 'sl', 'magic', '--dry-run');
   assert.equal(badArm.code, 2);
-  assert.match(badArm.err, /--arms "magic" is unknown/);
+  assert.match(badArm.err, /--arms "magic": use sl, ssl-fine-tune, ssl-linear-probe/);
+  // --dry-run asks the daemon: the preset expanded, the overrides applied, nothing created.
   const dry = await cli('study', 'start', '--preset', 'cpu-quick', '--budgets', '100', '--dry-run');
-  assert.equal(dry.code, 0);
-  assert.deepEqual(JSON.parse(dry.out).config.labelBudgets, [100]);
+  assert.equal(dry.code, 0, dry.err);
+  const preview = JSON.parse(dry.out).study;
+  assert.deepEqual(preview.config.labelBudgets, [100]);
+  assert.equal(preview.config.pretext.architecture, 'small_conv_64');
+  assert.equal(preview.id ?? '', '');
   const missing = await cli('study', 'show', 's-20260101-000000');
   assert.equal(missing.code, 5);
   const invalid = await cli('study', 'start', '--budgets', '105');
   assert.equal(invalid.code, 2);
-  assert.match(invalid.err, /multiple of 10/);
+  assert.match(invalid.err, /config\.label_budgets\[0\] \(--budgets\): 105 is not a multiple of 10/);
 });

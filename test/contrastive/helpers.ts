@@ -1,19 +1,21 @@
 // Shared by the contrastive tests: the methods as the registry hands them out, and a short
 // pretext config on a CIFAR-10 slice.
 import type { PretextConfig } from '../../gen/ts/pretext/v1/run.js';
+import { resolvePretext } from '../../server/shared/contract/resolve.js';
 import type { MethodFactory } from '../../server/worker/methods/base.js';
-import { getMethod } from '../../server/worker/methods/registry.js';
+import { loadMethod } from '../../server/worker/methods/registry.js';
 
 /** A contrastive method's factory, as the job table finds it. */
-export function factory(name: string): MethodFactory {
-  const m = getMethod(name);
-  if (m.role !== 'pretext') throw new Error(`${name} is not a pretext method`);
-  return m.create;
+export function factory(name: string): Promise<MethodFactory> {
+  return loadMethod(name);
 }
 
-/** A quick CIFAR-10 pretext config: ResNet8, a 1,000-image slice, 200 validation images. */
+/**
+ * A quick CIFAR-10 pretext config, resolved by the contract as the daemon would: ResNet8, a
+ * 1,000-image slice, 200 validation images.
+ */
 export function cifarConfig(method: string, over: Partial<PretextConfig> = {}): PretextConfig {
-  return {
+  return resolvePretext({
     method,
     dataset: 'cifar10',
     unlabeledLimit: 1000,
@@ -40,10 +42,10 @@ export function cifarConfig(method: string, over: Partial<PretextConfig> = {}): 
       queueSize: 0,
       projectionDim: 64,
       hiddenDim: 0,
-      predictorDim: 32,
+      predictorDim: method === 'simsiam' ? 32 : 0,
       augmentStrength: 0,
       knnK: 20,
       ...over.contrastive,
     },
-  };
+  });
 }

@@ -14,7 +14,7 @@ import {
 import { datasetOpener, startBackend } from '../../server/worker/engine/job-support.js';
 import { trainJob } from '../../server/worker/engine/jobs.js';
 import { knnEvaluation } from '../../server/worker/methods/contrastive/evaluate.js';
-import { resolveTraining } from '../../server/worker/engine/options.js';
+import { trainingSettings } from '../../server/shared/contract/training.js';
 import type { CheckpointState } from '../../server/worker/engine/trainer.js';
 import { assertTensorsEqual, baseSpec, recordingContext, tempRunDir } from '../engine/context.js';
 import { cifarConfig, factory } from './helpers.js';
@@ -38,9 +38,9 @@ for (const name of ['simclr', 'simsiam']) {
     // kNN accuracy of the untrained network, for comparison.
     const probe = recordingContext(spec);
     await startBackend(probe.ctx);
-    const fresh = await factory(name)({
+    const fresh = await (await factory(name))({
       ctx: probe.ctx,
-      training: resolveTraining(config.training, 'pretext'),
+      training: trainingSettings(config.training),
       seed: spec.seed,
       openDataset: datasetOpener(probe.ctx),
     });
@@ -152,7 +152,6 @@ test("the best checkpoint, rebuilt from its files, gives the run's own kNN figur
     info: ckpt.state.info,
     weights: ckpt.weights,
     arrays: ckpt.arrays,
-    contrastive: cifarConfig('simclr').contrastive,
     handle,
     checkpoint: 'best',
   };

@@ -34,14 +34,17 @@ describe('request validation', () => {
 
   test('bad pretext configs are INVALID_ARGUMENT with a message that names the field', async () => {
     const cases: Array<[unknown, RegExp]> = [
-      [{}, /config is required/],
-      [{ config: { training: {} } }, /training.epochs is required/],
-      [{ config: { depth: 21, training: { epochs: 1 } } }, /depth 21/],
-      [{ config: { method: 'jigsaw', training: { epochs: 1 } } }, /method "jigsaw" is unknown/],
-      [{ config: { dataset: 'mnist', training: { epochs: 1 } } }, /dataset "mnist"/],
+      [{}, /config: is required/],
+      [{ config: { training: {} } }, /config.training.epochs: is required/],
+      [{ config: { depth: 21, training: { epochs: 1 } } }, /config.depth: 21 is not a ResNet v1 depth/],
+      [{ config: { method: 'jigsaw', training: { epochs: 1 } } }, /config.method: "jigsaw" is unknown/],
+      [{ config: { dataset: 'mnist', training: { epochs: 1 } } }, /config.dataset: "mnist" is unknown/],
       [{ config: { rotationsPerImage: 3, training: { epochs: 1 } } }, /rotations_per_image/],
       [{ config: { training: { epochs: 1, validationFraction: 0.9 } } }, /validation_fraction/],
-      [{ config: { training: { epochs: 1, lrSchedule: 'warp' } } }, /lr_schedule "warp"/],
+      [
+        { config: { training: { epochs: 1, lrSchedule: 'warp' } } },
+        /config.training.lr_schedule: "warp" is unknown/,
+      ],
       [{ config: { training: { epochs: 1 } }, name: 'x'.repeat(300) }, /name is longer/],
     ];
     for (const [req, msg] of cases) {
@@ -53,7 +56,7 @@ describe('request validation', () => {
     const base = { training: { epochs: 1 } };
     await assert.rejects(
       d.call('startDownstream', { config: { ...base, nLabels: 7 } }),
-      code(grpc.status.INVALID_ARGUMENT, /not a multiple of 10/),
+      code(grpc.status.INVALID_ARGUMENT, /config.n_labels: 7 is not a multiple of 10/),
     );
     await assert.rejects(
       d.call('startDownstream', { config: { ...base } }),
@@ -61,7 +64,10 @@ describe('request validation', () => {
     );
     await assert.rejects(
       d.call('startDownstream', { config: { ...base, nLabels: 100, fold: 500 } }),
-      code(grpc.status.INVALID_ARGUMENT, /fold 500 is out of range: 500 folds/),
+      code(
+        grpc.status.INVALID_ARGUMENT,
+        /config.fold: 500 is out of range: stratified_fold has folds 0..499/,
+      ),
     );
     await assert.rejects(
       d.call('startDownstream', { config: { ...base, nLabels: 100, pretextRunId: 'r-nope' } }),
@@ -91,7 +97,7 @@ describe('request validation', () => {
     await assert.rejects(d.stream({ runId: 'r-missing' }), code(grpc.status.NOT_FOUND));
     await assert.rejects(
       d.call('evaluate', { config: { targetRunId: finished.id, split: 'holdout' } }),
-      code(grpc.status.INVALID_ARGUMENT, /split "holdout"/),
+      code(grpc.status.INVALID_ARGUMENT, /config.split: "holdout" is unknown/),
     );
     // The daemon is still fine and the registry intact.
     const { run } = await d.call<{ run: Run }>('getRun', { runId: finished.id });

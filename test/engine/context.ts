@@ -4,6 +4,13 @@ import path from 'node:path';
 import { mkdtemp } from 'node:fs/promises';
 import * as tf from '@tensorflow/tfjs';
 import type { EpochMetrics, StepMetrics } from '../../gen/ts/pretext/v1/event.js';
+import type { DownstreamConfig, EvaluateConfig, PretextConfig } from '../../gen/ts/pretext/v1/run.js';
+import {
+  pretextFacts,
+  resolveDownstream,
+  resolveEvaluate,
+  resolvePretext,
+} from '../../server/shared/contract/resolve.js';
 import type { EventPayload, JobSpec } from '../../server/shared/worker-protocol.js';
 import { CancelledError, type JobContext } from '../../server/worker/engine/worker-runtime.js';
 import { SHARED_DATASETS } from '../helpers/paths.js';
@@ -57,9 +64,18 @@ export async function tempRunDir(prefix = 'pretext-engine-'): Promise<string> {
   return mkdtemp(path.join(os.tmpdir(), prefix));
 }
 
+/**
+ * A job spec as the daemon hands it to a worker: its config resolved by the contract (the
+ * worker re-checks nothing and fills no default), the parent's too.
+ */
 export function baseSpec(
   partial: Pick<JobSpec, 'kind' | 'method' | 'config' | 'runDir'> & Partial<JobSpec>,
 ): JobSpec {
+  const parent = partial.parent && {
+    ...partial.parent,
+    config: resolveAny(partial.parent.kind, partial.parent.config),
+  };
+  const facts = parent?.kind === 'pretext' ? pretextFacts(parent.config as PretextConfig) : undefined;
   return {
     runId: partial.runId ?? path.basename(partial.runDir),
     dataDir: SHARED_DATASETS,
@@ -68,7 +84,20 @@ export function baseSpec(
     seed: 1234,
     resume: false,
     ...partial,
+    parent,
+    config: resolveAny(partial.kind, partial.config, facts, parent?.method),
   };
+}
+
+function resolveAny(
+  kind: JobSpec['kind'],
+  config: JobSpec['config'],
+  facts?: ReturnType<typeof pretextFacts>,
+  targetMethod?: string,
+): JobSpec['config'] {
+  if (kind === 'pretext') return resolvePretext(config as PretextConfig);
+  if (kind === 'downstream') return resolveDownstream(config as DownstreamConfig, facts);
+  return resolveEvaluate(config as EvaluateConfig, targetMethod ? { method: targetMethod } : undefined);
 }
 
 /** Element-wise equality of two tensor lists (exact: the same bytes). */

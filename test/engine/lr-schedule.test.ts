@@ -2,7 +2,7 @@
 // run length, plus ReduceLROnPlateau's bookkeeping; and TrainingOptions' zero-means-default.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { TrainingOptions } from '../../gen/ts/pretext/v1/run.js';
+
 import {
   learningRateAt,
   newPlateau,
@@ -10,7 +10,6 @@ import {
   scheduleFactor,
   stepPlateau,
 } from '../../server/worker/engine/lr-schedule.js';
-import { resolveTraining } from '../../server/worker/engine/options.js';
 
 /** The reference's Keras schedule, 0-based epoch as LearningRateScheduler passes it. */
 function kerasReference(e: number): number {
@@ -55,23 +54,4 @@ test('reduce-on-plateau: factor sqrt(0.1) after `patience` flat epochs, floor 0.
   assert.equal(t.scale, 1);
   // Patience 0 (disabled) never changes anything.
   assert.deepEqual(stepPlateau(newPlateau(), 1, 0, 1e-3), newPlateau());
-});
-
-test('TrainingOptions: zeros mean the reference defaults', () => {
-  const p = resolveTraining(TrainingOptions.fromPartial({ epochs: 5 }), 'pretext');
-  assert.deepEqual(
-    [p.batchSize, p.learningRate, p.validationFraction, p.plateauPatience, p.lrSchedule],
-    [32, 1e-3, 0.1, 10, 'reference'],
-  );
-  assert.equal(resolveTraining(TrainingOptions.fromPartial({ epochs: 5 }), 'downstream').plateauPatience, 5);
-  assert.equal(
-    resolveTraining(TrainingOptions.fromPartial({ epochs: 5, disablePlateau: true }), 'pretext')
-      .plateauPatience,
-    0,
-  );
-  assert.throws(() => resolveTraining(TrainingOptions.fromPartial({ epochs: 0 }), 'pretext'), /epochs/);
-  assert.throws(
-    () => resolveTraining(TrainingOptions.fromPartial({ epochs: 1, lrSchedule: 'step' }), 'pretext'),
-    /lr_schedule/,
-  );
 });

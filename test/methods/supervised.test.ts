@@ -15,7 +15,7 @@ import {
 } from '../../server/worker/engine/checkpoint.js';
 import { datasetOpener, startBackend } from '../../server/worker/engine/job-support.js';
 import { trainJob } from '../../server/worker/engine/jobs.js';
-import { resolveTraining } from '../../server/worker/engine/options.js';
+import { trainingSettings } from '../../server/shared/contract/training.js';
 import type { JobSpec } from '../../server/shared/worker-protocol.js';
 import type { CheckpointState } from '../../server/worker/engine/trainer.js';
 import { buildNetwork } from '../../server/worker/methods/network.js';
@@ -91,7 +91,7 @@ test('SSL+SL starts from exactly the pretext backbone weights, with a fresh head
     const spec = await downstreamSpec({ pretextRunId: 'pretext-run', checkpoint: choice });
     const rec = recordingContext(spec);
     await startBackend(rec.ctx);
-    const training = resolveTraining((spec.config as DownstreamConfig).training, 'downstream');
+    const training = trainingSettings((spec.config as DownstreamConfig).training);
     const method = await createSupervised({
       ctx: rec.ctx,
       training,

@@ -19,7 +19,6 @@ const studyRequest = (budgets: number[]) => ({
     labelBudgets: budgets,
     folds: 1,
     downstream: { training: { epochs: 3, learningRate: 0.01 }, testLimit: 200 },
-    preset: 'test',
   },
 });
 
@@ -139,7 +138,7 @@ test('cancelling a study cancels its unfinished children; bad study configs are 
     });
     await assert.rejects(d.call('startStudy', studyRequest([105])), {
       code: status.INVALID_ARGUMENT,
-      details: /multiple of 10/,
+      details: /config.label_budgets\[0\]: 105 is not a multiple of 10/,
     });
     await assert.rejects(d.call('getStudy', { studyId: 's-nope' }), { code: status.NOT_FOUND });
     const n = (await d.call<{ runs: Run[] }>('listRuns', {})).runs.length;

@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { render } from 'ink-testing-library';
 import { RunState } from '../../gen/ts/pretext/v1/run.js';
 import { Connection } from '../../clients/ts/connection.js';
-import { buildPretextConfig } from '../../cli/options.js';
+import { pretextRequest } from '../../clients/ts/requests.js';
 import { Dashboard } from '../../client-tui/Dashboard.js';
 import { newForm, visibleFields } from '../../client-tui/ui.js';
 import { startTestDaemon, type TestDaemon, waitFor } from '../cli/helpers.js';
@@ -14,13 +14,13 @@ import { startTestDaemon, type TestDaemon, waitFor } from '../cli/helpers.js';
 const strip = (s: string) => s.replace(/\u001b\[[0-9;]*m/g, '');
 const KEY = { enter: '\r', down: '\u001B[B', esc: '\u001B', backspace: '\u007F' };
 const tiny = (epochs: number) =>
-  buildPretextConfig({
+  pretextRequest({
     method: 'rotation',
     unlabeledLimit: '256',
     depth: '8',
     epochs: String(epochs),
     maxStepsPerEpoch: '3',
-  });
+  }).config;
 // Lines printed by <Static> (time, run id, message): each log line of the run exactly once.
 const count = (text: string, re: RegExp) =>
   text.split('\n').filter((l) => /^\d\d:\d\d:\d\d \S+ /.test(l) && re.test(l)).length;
@@ -53,7 +53,11 @@ describe('dashboard against a real daemon', () => {
   }
 
   it('lists a real run, and its run view shows metrics arriving', { timeout: 120_000 }, async () => {
-    const { run } = await conn.call(conn.client.startPretext, { config: tiny(2), name: 'tui-e2e' });
+    const { run } = await conn.call(conn.client.startPretext, {
+      config: tiny(2),
+      name: 'tui-e2e',
+      validateOnly: false,
+    });
     assert.ok(run);
     const { app, frame, until, press } = mount();
     await until(new RegExp(`● connected.*\\n(.*\\n)*▸ ${run.id}`), 'the run in the list');
@@ -123,7 +127,11 @@ describe('dashboard against a real daemon', () => {
   it('reconnects after a daemon restart and resumes the streams without duplicates', {
     timeout: 120_000,
   }, async () => {
-    const { run } = await conn.call(conn.client.startPretext, { config: tiny(500), name: 'restart' });
+    const { run } = await conn.call(conn.client.startPretext, {
+      config: tiny(500),
+      name: 'restart',
+      validateOnly: false,
+    });
     assert.ok(run);
     const { app, frame, until, press } = mount();
     await until(new RegExp(`▸ ${run.id}`));

@@ -24,7 +24,6 @@ const tinyStudy = (budgets: number[], name: string) =>
       labelBudgets: budgets,
       folds: 1,
       downstream: { training: { epochs: 2, learningRate: 0.01 }, testLimit: 100 },
-      preset: 'test',
     },
   });
 
@@ -140,7 +139,7 @@ describe('study view against a real daemon', () => {
     assert.ok(study);
     const { app, frame, until, press } = mount(study.id);
     await until(/n_labels\s+100\s+200\s+300/, 'the study table');
-    assert.match(frame(), new RegExp(`${study.id} running · to cancel · preset test`));
+    assert.match(frame(), new RegExp(`${study.id} running · to cancel · SL`));
     press('c');
     await until(new RegExp(`Cancel study ${study.id} and its unfinished runs\\? y/N`));
     press('n');

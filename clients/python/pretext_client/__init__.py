@@ -14,6 +14,7 @@ service_pb2, service_pb2_grpc}`` (``Client.stub`` is the raw ``PretextServiceStu
 from . import pb
 from .client import Client, EventStream
 from .errors import (
+    FieldError,
     AuthError,
     DeadlineExceededError,
     InvalidArgumentError,
@@ -71,6 +72,7 @@ __all__ = [
     "ContrastiveOptions",
     "DatasetInfo",
     "DeadlineExceededError",
+    "FieldError",
     "DownloadProgress",
     "DownstreamConfig",
     "EpochMetrics",

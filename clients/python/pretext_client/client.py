@@ -227,15 +227,19 @@ class Client:
         config: Union[PretextConfig, dict, None] = None,
         *,
         name: str = "",
+        validate_only: bool = False,
         **fields: Any,
     ) -> Run:
         """StartPretext: queues a self-supervised run and returns it (QUEUED).
 
         Pass a ``PretextConfig`` (or a dict) and/or its fields as keywords, e.g.
         ``start_pretext(method="rotation", dataset="cifar10", training={"epochs": 2})``.
+        With ``validate_only=True`` nothing is created: the daemon answers with the run as it
+        would store it (every default filled in, no id), or raises InvalidArgumentError whose
+        ``field_errors`` name each refused field.
         """
         cfg = _merge(PretextConfig, config, fields)
-        req = service_pb2.StartPretextRequest(config=to_proto(cfg), name=name)
+        req = service_pb2.StartPretextRequest(config=to_proto(cfg), name=name, validate_only=validate_only)
         return run_from_proto(self._call("StartPretext", req).run)
 
     def start_downstream(
@@ -243,12 +247,14 @@ class Client:
         config: Union[DownstreamConfig, dict, None] = None,
         *,
         name: str = "",
+        validate_only: bool = False,
         **fields: Any,
     ) -> Run:
         """StartDownstream: queues a supervised run, from scratch (SL) or from
-        ``pretext_run_id`` (SSL+SL). Enum fields accept names: ``protocol="fine_tune"``."""
+        ``pretext_run_id`` (SSL+SL). Enum fields accept names: ``protocol="fine_tune"``.
+        ``validate_only`` as in ``start_pretext``."""
         cfg = _merge(DownstreamConfig, config, fields)
-        req = service_pb2.StartDownstreamRequest(config=to_proto(cfg), name=name)
+        req = service_pb2.StartDownstreamRequest(config=to_proto(cfg), name=name, validate_only=validate_only)
         return run_from_proto(self._call("StartDownstream", req).run)
 
     def evaluate(
@@ -261,6 +267,7 @@ class Client:
         wait: bool = False,
         name: str = "",
         timeout: Optional[float] = None,
+        validate_only: bool = False,
     ) -> Evaluation:
         """Evaluate: queues an evaluation of a run's checkpoint. With ``wait=True`` the daemon
         answers when it has finished, with its result; ``timeout`` bounds the call (default:
@@ -271,7 +278,9 @@ class Client:
             split=split,
             limit=limit,
         )
-        req = service_pb2.EvaluateRequest(config=to_proto(cfg), wait=wait, name=name)
+        req = service_pb2.EvaluateRequest(
+            config=to_proto(cfg), wait=wait, name=name, validate_only=validate_only
+        )
         if timeout is None and not wait:
             timeout = self.timeout
         resp = self._call("Evaluate", req, timeout=timeout)
@@ -325,12 +334,15 @@ class Client:
         config: Union[StudyConfig, dict, None] = None,
         *,
         name: str = "",
+        validate_only: bool = False,
         **fields: Any,
     ) -> Study:
         """StartStudy: SL vs SSL+SL across label budgets and folds, as child runs. Fields as
-        in ``StudyConfig`` (``arms=["sl", "ssl_fine_tune"]``, ``downstream={...}`` template)."""
+        in ``StudyConfig`` (``arms=["sl", "ssl_fine_tune"]``, ``downstream={...}`` template);
+        ``preset="cpu-quick"`` starts from a preset the daemon expands (fields given here
+        override it). ``validate_only`` as in ``start_pretext``."""
         cfg = _merge(StudyConfig, config, fields)
-        req = service_pb2.StartStudyRequest(config=to_proto(cfg), name=name)
+        req = service_pb2.StartStudyRequest(config=to_proto(cfg), name=name, validate_only=validate_only)
         return from_proto(Study, self._call("StartStudy", req).study)
 
     def get_study(self, study_id: str) -> Study:

@@ -190,7 +190,8 @@ class TrainingOptions(_Model):
     lr_schedule: str = ""
     plateau_patience: int = 0
     disable_plateau: bool = False
-    augment: bool = False
+    # None = the method's default, decided by the daemon (as for every client).
+    augment: Optional[bool] = None
     validation_fraction: float = 0.0
     max_steps_per_epoch: int = 0
     seed: int = 0

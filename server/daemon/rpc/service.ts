@@ -2,7 +2,7 @@
 // train: all training happens in worker processes.
 import os from 'node:os';
 import { type ServerUnaryCall, type ServerWritableStream, type sendUnaryData, status } from '@grpc/grpc-js';
-import { type EvaluateConfig, type Run, RunKind, RunState } from '../../../gen/ts/pretext/v1/run.js';
+import { type Run, RunKind, RunState } from '../../../gen/ts/pretext/v1/run.js';
 import type {
   CancelStudyRequest,
   CancelStudyResponse,
@@ -34,21 +34,22 @@ import type {
 } from '../../../gen/ts/pretext/v1/service.js';
 import type { Logger } from '../log.js';
 import type { EventLog } from '../runs/event-log.js';
-import { FINAL_STATES, type RunRegistry, stateName, TERMINAL_STATES } from '../runs/registry.js';
+import { type RunRegistry, stateName, TERMINAL_STATES } from '../runs/registry.js';
 import type { Scheduler } from '../runs/scheduler.js';
 import { VERSION, codeRevision } from '../../shared/version.js';
-import { completeEvaluate, DATASETS, PRETEXT_METHODS } from './defaults.js';
-import { failedPrecondition, invalidArgument, RpcError } from './errors.js';
+import { architectureNames, datasetNames } from '../../shared/contract/catalog.js';
+import { methodNames } from '../../shared/contract/methods.js';
+import { presetNames } from '../../shared/contract/presets.js';
+import { asRpcError, failedPrecondition, invalidArgument, RpcError, serviceErrorOf } from './errors.js';
 import { isStudyId, type Studies } from '../studies/studies.js';
 import { serveStream } from './stream.js';
 import {
   checkId,
-  checkName,
   mustGetRun,
   prepareDownstream,
+  prepareEvaluate,
   preparePretext,
-  submitDownstream,
-  submitPretext,
+  previewRun,
 } from './submit.js';
 
 export interface ServiceDeps {
@@ -83,7 +84,8 @@ function unary<Req, Res>(
 }
 
 export function toServiceError(log: Logger, name: string, err: unknown) {
-  if (err instanceof RpcError) return { code: err.code, details: err.message };
+  const known = asRpcError(err);
+  if (known) return serviceErrorOf(known);
   log.error('internal error', {
     rpc: name,
     error: err instanceof Error ? (err.stack ?? err.message) : String(err),
@@ -144,8 +146,10 @@ export function createService(deps: ServiceDeps): PretextServiceServer {
       maxConcurrentRuns: deps.maxConcurrentRuns,
       runningRuns: registry.countByState(RunState.RUN_STATE_RUNNING),
       queuedRuns: registry.countByState(RunState.RUN_STATE_QUEUED),
-      datasets: Object.keys(DATASETS).map((n) => ({ name: n, ...deps.datasetStatus(n) })),
-      pretextMethods: [...PRETEXT_METHODS],
+      datasets: datasetNames().map((n) => ({ name: n, ...deps.datasetStatus(n) })),
+      pretextMethods: methodNames('pretext'),
+      studyPresets: presetNames(),
+      architectures: architectureNames(),
       startedAtUnixMs: deps.startedAt,
       lastSeq: deps.events.lastSeq(),
       nodeVersion: process.version,
@@ -153,43 +157,25 @@ export function createService(deps: ServiceDeps): PretextServiceServer {
     })),
 
     startPretext: unary<StartPretextRequest, StartPretextResponse>(log, 'StartPretext', (req) => {
-      const run = submitPretext(registry, preparePretext(req.config), req.name);
+      const spec = preparePretext(req.config, req.name);
+      if (req.validateOnly) return { run: previewRun(spec) };
+      const run = registry.create(spec);
       scheduler.kick();
       return { run: registry.get(run.id)! };
     }),
 
     startDownstream: unary<StartDownstreamRequest, StartDownstreamResponse>(log, 'StartDownstream', (req) => {
-      const { config, parent } = prepareDownstream(registry, req.config);
-      const run = submitDownstream(registry, config, parent, req.name);
+      const spec = prepareDownstream(registry, req.config, req.name);
+      if (req.validateOnly) return { run: previewRun(spec) };
+      const run = registry.create(spec);
       scheduler.kick();
       return { run: registry.get(run.id)! };
     }),
 
     evaluate: unary<EvaluateRequest, EvaluateResponse>(log, 'Evaluate', async (req, call) => {
-      const config: EvaluateConfig = completeEvaluate(req.config);
-      const target = mustGet(config.targetRunId, 'config.target_run_id');
-      if (target.kind === RunKind.RUN_KIND_EVALUATE) {
-        throw invalidArgument(`run ${target.id} is an evaluation; evaluate a pretext or downstream run`);
-      }
-      if (
-        FINAL_STATES.has(target.state) &&
-        target.state !== RunState.RUN_STATE_SUCCEEDED &&
-        target.artifacts.length === 0
-      ) {
-        throw failedPrecondition(
-          `run ${target.id} ended ${stateName(target.state)} without writing a checkpoint`,
-        );
-      }
-      const created = registry.create({
-        kind: RunKind.RUN_KIND_EVALUATE,
-        method: 'evaluate',
-        name: checkName(req.name),
-        config: { $case: 'evaluate', evaluate: config },
-        dataset: target.dataset,
-        parentRunId: target.id,
-        seed: 0,
-        codeRevision: codeRevision(),
-      });
+      const spec = prepareEvaluate(registry, req.config, req.name);
+      if (req.validateOnly) return { run: previewRun(spec), result: undefined };
+      const created = registry.create(spec);
       scheduler.kick();
       if (!req.wait) return { run: registry.get(created.id)!, result: undefined };
       const run = await waitTerminal(created.id, call as ServerUnaryCall<unknown, unknown>);
@@ -259,7 +245,7 @@ export function createService(deps: ServiceDeps): PretextServiceServer {
     }),
 
     startStudy: unary<StartStudyRequest, StartStudyResponse>(log, 'StartStudy', (req) => ({
-      study: deps.studies.start(req.config, req.name),
+      study: deps.studies.start(req.config, req.name, req.validateOnly),
     })),
 
     getStudy: unary<GetStudyRequest, GetStudyResponse>(log, 'GetStudy', (req) => ({

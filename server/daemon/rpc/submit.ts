@@ -1,27 +1,40 @@
 // Creating runs from requests: shared by the Start* RPCs and by studies, so a study's child
-// runs are validated exactly like runs a user starts by hand.
+// runs are resolved exactly like runs a user starts by hand. Registry facts (does the parent
+// exist, did it succeed) are checked here; every setting is resolved by the contract.
 import {
   type DownstreamConfig,
+  type EvaluateConfig,
   type PretextConfig,
   type Run,
   RunKind,
   RunState,
 } from '../../../gen/ts/pretext/v1/run.js';
-import { FINAL_STATES, type RunRegistry, stateName } from '../runs/registry.js';
+import { LIMITS } from '../../shared/contract/catalog.js';
+import { DOWNSTREAM_METHOD } from '../../shared/contract/methods.js';
+import {
+  type PretextFacts,
+  pretextFacts,
+  resolveDownstream,
+  resolveEvaluate,
+  resolvePretext,
+} from '../../shared/contract/resolve.js';
+import { quote } from '../../shared/contract/verdict.js';
 import { codeRevision } from '../../shared/version.js';
-import { completeDownstream, completePretext, type ParentFacts, PRETEXT_METHODS } from './defaults.js';
+import { FINAL_STATES, type NewRun, type RunRegistry, stateName } from '../runs/registry.js';
 import { failedPrecondition, invalidArgument, notFound } from './errors.js';
 
 const RUN_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
 export function checkId(id: string, field: string, what = 'run'): string {
   if (!id) throw invalidArgument(`${field} is required`);
-  if (!RUN_ID.test(id)) throw invalidArgument(`${field} "${id.slice(0, 80)}" is not a valid ${what} id`);
+  if (!RUN_ID.test(id)) throw invalidArgument(`${field} ${quote(id)} is not a valid ${what} id`);
   return id;
 }
 
 export function checkName(n: string): string {
-  if (n.length > 200) throw invalidArgument('name is longer than 200 characters');
+  if (n.length > LIMITS.name.maxLength) {
+    throw invalidArgument(`name is longer than ${LIMITS.name.maxLength} characters`);
+  }
   return n;
 }
 
@@ -31,21 +44,49 @@ export function mustGetRun(registry: RunRegistry, id: string, field = 'run_id'):
   return run;
 }
 
-export function pretextFacts(run: Run): ParentFacts {
+/** The facts a downstream run takes from its pretext run; refuses anything else. */
+export function parentFactsOf(run: Run, field: string): PretextFacts {
   if (run.config?.$case !== 'pretext') {
-    throw invalidArgument(`run ${run.id} is not a pretext run (it is a ${run.method} run)`);
+    throw invalidArgument(`${field}: run ${run.id} is not a pretext run (it is a ${run.method} run)`);
   }
-  const c: PretextConfig = run.config.pretext;
-  return { dataset: c.dataset, architecture: c.architecture, depth: c.depth };
+  if (FINAL_STATES.has(run.state) && run.state !== RunState.RUN_STATE_SUCCEEDED) {
+    throw failedPrecondition(
+      `pretext run ${run.id} ended ${stateName(run.state)}; start from a SUCCEEDED pretext run (or resume this one first)`,
+    );
+  }
+  return pretextFacts(run.config.pretext);
 }
 
-/** Validates a pretext config (filling defaults) without creating anything. */
-export function preparePretext(config: PretextConfig | undefined): PretextConfig {
-  return completePretext(config, PRETEXT_METHODS);
+/** A run as the registry will store it (what validate_only answers with). */
+export function previewRun(run: NewRun): Run {
+  return {
+    id: '',
+    name: run.name,
+    kind: run.kind,
+    method: run.method,
+    state: RunState.RUN_STATE_UNSPECIFIED,
+    config: run.config,
+    createdAtUnixMs: 0,
+    startedAtUnixMs: 0,
+    finishedAtUnixMs: 0,
+    error: '',
+    parentRunId: run.parentRunId,
+    backend: '',
+    seed: run.seed,
+    dataChecksum: '',
+    codeRevision: run.codeRevision,
+    progress: undefined,
+    result: undefined,
+    artifacts: [],
+    attempts: 0,
+    lastSeq: 0,
+    dataset: run.dataset,
+    studyId: run.studyId ?? '',
+  };
 }
 
-export function submitPretext(registry: RunRegistry, config: PretextConfig, name: string, studyId = ''): Run {
-  return registry.create({
+export function pretextRunSpec(config: PretextConfig, name: string, studyId = ''): NewRun {
+  return {
     kind: RunKind.RUN_KIND_PRETEXT,
     method: config.method,
     name: checkName(name),
@@ -53,44 +94,71 @@ export function submitPretext(registry: RunRegistry, config: PretextConfig, name
     dataset: config.dataset,
     parentRunId: '',
     studyId,
-    seed: config.training!.seed,
+    seed: config.training?.seed ?? 0,
     codeRevision: codeRevision(),
-  });
+  };
 }
 
-/** Validates a downstream config against its pretext run (if any); returns it completed. */
-export function prepareDownstream(
-  registry: RunRegistry,
-  config: DownstreamConfig | undefined,
-): { config: DownstreamConfig; parent?: Run } {
-  let parent: Run | undefined;
-  if (config?.pretextRunId) {
-    parent = mustGetRun(registry, config.pretextRunId, 'config.pretext_run_id');
-    if (FINAL_STATES.has(parent.state) && parent.state !== RunState.RUN_STATE_SUCCEEDED) {
-      throw failedPrecondition(
-        `pretext run ${parent.id} ended ${stateName(parent.state)}; start from a SUCCEEDED pretext run (or resume this one first)`,
-      );
-    }
-  }
-  return { config: completeDownstream(config, parent ? pretextFacts(parent) : undefined), parent };
-}
-
-export function submitDownstream(
-  registry: RunRegistry,
-  config: DownstreamConfig,
-  parent: Run | undefined,
-  name: string,
-  studyId = '',
-): Run {
-  return registry.create({
+export function downstreamRunSpec(config: DownstreamConfig, name: string, studyId = ''): NewRun {
+  return {
     kind: RunKind.RUN_KIND_DOWNSTREAM,
-    method: 'supervised',
+    method: DOWNSTREAM_METHOD,
     name: checkName(name),
     config: { $case: 'downstream', downstream: config },
     dataset: config.dataset,
-    parentRunId: parent?.id ?? '',
+    parentRunId: config.pretextRunId,
     studyId,
-    seed: config.training!.seed,
+    seed: config.training?.seed ?? 0,
     codeRevision: codeRevision(),
-  });
+  };
+}
+
+/** A StartPretext request resolved into the run it creates. */
+export function preparePretext(raw: PretextConfig | undefined, name: string): NewRun {
+  return pretextRunSpec(resolvePretext(raw), name);
+}
+
+/** A StartDownstream request resolved against its pretext run (if any). */
+export function prepareDownstream(
+  registry: RunRegistry,
+  raw: DownstreamConfig | undefined,
+  name: string,
+): NewRun {
+  const parent = raw?.pretextRunId
+    ? parentFactsOf(mustGetRun(registry, raw.pretextRunId, 'config.pretext_run_id'), 'config.pretext_run_id')
+    : undefined;
+  return downstreamRunSpec(resolveDownstream(raw, parent), name);
+}
+
+/** An Evaluate request resolved against its target run. */
+export function prepareEvaluate(
+  registry: RunRegistry,
+  raw: EvaluateConfig | undefined,
+  name: string,
+): NewRun {
+  const target = raw?.targetRunId ? mustGetRun(registry, raw.targetRunId, 'config.target_run_id') : undefined;
+  if (!target) throw invalidArgument('config.target_run_id is required');
+  const config = resolveEvaluate(raw, { method: target.method });
+  if (target.kind === RunKind.RUN_KIND_EVALUATE) {
+    throw invalidArgument(`run ${target.id} is an evaluation; evaluate a pretext or downstream run`);
+  }
+  if (
+    FINAL_STATES.has(target.state) &&
+    target.state !== RunState.RUN_STATE_SUCCEEDED &&
+    target.artifacts.length === 0
+  ) {
+    throw failedPrecondition(
+      `run ${target.id} ended ${stateName(target.state)} without writing a checkpoint`,
+    );
+  }
+  return {
+    kind: RunKind.RUN_KIND_EVALUATE,
+    method: 'evaluate',
+    name: checkName(name),
+    config: { $case: 'evaluate', evaluate: config },
+    dataset: target.dataset,
+    parentRunId: target.id,
+    seed: 0,
+    codeRevision: codeRevision(),
+  };
 }

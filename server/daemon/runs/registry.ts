@@ -135,34 +135,44 @@ export class RunRegistry {
   }
 
   create(spec: NewRun): Run {
+    return this.write((append) => this.insert(spec, append));
+  }
+
+  /**
+   * Creates several runs, and whatever else `fn` writes, in one transaction: all of it or
+   * nothing. Their events are published once it has committed.
+   */
+  createTogether<T>(fn: (create: (spec: NewRun) => Run) => T): T {
+    return this.write((append) => fn((spec) => this.insert(spec, append)));
+  }
+
+  private insert(spec: NewRun, append: (runId: string, payload: EventPayload) => void): Run {
     const now = new Date();
     const id = newRunId(now);
-    this.write((append) => {
-      this.db
-        .prepare(
-          `INSERT INTO runs (id, name, kind, method, state, config_json, dataset, created_ms, parent_run_id,
+    this.db
+      .prepare(
+        `INSERT INTO runs (id, name, kind, method, state, config_json, dataset, created_ms, parent_run_id,
              study_id, seed, code_revision, queued_ms)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        )
-        .run(
-          id,
-          spec.name,
-          spec.kind,
-          spec.method,
-          RunState.RUN_STATE_QUEUED,
-          encodeConfig(spec.config),
-          spec.dataset,
-          now.getTime(),
-          spec.parentRunId,
-          spec.studyId ?? '',
-          spec.seed,
-          spec.codeRevision,
-          now.getTime(),
-        );
-      append(id, {
-        $case: 'state',
-        state: { from: RunState.RUN_STATE_UNSPECIFIED, to: RunState.RUN_STATE_QUEUED, message: 'queued' },
-      });
+      )
+      .run(
+        id,
+        spec.name,
+        spec.kind,
+        spec.method,
+        RunState.RUN_STATE_QUEUED,
+        encodeConfig(spec.config),
+        spec.dataset,
+        now.getTime(),
+        spec.parentRunId,
+        spec.studyId ?? '',
+        spec.seed,
+        spec.codeRevision,
+        now.getTime(),
+      );
+    append(id, {
+      $case: 'state',
+      state: { from: RunState.RUN_STATE_UNSPECIFIED, to: RunState.RUN_STATE_QUEUED, message: 'queued' },
     });
     return this.get(id)!;
   }

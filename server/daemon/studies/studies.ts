@@ -4,25 +4,18 @@
 // restarts exactly as its runs do. Whenever a child changes state the study's aggregate is
 // recomputed and published as a `study` event under the study's id.
 import { randomBytes } from 'node:crypto';
-import {
-  type DownstreamConfig,
-  Protocol,
-  type Run,
-  RunKind,
-  RunState,
-} from '../../../gen/ts/pretext/v1/run.js';
+import { type DownstreamConfig, Protocol, type Run, RunState } from '../../../gen/ts/pretext/v1/run.js';
 import { type Study, StudyArm, StudyConfig, StudyState } from '../../../gen/ts/pretext/v1/study.js';
 import type { Logger } from '../log.js';
-import { DATASETS } from '../rpc/defaults.js';
+import { type ResolvedStudy, resolveStudy } from '../../shared/contract/resolve.js';
 import { failedPrecondition, invalidArgument, notFound } from '../rpc/errors.js';
 import {
   checkId,
   checkName,
+  downstreamRunSpec,
   mustGetRun,
-  prepareDownstream,
-  preparePretext,
-  submitDownstream,
-  submitPretext,
+  parentFactsOf,
+  pretextRunSpec,
 } from '../rpc/submit.js';
 import type { Db } from '../runs/db.js';
 import type { EventLog } from '../runs/event-log.js';
@@ -31,8 +24,6 @@ import type { Scheduler } from '../runs/scheduler.js';
 import { codeRevision } from '../../shared/version.js';
 import { aggregate, type ChildOutcome } from './aggregate.js';
 
-export const DEFAULT_BUDGETS = [100, 250, 625, 1250, 2500, 5000];
-const DEFAULT_ARMS = [StudyArm.STUDY_ARM_SL, StudyArm.STUDY_ARM_SSL_FINE_TUNE];
 const FINAL_STUDY_STATES = new Set([
   StudyState.STUDY_STATE_SUCCEEDED,
   StudyState.STUDY_STATE_FAILED,
@@ -89,118 +80,72 @@ export class Studies {
     for (const r of rows) this.refresh(r.id);
   }
 
-  start(rawConfig: StudyConfig | undefined, rawName: string): Study {
-    if (!rawConfig) throw invalidArgument('config is required');
+  /**
+   * Resolves the whole study (every arm × budget × fold) through the contract, then creates its
+   * pretext run, its children and its row in one transaction. With `validateOnly` it answers
+   * with the study as it would be stored and creates nothing.
+   */
+  start(rawConfig: StudyConfig | undefined, rawName: string, validateOnly = false): Study {
     const name = checkName(rawName);
-    const hasRun = rawConfig.pretextRunId !== '';
-    if (hasRun === (rawConfig.pretext !== undefined)) {
-      throw invalidArgument(
-        'give exactly one of config.pretext_run_id (an existing pretext run) or config.pretext (a run to start)',
-      );
-    }
-    const budgets = rawConfig.labelBudgets.length ? [...rawConfig.labelBudgets] : DEFAULT_BUDGETS;
-    if (new Set(budgets).size !== budgets.length) throw invalidArgument('label_budgets has duplicates');
-    budgets.sort((a, b) => a - b);
-    const folds = rawConfig.folds || 3;
-    if (folds > 50) throw invalidArgument('folds must be at most 50');
-    const arms = rawConfig.arms.length ? [...new Set(rawConfig.arms)] : DEFAULT_ARMS;
-    for (const a of arms) if (!(a in StudyArm) || a <= 0) throw invalidArgument(`arm ${a} is unknown`);
-    arms.sort((a, b) => a - b);
-
-    // Validate everything before creating anything: the pretext config (or run), and every child.
-    const pretext = rawConfig.pretext ? preparePretext(rawConfig.pretext) : undefined;
-    const existing = hasRun
+    const existing = rawConfig?.pretextRunId
       ? mustGetRun(this.registry, rawConfig.pretextRunId, 'config.pretext_run_id')
       : undefined;
-    if (existing && existing.kind !== RunKind.RUN_KIND_PRETEXT) {
-      throw invalidArgument(`run ${existing.id} is not a pretext run`);
-    }
-    if (existing && FINAL_STATES.has(existing.state) && existing.state !== RunState.RUN_STATE_SUCCEEDED) {
-      throw failedPrecondition(
-        `pretext run ${existing.id} did not succeed; the SSL arms would have nothing to start from`,
-      );
-    }
-    const dataset = pretext?.dataset ?? existing!.dataset;
-    if (!DATASETS[dataset]) throw invalidArgument(`dataset ${dataset} is unknown`);
-    const template: DownstreamConfig = { ...(rawConfig.downstream ?? ({} as DownstreamConfig)), dataset };
-    // Children are validated against the pretext facts; a placeholder parent stands in for a
-    // pretext run that does not exist yet.
-    const childConfigs: Array<{ config: DownstreamConfig; arm: StudyArm; nLabels: number; fold: number }> =
-      [];
-    for (const nLabels of budgets) {
-      for (let fold = 0; fold < folds; fold++) {
-        for (const arm of arms) {
-          const config: DownstreamConfig = {
-            ...template,
-            nLabels,
-            fold,
-            pretextRunId: '',
-            protocol:
-              arm === StudyArm.STUDY_ARM_SSL_LINEAR_PROBE
-                ? Protocol.PROTOCOL_LINEAR_PROBE
-                : Protocol.PROTOCOL_FINE_TUNE,
-            // The same seed for both arms of a fold: same labeled subset, same validation split.
-            training: template.training
-              ? { ...template.training, seed: template.training.seed || 1 + fold }
-              : undefined,
-          };
-          childConfigs.push({ config, arm, nLabels, fold });
-        }
-      }
-    }
-    const validated = childConfigs.map((c) => {
-      if (c.arm === StudyArm.STUDY_ARM_SL) {
-        const ssl = pretext ?? (existing?.config?.$case === 'pretext' ? existing.config.pretext : undefined);
-        // SL uses the same backbone architecture as the SSL arms, from random init.
-        const cfg = { ...c.config, architecture: ssl?.architecture ?? '', depth: ssl?.depth ?? 0 };
-        return { ...c, config: prepareDownstream(this.registry, cfg).config };
-      }
-      return c;
-    });
+    const resolved = resolveStudy(
+      rawConfig,
+      existing ? parentFactsOf(existing, 'config.pretext_run_id') : undefined,
+    );
+    if (validateOnly) return this.preview(resolved, name);
 
     const id = `s-${new Date().toISOString().slice(0, 10).replaceAll('-', '')}-${randomBytes(3).toString('hex')}`;
-    const pretextRun = pretext
-      ? submitPretext(this.registry, pretext, `${name || id} pretext`, id)
-      : existing!;
-    for (const c of validated) {
-      let config = c.config;
-      let parent: Run | undefined;
-      if (c.arm !== StudyArm.STUDY_ARM_SL) {
-        ({ config, parent } = prepareDownstream(this.registry, { ...c.config, pretextRunId: pretextRun.id }));
+    const label = name || id;
+    const pretextRun = this.registry.createTogether((create) => {
+      const pretext = resolved.pretext
+        ? create(pretextRunSpec(resolved.pretext, `${label} pretext`, id))
+        : (existing as Run);
+      for (const c of resolved.children) {
+        const config = c.arm === StudyArm.STUDY_ARM_SL ? c.config : { ...c.config, pretextRunId: pretext.id };
+        create(downstreamRunSpec(config, `${label} n=${c.nLabels} fold=${c.fold} ${StudyArm[c.arm]}`, id));
       }
-      submitDownstream(
-        this.registry,
-        config,
-        parent,
-        `${name || id} n=${c.nLabels} fold=${c.fold} ${StudyArm[c.arm]}`,
-        id,
-      );
-    }
-    const stored: StudyConfig = {
-      ...rawConfig,
-      labelBudgets: budgets,
-      folds,
-      arms,
-      pretextRunId: pretextRun.id,
-      downstream: template,
-    };
-    this.db
-      .prepare(
-        `INSERT INTO studies (id, name, state, config_json, pretext_run_id, created_ms, code_revision)
-         VALUES (?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
-        id,
-        name,
-        StudyState.STUDY_STATE_RUNNING,
-        JSON.stringify(StudyConfig.toJSON(stored)),
-        pretextRun.id,
-        Date.now(),
-        codeRevision(),
-      );
-    this.log.info('study started', { study: id, children: validated.length, pretext: pretextRun.id });
+      this.db
+        .prepare(
+          `INSERT INTO studies (id, name, state, config_json, pretext_run_id, created_ms, code_revision)
+           VALUES (?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(
+          id,
+          name,
+          StudyState.STUDY_STATE_RUNNING,
+          JSON.stringify(StudyConfig.toJSON({ ...resolved.config, pretextRunId: pretext.id })),
+          pretext.id,
+          Date.now(),
+          codeRevision(),
+        );
+      return pretext;
+    });
+    this.log.info('study started', { study: id, children: resolved.children.length, pretext: pretextRun.id });
     this.scheduler.kick();
     return this.refresh(id)!;
+  }
+
+  /** The study a validate_only StartStudy would create: resolved config, planned runs, no id. */
+  private preview(resolved: ResolvedStudy, name: string): Study {
+    const config = resolved.config;
+    const { cells, gains } = aggregate([], config.labelBudgets, config.arms, config.folds);
+    return {
+      id: '',
+      name,
+      state: StudyState.STUDY_STATE_UNSPECIFIED,
+      config,
+      pretextRunId: config.pretextRunId,
+      cells,
+      gains,
+      createdAtUnixMs: 0,
+      finishedAtUnixMs: 0,
+      error: '',
+      runsTotal: resolved.children.length + (resolved.pretext ? 1 : 0),
+      runsEnded: 0,
+      codeRevision: codeRevision(),
+    };
   }
 
   get(id: string): Study {

@@ -18,7 +18,7 @@ const CPU_DOWNSTREAM = {
   },
 };
 
-export const STUDY_PRESETS: Record<string, StudyConfig> = {
+const STUDY_PRESETS: Record<string, StudyConfig> = {
   // REFERENCE.md §1: all 50,000 images, one random rotation each, ResNet20, 200 epochs, batch 32,
   // Adam 1e-3 with the step schedule and plateau reduction, shift/flip augmentation.
   reference: StudyConfig.fromPartial({
@@ -116,6 +116,13 @@ export const STUDY_PRESETS: Record<string, StudyConfig> = {
   }),
 };
 
+const PRESETS = new Map(Object.entries(STUDY_PRESETS));
+
 export function presetNames(): string[] {
-  return Object.keys(STUDY_PRESETS);
+  return [...PRESETS.keys()];
+}
+
+/** A preset by name (a Map lookup: "__proto__" is unknown, not a prototype). */
+export function studyPreset(name: string): StudyConfig | undefined {
+  return PRESETS.get(name);
 }

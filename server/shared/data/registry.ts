@@ -9,15 +9,7 @@ import { readCifar10, cifar10ClassNames, cifar10Files, CIFAR10_RECORD } from './
 import { DatasetCorruptError, DatasetUnavailableError } from './errors.js';
 import { checkSize, exists, recordCount } from './files.js';
 import { type DatasetName, type DatasetSource, OFFICIAL_SOURCES, sourceFor } from './sources.js';
-import {
-  readStl10,
-  readStl10Folds,
-  STL10_RECORD,
-  STL10_SIDE,
-  stl10ClassNames,
-  stl10Count,
-  stl10Files,
-} from './stl10.js';
+import { readStl10, readStl10Folds, STL10_SIDE, stl10ClassNames, stl10Count, stl10Files } from './stl10.js';
 import type { ImageSet, Split } from './types.js';
 
 export type { DatasetName } from './sources.js';
@@ -183,9 +175,3 @@ function stlHandle(dir: string, checksum: string): DatasetHandle {
     },
   };
 }
-
-/** Bytes of one image of a dataset as stored (for memory estimates). */
-export const RECORD_BYTES: Readonly<Record<DatasetName, number>> = {
-  cifar10: CIFAR10_RECORD,
-  stl10: STL10_RECORD,
-};

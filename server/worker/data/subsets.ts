@@ -1,5 +1,6 @@
 // Index subsets of a split: label budgets, validation carving, unlabeled subsets. Every function
 // is deterministic for its seed and returns sorted Int32Array indices into the split.
+import { CUMULATIVE_FOLDS, type SubsetSchemeEntry } from '../../shared/contract/catalog.js';
 import { Rng } from './rng.js';
 
 function sorted(a: Int32Array): Int32Array {
@@ -83,10 +84,7 @@ export function stratifiedKFold(labels: Uint8Array, nSplits: number, seed: numbe
   return folds;
 }
 
-export type SubsetScheme = 'stratified_fold' | 'cumulative' | 'stl10_fold';
-
-/** Number of folds of the cumulative scheme (the reference notebook: 50 folds of 1,000 on CIFAR-10). */
-export const CUMULATIVE_FOLDS = 50;
+export type SubsetScheme = SubsetSchemeEntry['name'];
 
 export interface LabelBudgetOptions {
   labels: Uint8Array;

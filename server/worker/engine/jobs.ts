@@ -2,24 +2,26 @@
 // evaluation job. Each job starts the backend, runs, and returns the proto's RunResult.
 import type { DownstreamConfig, PretextConfig, RunResult } from '../../../gen/ts/pretext/v1/run.js';
 import { evaluateJob } from '../eval/evaluate-job.js';
-import { getMethod, methodNames } from '../methods/registry.js';
+import { methodNames, mustMethod } from '../../shared/contract/methods.js';
+import { trainingSettings } from '../../shared/contract/training.js';
+import { loadMethod } from '../methods/registry.js';
 import { assignWeights, disposeCheckpoint, loadCheckpoint } from './checkpoint.js';
 import { checkpointDir } from './checkpoint-names.js';
 import { datasetOpener, startBackend } from './job-support.js';
-import { resolveTraining } from './options.js';
 import { type CheckpointState, train } from './trainer.js';
 import type { JobFn, JobTable } from './worker-runtime.js';
 
 /** Trains with the method named by the spec, then evaluates the selected (best) checkpoint. */
 export const trainJob: JobFn = async (ctx) => {
   const { spec } = ctx;
-  const entry = getMethod(spec.method);
+  const entry = mustMethod(spec.method);
   if (entry.role !== spec.kind)
     throw new Error(`method "${spec.method}" is a ${entry.role} method, not ${spec.kind}`);
-  const config = spec.config as PretextConfig | DownstreamConfig;
-  const training = resolveTraining(config.training, entry.role);
+  // The daemon resolved the config at the RPC; the worker reads it as it is.
+  const training = trainingSettings((spec.config as PretextConfig | DownstreamConfig).training);
+  const create = await loadMethod(entry.name);
   await startBackend(ctx);
-  const method = await entry.create({ ctx, training, seed: spec.seed, openDataset: datasetOpener(ctx) });
+  const method = await create({ ctx, training, seed: spec.seed, openDataset: datasetOpener(ctx) });
   try {
     const state = await train(ctx, method, training, {
       runDir: spec.runDir,
@@ -50,14 +52,10 @@ export const trainJob: JobFn = async (ctx) => {
   }
 };
 
-/**
- * Keys per registered method, plus `${kind}:*` fallbacks so that methods registered later
- * (the contrastive ones) are found too; `trainJob` rejects names the registry does not know.
- */
+/** One key per catalog method ("pretext:rotation", "downstream:supervised", ...) and the evaluation. */
 export function buildJobTable(): JobTable {
-  const table: JobTable = { 'pretext:*': trainJob, 'downstream:*': trainJob, 'evaluate:*': evaluateJob };
-  for (const name of methodNames('pretext')) table[`pretext:${name}`] = trainJob;
-  for (const name of methodNames('downstream')) table[`downstream:${name}`] = trainJob;
+  const table: JobTable = { 'evaluate:evaluate': evaluateJob };
+  for (const name of methodNames()) table[`${mustMethod(name).role}:${name}`] = trainJob;
   return table;
 }
 

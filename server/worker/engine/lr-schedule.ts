@@ -1,7 +1,7 @@
 // The reference's learning-rate policy: a step decay at 40/60/80/90% of the run (epochs
 // 80/120/160/180 of 200) times whatever reduce-on-plateau has taken off. Both parts are plain
 // data so that a checkpoint can store them and a resumed run continues the same curve.
-import type { LrScheduleName } from './options.js';
+import type { LrScheduleName } from '../../shared/contract/catalog.js';
 
 /** Multiplier of the base lr for 1-based `epoch` of `epochs`. */
 export function scheduleFactor(name: LrScheduleName, epoch: number, epochs: number): number {

@@ -16,7 +16,7 @@ import {
 import { createAdam } from '../backend/fused-adam.js';
 import { type CheckpointKind, checkpointDir } from './checkpoint-names.js';
 import { learningRateAt, newPlateau, type PlateauState, stepPlateau } from './lr-schedule.js';
-import type { ResolvedTraining } from './options.js';
+import type { TrainingSettings } from '../../shared/contract/training.js';
 import type { JobContext } from './worker-runtime.js';
 
 /** Everything the loop needs to continue a run exactly where it stopped. */
@@ -205,7 +205,7 @@ class StepWindow {
 export async function train(
   ctx: JobContext,
   method: Method,
-  opts: ResolvedTraining,
+  opts: TrainingSettings,
   run: TrainRun,
 ): Promise<TrainerState> {
   const optimizer: tf.Optimizer = createAdam(opts.learningRate);

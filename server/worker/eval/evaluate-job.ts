@@ -1,14 +1,16 @@
 // The `evaluate` job: a run's best or last checkpoint on a split of its dataset. Everything it
 // needs (network, mean image, validation indices, rotation labels) comes from the checkpoint.
 import { LogLevel } from '../../../gen/ts/pretext/v1/event.js';
-import type { EvalResult, EvaluateConfig, PretextConfig, RunResult } from '../../../gen/ts/pretext/v1/run.js';
-import { assignWeights, disposeCheckpoint, loadCheckpoint } from '../engine/checkpoint.js';
+import type { EvalResult, EvaluateConfig, RunResult } from '../../../gen/ts/pretext/v1/run.js';
+import type { SplitName } from '../../shared/contract/catalog.js';
+import { type EvaluationKind, mustMethod } from '../../shared/contract/methods.js';
+import { disposeCheckpoint, type LoadedCheckpoint, loadCheckpoint } from '../engine/checkpoint.js';
 import { checkpointDir, checkpointName } from '../engine/checkpoint-names.js';
 import { datasetOpener, startBackend } from '../engine/job-support.js';
 import type { CheckpointState } from '../engine/trainer.js';
 import type { JobFn } from '../engine/worker-runtime.js';
-import { isKnnTask, knnEvaluation } from '../methods/contrastive/evaluate.js';
-import { buildNetwork } from '../methods/network.js';
+import { knnEvaluation } from '../methods/contrastive/evaluate.js';
+import { restoreNetwork } from '../methods/restore.js';
 import { rotationEvalLabels, testRotations } from '../methods/rotation.js';
 import {
   classificationSource,
@@ -17,8 +19,6 @@ import {
   rotationSource,
   toEvalResult,
 } from './classify.js';
-
-const SPLITS = ['test', 'validation', 'train'];
 
 /** An evaluation's RunResult: validation goes in `validation`, test and train in `test`. */
 function evaluationResult(
@@ -38,47 +38,39 @@ function evaluationResult(
   };
 }
 
-export const evaluateJob: JobFn = async (ctx) => {
-  const config = ctx.spec.config as EvaluateConfig;
-  const parent = ctx.spec.parent;
-  if (!parent) throw new Error('evaluate needs the target run (spec.parent)');
-  const split = config.split || 'test';
-  if (!SPLITS.includes(split)) throw new Error(`unknown split "${split}" (test, validation or train)`);
-  const which = checkpointName(config.checkpoint);
-  await startBackend(ctx);
-  const ckpt = await loadCheckpoint<CheckpointState>(checkpointDir(parent.runDir, which));
-  const { info, trainer } = ckpt.state;
-  if (isKnnTask(info)) {
-    // Contrastive runs have no classifier head: they are evaluated by kNN on backbone features.
-    if (split === 'train') {
-      disposeCheckpoint(ckpt);
-      throw new Error('contrastive runs are evaluated by kNN on the validation or test split, not on train');
-    }
-    try {
-      const handle = await datasetOpener(ctx)(info.dataset);
-      const evalResult = await knnEvaluation({
-        info,
-        weights: ckpt.weights,
-        arrays: ckpt.arrays,
-        contrastive: (parent.config as PretextConfig).contrastive,
-        handle,
-        split: split as 'validation' | 'test',
-        limit: config.limit,
-        checkpoint: which,
-        signal: ctx.signal,
-      });
-      return evaluationResult(split, evalResult, trainer, { knn_accuracy: evalResult.accuracy });
-    } finally {
-      disposeCheckpoint(ckpt);
-    }
-  }
-  const net = buildNetwork(info.network, info.seed);
+/** What every evaluation gets: the loaded checkpoint, the split, and how to open the data. */
+interface EvaluationInput {
+  ctx: Parameters<JobFn>[0];
+  config: EvaluateConfig;
+  ckpt: LoadedCheckpoint<CheckpointState>;
+  split: SplitName;
+  which: string;
+}
+
+type Evaluator = (input: EvaluationInput) => Promise<{ result: EvalResult; extra?: Record<string, number> }>;
+
+/** kNN on backbone features (the contrastive methods have no classifier head). */
+const knn: Evaluator = async ({ ctx, config, ckpt, split, which }) => {
+  const handle = await datasetOpener(ctx)(ckpt.state.info.dataset);
+  const result = await knnEvaluation({
+    info: ckpt.state.info,
+    weights: ckpt.weights,
+    arrays: ckpt.arrays,
+    handle,
+    // The contract refuses `train` for kNN methods (it is the bank).
+    split: split as 'validation' | 'test',
+    limit: config.limit,
+    checkpoint: which,
+    signal: ctx.signal,
+  });
+  return { result, extra: { knn_accuracy: result.accuracy } };
+};
+
+/** The network's own head on the split: classification, or the 4-way rotation task. */
+const head: Evaluator = async ({ ctx, config, ckpt, split, which }) => {
+  const { info } = ckpt.state;
+  const net = restoreNetwork(info, ckpt.weights);
   try {
-    try {
-      assignWeights(net.model, ckpt.weights);
-    } finally {
-      disposeCheckpoint(ckpt);
-    }
     const mean = ckpt.arrays.mean;
     if (!(mean instanceof Float32Array)) throw new Error(`checkpoint ${ckpt.dir} has no mean image`);
     const handle = await datasetOpener(ctx)(info.dataset);
@@ -108,19 +100,41 @@ export const evaluateJob: JobFn = async (ctx) => {
     }
     ctx.throwIfCancelled();
     const counts = await countPredictions(net.model, info.network.headUnits, source, { signal: ctx.signal });
-    const evalResult = toEvalResult(counts, {
-      split,
-      classNames: info.classNames,
-      checkpoint: which,
-      task: info.task,
-    });
+    return {
+      result: toEvalResult(counts, {
+        split,
+        classNames: info.classNames,
+        checkpoint: which,
+        task: info.task,
+      }),
+    };
+  } finally {
+    net.model.dispose();
+  }
+};
+
+/** Each method's catalog entry names how its checkpoints are evaluated. */
+const EVALUATORS: Record<EvaluationKind, Evaluator> = { knn, rotation: head, classification: head };
+
+export const evaluateJob: JobFn = async (ctx) => {
+  const config = ctx.spec.config as EvaluateConfig;
+  const parent = ctx.spec.parent;
+  if (!parent) throw new Error('evaluate needs the target run (spec.parent)');
+  const split = config.split as SplitName;
+  const which = checkpointName(config.checkpoint);
+  await startBackend(ctx);
+  const ckpt = await loadCheckpoint<CheckpointState>(checkpointDir(parent.runDir, which));
+  try {
+    const evaluate = EVALUATORS[mustMethod(ckpt.state.info.method).evaluation];
+    const { result, extra } = await evaluate({ ctx, config, ckpt, split, which });
+    const { trainer } = ckpt.state;
     ctx.log(
       LogLevel.LOG_LEVEL_INFO,
       `${which} checkpoint of ${parent.runId} (epoch ${trainer.epoch}) on ${split}: ` +
-        `accuracy ${(evalResult.accuracy * 100).toFixed(2)}% over ${evalResult.numExamples} examples`,
+        `accuracy ${(result.accuracy * 100).toFixed(2)}% over ${result.numExamples} examples`,
     );
-    return evaluationResult(split, evalResult, trainer);
+    return evaluationResult(split, result, trainer, extra);
   } finally {
-    net.model.dispose();
+    disposeCheckpoint(ckpt);
   }
 };

@@ -6,8 +6,9 @@ import * as tf from '@tensorflow/tfjs';
 import type { EvalResult } from '../../../gen/ts/pretext/v1/run.js';
 import type { DatasetHandle } from '../../shared/data/registry.js';
 import type { Rng } from '../data/rng.js';
+import { carveValidation } from '../data/subsets.js';
 import type { ArrayEntry } from '../engine/checkpoint.js';
-import type { ResolvedTraining } from '../engine/options.js';
+import type { TrainingSettings } from '../../shared/contract/training.js';
 import type { JobContext } from '../engine/worker-runtime.js';
 import type { NetworkSpec } from './network.js';
 
@@ -48,6 +49,8 @@ export interface MethodInfo {
   seed: number;
   /** Rotation runs: 1 (one fixed k per image) or 4 (RotNet). */
   rotationsPerImage?: number;
+  /** Contrastive runs: k of the kNN evaluation (older checkpoints lack it: the catalog default). */
+  knnK?: number;
 }
 
 export interface Method {
@@ -79,7 +82,7 @@ export interface Method {
 /** Everything a method factory gets. */
 export interface MethodSetup {
   ctx: JobContext;
-  training: ResolvedTraining;
+  training: TrainingSettings;
   seed: number;
   /** The dataset, resolved (downloaded when allowed) by the job. */
   openDataset(name: string): Promise<DatasetHandle>;
@@ -110,6 +113,26 @@ export function classificationLoss(
   if (reg) loss = tf.add(loss, reg);
   const accuracy = tf.mean(tf.cast(tf.equal(tf.argMax(probs, -1), labels), 'float32')) as tf.Scalar;
   return { loss, accuracy };
+}
+
+/**
+ * The class-balanced selection split of a method's images, drawn with the run's seed under
+ * `tag`: `validation_fraction` of them, capped at `validation_limit`, never from `exclude`.
+ * Model selection only ever looks here, never at the test split.
+ */
+export function carveSelection(
+  labels: Uint8Array,
+  training: TrainingSettings,
+  seed: number,
+  tag: string,
+  exclude?: Int32Array,
+): Int32Array {
+  const fraction = training.validationFraction;
+  const size =
+    training.validationLimit > 0
+      ? Math.min(training.validationLimit, Math.round(fraction * labels.length))
+      : undefined;
+  return carveValidation({ labels, fraction, size, seed: deriveSeed(seed, tag), exclude });
 }
 
 /** A seed for one purpose ("val", "rotations", ...) derived from the run's seed, so streams never overlap. */

@@ -1,6 +1,7 @@
 // Builds a run's network from a plain spec, so that a checkpoint (which stores the spec) can be
 // rebuilt in another process and on another backend.
 import type * as tf from '@tensorflow/tfjs';
+import { parseArchitecture } from '../../shared/contract/catalog.js';
 import { buildBackbone, buildClassifier, buildSmallConvEncoder } from '../models/resnet.js';
 
 export interface NetworkSpec {
@@ -21,23 +22,14 @@ export interface Network {
   model: tf.LayersModel;
 }
 
-/**
- * Reads the proto's `architecture` + `depth`. Besides "resnet" and "small_conv" (width 128, the
- * reference's STL-10 encoder), "small_conv_<width>" picks a narrower encoder for quick runs.
- */
-export function parseArchitecture(
+/** The backbone of a stored (resolved) config's `architecture` + `depth`, as a network spec's fields. */
+export function backboneOf(
   architecture: string,
   depth: number,
 ): { architecture: string; depth: number; width: number } {
-  const arch = architecture || 'resnet';
-  if (arch === 'resnet') return { architecture: 'resnet', depth: depth || 20, width: 0 };
-  const m = /^small_conv(?:_(\d+))?$/.exec(arch);
-  if (m) {
-    const width = m[1] ? Number(m[1]) : 128;
-    if (!(width >= 1 && width <= 1024)) throw new Error(`small_conv width must be in 1..1024, got ${width}`);
-    return { architecture: 'small_conv', depth: 0, width };
-  }
-  throw new Error(`unknown architecture "${arch}" (resnet, small_conv or small_conv_<width>)`);
+  const parsed = parseArchitecture(architecture, depth);
+  if (!parsed) throw new Error(`architecture ${JSON.stringify(architecture)} is not in the catalog`);
+  return parsed;
 }
 
 export function buildBackboneFor(spec: NetworkSpec, seed: number): tf.LayersModel {

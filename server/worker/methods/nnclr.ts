@@ -54,3 +54,5 @@ export const createNnclr: MethodFactory = createContrastive('nnclr', (o) => {
     },
   };
 });
+
+export { createNnclr as create };

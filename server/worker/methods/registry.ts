@@ -1,38 +1,13 @@
-// Methods by name. Pretext methods and the downstream method are looked up here by the job
-// table; the contrastive methods join as new files plus one line each.
+// Method implementations by catalog name. A method is one file here, `<name>.ts`, exporting
+// `create`, plus its entry in server/shared/contract/methods.ts (defaults, checks, evaluation).
+import { mustMethod } from '../../shared/contract/methods.js';
 import type { MethodFactory } from './base.js';
-import { createNnclr } from './nnclr.js';
-import { createRotation } from './rotation.js';
-import { createSimclr } from './simclr.js';
-import { createSimsiam } from './simsiam.js';
-import { createSupervised } from './supervised.js';
 
-export type MethodRole = 'pretext' | 'downstream';
-
-export interface MethodEntry {
-  role: MethodRole;
-  create: MethodFactory;
-}
-
-const methods = new Map<string, MethodEntry>([
-  ['rotation', { role: 'pretext', create: createRotation }],
-  ['simclr', { role: 'pretext', create: createSimclr }],
-  ['simsiam', { role: 'pretext', create: createSimsiam }],
-  ['nnclr', { role: 'pretext', create: createNnclr }],
-  ['supervised', { role: 'downstream', create: createSupervised }],
-]);
-
-export function registerMethod(name: string, entry: MethodEntry): void {
-  if (methods.has(name)) throw new Error(`method "${name}" is already registered`);
-  methods.set(name, entry);
-}
-
-export function getMethod(name: string): MethodEntry {
-  const m = methods.get(name);
-  if (!m) throw new Error(`unknown method "${name}" (known: ${[...methods.keys()].join(', ')})`);
-  return m;
-}
-
-export function methodNames(role?: MethodRole): string[] {
-  return [...methods].filter(([, m]) => !role || m.role === role).map(([name]) => name);
+export async function loadMethod(name: string): Promise<MethodFactory> {
+  const entry = mustMethod(name);
+  const mod = (await import(`./${entry.name}.js`)) as { create?: MethodFactory };
+  if (typeof mod.create !== 'function') {
+    throw new Error(`server/worker/methods/${entry.name}.ts does not export create()`);
+  }
+  return mod.create;
 }

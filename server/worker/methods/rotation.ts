@@ -5,11 +5,12 @@ import * as tf from '@tensorflow/tfjs';
 import type { PretextConfig } from '../../../gen/ts/pretext/v1/run.js';
 import { allRotations, fillRotationBatch, meanImage, randomRotations } from '../data/batches.js';
 import { Rng } from '../data/rng.js';
-import { carveValidation, complement } from '../data/subsets.js';
+import { complement } from '../data/subsets.js';
 import type { ImageSet } from '../../shared/data/types.js';
 import { countPredictions, rotationSource, toEvalResult } from '../eval/classify.js';
 import {
   type Batch,
+  carveSelection,
   classificationLoss,
   deriveSeed,
   type Method,
@@ -18,7 +19,7 @@ import {
   shuffled,
   variablesOf,
 } from './base.js';
-import { backboneWeightIndices, buildNetwork, type NetworkSpec, parseArchitecture } from './network.js';
+import { backboneWeightIndices, buildNetwork, type NetworkSpec, backboneOf } from './network.js';
 
 export const ROTATION_CLASSES = ['0°', '90°', '180°', '270°'];
 
@@ -40,24 +41,13 @@ export function testRotations(info: MethodInfo, count: number): Int32Array | und
 
 export const createRotation: MethodFactory = async ({ ctx, training, seed, openDataset }) => {
   const config = ctx.spec.config as PretextConfig;
-  const perImage = config.rotationsPerImage || 1;
-  if (perImage !== 1 && perImage !== 4)
-    throw new Error(`rotations_per_image must be 1 or 4, got ${perImage}`);
-  const handle = await openDataset(config.dataset || 'cifar10');
+  const perImage = config.rotationsPerImage;
+  const handle = await openDataset(config.dataset);
   if (handle.height !== handle.width) throw new Error('rotation needs square images');
   const set: ImageSet = await handle.load('unlabeled', { limit: config.unlabeledLimit || undefined });
   ctx.throwIfCancelled();
 
-  const fraction = training.validationFraction;
-  const val = carveValidation({
-    labels: set.labels,
-    fraction,
-    size:
-      training.validationLimit > 0
-        ? Math.min(training.validationLimit, Math.round(fraction * set.count))
-        : undefined,
-    seed: deriveSeed(seed, 'validation'),
-  });
+  const val = carveSelection(set.labels, training, seed, 'validation');
   const train = complement(set.count, val);
   if (train.length === 0 || val.length === 0)
     throw new Error(`too few images (${set.count}) for a validation split`);
@@ -65,7 +55,7 @@ export const createRotation: MethodFactory = async ({ ctx, training, seed, openD
   // One k per image, drawn once: image i is always seen (and validated) at rotation ks[i].
   const ks = randomRotations(set.count, new Rng(deriveSeed(seed, 'rotations')));
 
-  const arch = parseArchitecture(config.architecture, config.depth);
+  const arch = backboneOf(config.architecture, config.depth);
   const network: NetworkSpec = {
     ...arch,
     inputShape: [set.height, set.width, 3],
@@ -148,3 +138,5 @@ export const createRotation: MethodFactory = async ({ ctx, training, seed, openD
   };
   return method;
 };
+
+export { createRotation as create };

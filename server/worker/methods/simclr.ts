@@ -16,3 +16,5 @@ export const createSimclr: MethodFactory = createContrastive('simclr', (o) => ({
   ],
   loss: (a, b) => ntXentLoss(a[0]!, b[0]!, o.temperature),
 }));
+
+export { createSimclr as create };

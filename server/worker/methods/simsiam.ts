@@ -27,3 +27,5 @@ export const createSimsiam: MethodFactory = createContrastive('simsiam', (o) => 
   // Outputs are [z, p]: D(p1, z2)/2 + D(p2, z1)/2.
   loss: (a, b) => simsiamLoss(a[1]!, b[1]!, a[0]!, b[0]!),
 }));
+
+export { createSimsiam as create };

@@ -1,21 +1,19 @@
 // Downstream supervised training on a label budget: from scratch (SL) or from a pretext run's
 // backbone (SSL+SL), fine-tuning every layer or training a linear probe on frozen features.
 import * as tf from '@tensorflow/tfjs';
-import { type DownstreamConfig, Protocol, SubsetScheme } from '../../../gen/ts/pretext/v1/run.js';
+import { type DownstreamConfig, Protocol } from '../../../gen/ts/pretext/v1/run.js';
+import { SUBSET_SCHEMES } from '../../shared/contract/catalog.js';
 import { fillBatch, meanImage } from '../data/batches.js';
-import {
-  carveValidation,
-  complement,
-  labelBudget,
-  type SubsetScheme as SchemeName,
-} from '../data/subsets.js';
+import { complement, labelBudget } from '../data/subsets.js';
 import type { ImageSet } from '../../shared/data/types.js';
 import { type ArrayEntry, disposeCheckpoint, loadCheckpoint } from '../engine/checkpoint.js';
 import { type CheckpointKind, checkpointDir, checkpointName } from '../engine/checkpoint-names.js';
 import type { CheckpointState } from '../engine/trainer.js';
 import { classificationSource, countPredictions, toEvalResult } from '../eval/classify.js';
+import { restoreBackbone } from './restore.js';
 import {
   type Batch,
+  carveSelection,
   classificationLoss,
   deriveSeed,
   type Method,
@@ -24,36 +22,17 @@ import {
   shuffled,
   variablesOf,
 } from './base.js';
-import {
-  backboneWeightIndices,
-  buildBackboneFor,
-  buildNetwork,
-  type NetworkSpec,
-  parseArchitecture,
-} from './network.js';
-
-function schemeName(s: SubsetScheme): SchemeName {
-  if (s === SubsetScheme.SUBSET_SCHEME_CUMULATIVE) return 'cumulative';
-  if (s === SubsetScheme.SUBSET_SCHEME_STL10_FOLD) return 'stl10_fold';
-  return 'stratified_fold';
-}
+import { backboneWeightIndices, buildNetwork, type NetworkSpec, backboneOf } from './network.js';
 
 /** The pretext run's backbone (network spec, weights, mean image) from its checkpoint. */
 async function pretextBackbone(
   runDir: string,
   choice: CheckpointKind,
-  seed: number,
 ): Promise<{ spec: NetworkSpec; backbone: tf.LayersModel; mean: ArrayEntry | undefined; info: MethodInfo }> {
   const ckpt = await loadCheckpoint<CheckpointState>(checkpointDir(runDir, choice));
   try {
     const info = ckpt.state.info;
-    const backbone = buildBackboneFor(info.network, seed);
-    const weights = info.backboneWeights.map((i) => {
-      const t = ckpt.weights[i];
-      if (!t) throw new Error(`pretext checkpoint has no weight #${i}`);
-      return t;
-    });
-    backbone.setWeights(weights);
+    const backbone = restoreBackbone(info, ckpt.weights);
     return { spec: info.network, backbone, mean: ckpt.arrays.mean, info };
   } finally {
     disposeCheckpoint(ckpt);
@@ -62,7 +41,7 @@ async function pretextBackbone(
 
 export const createSupervised: MethodFactory = async ({ ctx, training, seed, openDataset }) => {
   const config = ctx.spec.config as DownstreamConfig;
-  const dataset = config.dataset || 'cifar10';
+  const dataset = config.dataset;
   const linearProbe = config.protocol === Protocol.PROTOCOL_LINEAR_PROBE;
 
   let pretext: Awaited<ReturnType<typeof pretextBackbone>> | undefined;
@@ -71,24 +50,20 @@ export const createSupervised: MethodFactory = async ({ ctx, training, seed, ope
     if (!parent || parent.runId !== config.pretextRunId) {
       throw new Error(`pretext run ${config.pretextRunId} was not handed to the worker (spec.parent)`);
     }
-    pretext = await pretextBackbone(parent.runDir, checkpointName(config.checkpoint), seed);
+    pretext = await pretextBackbone(parent.runDir, checkpointName(config.checkpoint));
     if (pretext.info.dataset !== dataset) {
       pretext.backbone.dispose();
       throw new Error(
         `pretext run ${parent.runId} trained on ${pretext.info.dataset}, this run asks for ${dataset}`,
       );
     }
-  } else if (linearProbe) {
-    throw new Error('a linear probe needs a pretext run (pretext_run_id)');
   }
 
   const handle = await openDataset(dataset);
   const set: ImageSet = await handle.load('train');
   ctx.throwIfCancelled();
-  const scheme = schemeName(config.subsetScheme);
-  const fraction = training.validationFraction;
-  const valSize = (n: number) =>
-    training.validationLimit > 0 ? Math.min(training.validationLimit, Math.round(fraction * n)) : undefined;
+  const scheme = SUBSET_SCHEMES.get(config.subsetScheme)?.name;
+  if (!scheme) throw new Error(`subset scheme ${config.subsetScheme} is not in the catalog`);
   let labeled: Int32Array;
   let val: Int32Array;
   if (config.nLabels > 0) {
@@ -101,20 +76,9 @@ export const createSupervised: MethodFactory = async ({ ctx, training, seed, ope
       stl10Folds: scheme === 'stl10_fold' ? handle.folds() : undefined,
     });
     // Selection data is carved from the images outside the label budget.
-    val = carveValidation({
-      labels: set.labels,
-      fraction,
-      size: valSize(set.count),
-      seed: deriveSeed(seed, 'validation'),
-      exclude: labeled,
-    });
+    val = carveSelection(set.labels, training, seed, 'validation', labeled);
   } else {
-    val = carveValidation({
-      labels: set.labels,
-      fraction,
-      size: valSize(set.count),
-      seed: deriveSeed(seed, 'validation'),
-    });
+    val = carveSelection(set.labels, training, seed, 'validation');
     labeled = complement(set.count, val);
   }
   // The backbone saw images normalized with the pretext run's mean; SL uses the full train split's.
@@ -123,7 +87,7 @@ export const createSupervised: MethodFactory = async ({ ctx, training, seed, ope
   const network: NetworkSpec = pretext
     ? { ...pretext.spec, headUnits: handle.numClasses, headName: 'classifier' }
     : {
-        ...parseArchitecture(config.architecture, config.depth),
+        ...backboneOf(config.architecture, config.depth),
         inputShape: [set.height, set.width, 3],
         headUnits: handle.numClasses,
         headName: 'classifier',
@@ -201,3 +165,5 @@ export const createSupervised: MethodFactory = async ({ ctx, training, seed, ope
   };
   return method;
 };
+
+export { createSupervised as create };

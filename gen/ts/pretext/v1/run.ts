@@ -226,8 +226,10 @@ export enum SubsetScheme {
    */
   SUBSET_SCHEME_STRATIFIED_FOLD = 1,
   /**
-   * SUBSET_SCHEME_CUMULATIVE - The reference notebook's variant: the union of the first `fold + 1` stratified folds of
-   * n_labels each.
+   * SUBSET_SCHEME_CUMULATIVE - The reference notebook's variant: a stratified 50-fold split of the training set; the
+   * subset is the union of n_labels / (N/50) consecutive folds starting at `fold` (0..49), so
+   * n_labels must be a multiple of N/50 (1,000 on CIFAR-10) and each budget contains the
+   * smaller ones.
    */
   SUBSET_SCHEME_CUMULATIVE = 2,
   /** SUBSET_SCHEME_STL10_FOLD - STL-10's official folds (fold_indices.txt): fold 0..9, 1,000 images each. */
@@ -293,8 +295,14 @@ export interface TrainingOptions {
   plateauPatience: number;
   /** Switch reduce-on-plateau off. */
   disablePlateau: boolean;
-  /** Apply the reference augmentation (random 10% shift, nearest fill, horizontal flip). */
-  augment: boolean;
+  /**
+   * Apply the reference augmentation (random 10% shift, nearest fill, horizontal flip).
+   * Unset = the method's default (on for rotation and supervised runs, as in the reference;
+   * the contrastive methods augment their views themselves and refuse it).
+   */
+  augment?:
+    | boolean
+    | undefined;
   /**
    * Fraction of the training data carved out, class-balanced, as validation split for model
    * selection; 0 = 0.1. The test split is never used for selection.
@@ -552,7 +560,7 @@ function createBaseTrainingOptions(): TrainingOptions {
     lrSchedule: "",
     plateauPatience: 0,
     disablePlateau: false,
-    augment: false,
+    augment: undefined,
     validationFraction: 0,
     maxStepsPerEpoch: 0,
     seed: 0,
@@ -580,7 +588,7 @@ export const TrainingOptions: MessageFns<TrainingOptions> = {
     if (message.disablePlateau !== false) {
       writer.uint32(48).bool(message.disablePlateau);
     }
-    if (message.augment !== false) {
+    if (message.augment !== undefined) {
       writer.uint32(56).bool(message.augment);
     }
     if (message.validationFraction !== 0) {
@@ -739,7 +747,7 @@ export const TrainingOptions: MessageFns<TrainingOptions> = {
         : isSet(object.disable_plateau)
         ? globalThis.Boolean(object.disable_plateau)
         : false,
-      augment: isSet(object.augment) ? globalThis.Boolean(object.augment) : false,
+      augment: isSet(object.augment) ? globalThis.Boolean(object.augment) : undefined,
       validationFraction: isSet(object.validationFraction)
         ? globalThis.Number(object.validationFraction)
         : isSet(object.validation_fraction)
@@ -779,7 +787,7 @@ export const TrainingOptions: MessageFns<TrainingOptions> = {
     if (message.disablePlateau !== false) {
       obj.disablePlateau = message.disablePlateau;
     }
-    if (message.augment !== false) {
+    if (message.augment !== undefined) {
       obj.augment = message.augment;
     }
     if (message.validationFraction !== 0) {
@@ -808,7 +816,7 @@ export const TrainingOptions: MessageFns<TrainingOptions> = {
     message.lrSchedule = object.lrSchedule ?? "";
     message.plateauPatience = object.plateauPatience ?? 0;
     message.disablePlateau = object.disablePlateau ?? false;
-    message.augment = object.augment ?? false;
+    message.augment = object.augment ?? undefined;
     message.validationFraction = object.validationFraction ?? 0;
     message.maxStepsPerEpoch = object.maxStepsPerEpoch ?? 0;
     message.seed = object.seed ?? 0;

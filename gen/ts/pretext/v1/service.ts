@@ -96,6 +96,10 @@ export interface GetServerInfoResponse {
   nodeVersion: string;
   /** Data directory. */
   dataDir: string;
+  /** Study presets StartStudy accepts in `config.preset`. */
+  studyPresets: string[];
+  /** Backbones this daemon knows ("resnet", "small_conv", "small_conv_<width>"). */
+  architectures: string[];
 }
 
 /** Request of StartPretext. */
@@ -106,6 +110,11 @@ export interface StartPretextRequest {
     | undefined;
   /** Optional human label. */
   name: string;
+  /**
+   * Validate and resolve only: the response carries the run exactly as it would be stored
+   * (every default filled in, no id), nothing is created. Invalid requests fail as usual.
+   */
+  validateOnly: boolean;
 }
 
 /** Response of StartPretext. */
@@ -122,6 +131,11 @@ export interface StartDownstreamRequest {
     | undefined;
   /** Optional human label. */
   name: string;
+  /**
+   * Validate and resolve only: the response carries the run exactly as it would be stored
+   * (every default filled in, no id), nothing is created. Invalid requests fail as usual.
+   */
+  validateOnly: boolean;
 }
 
 /** Response of StartDownstream. */
@@ -143,6 +157,11 @@ export interface EvaluateRequest {
   wait: boolean;
   /** Optional human label. */
   name: string;
+  /**
+   * Validate and resolve only: the response carries the run exactly as it would be stored
+   * (every default filled in, no id), nothing is created. Invalid requests fail as usual.
+   */
+  validateOnly: boolean;
 }
 
 /** Response of Evaluate. */
@@ -237,6 +256,11 @@ export interface StartStudyRequest {
     | undefined;
   /** Optional human label. */
   name: string;
+  /**
+   * Validate and resolve only: the response carries the study exactly as it would be stored
+   * (preset expanded, every default filled in, no id), nothing is created.
+   */
+  validateOnly: boolean;
 }
 
 /** Response of StartStudy. */
@@ -567,6 +591,8 @@ function createBaseGetServerInfoResponse(): GetServerInfoResponse {
     lastSeq: 0,
     nodeVersion: "",
     dataDir: "",
+    studyPresets: [],
+    architectures: [],
   };
 }
 
@@ -613,6 +639,12 @@ export const GetServerInfoResponse: MessageFns<GetServerInfoResponse> = {
     }
     if (message.dataDir !== "") {
       writer.uint32(114).string(message.dataDir);
+    }
+    for (const v of message.studyPresets) {
+      writer.uint32(122).string(v!);
+    }
+    for (const v of message.architectures) {
+      writer.uint32(130).string(v!);
     }
     return writer;
   },
@@ -742,6 +774,22 @@ export const GetServerInfoResponse: MessageFns<GetServerInfoResponse> = {
             message.dataDir = reader.string();
             continue;
           }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.studyPresets.push(reader.string());
+            continue;
+          }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.architectures.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -810,6 +858,14 @@ export const GetServerInfoResponse: MessageFns<GetServerInfoResponse> = {
         : isSet(object.data_dir)
         ? globalThis.String(object.data_dir)
         : "",
+      studyPresets: globalThis.Array.isArray(object?.studyPresets)
+        ? object.studyPresets.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.study_presets)
+        ? object.study_presets.map((e: any) => globalThis.String(e))
+        : [],
+      architectures: globalThis.Array.isArray(object?.architectures)
+        ? object.architectures.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -857,6 +913,12 @@ export const GetServerInfoResponse: MessageFns<GetServerInfoResponse> = {
     if (message.dataDir !== "") {
       obj.dataDir = message.dataDir;
     }
+    if (message.studyPresets?.length) {
+      obj.studyPresets = message.studyPresets;
+    }
+    if (message.architectures?.length) {
+      obj.architectures = message.architectures;
+    }
     return obj;
   },
 
@@ -879,12 +941,14 @@ export const GetServerInfoResponse: MessageFns<GetServerInfoResponse> = {
     message.lastSeq = object.lastSeq ?? 0;
     message.nodeVersion = object.nodeVersion ?? "";
     message.dataDir = object.dataDir ?? "";
+    message.studyPresets = object.studyPresets?.map((e) => e) || [];
+    message.architectures = object.architectures?.map((e) => e) || [];
     return message;
   },
 };
 
 function createBaseStartPretextRequest(): StartPretextRequest {
-  return { config: undefined, name: "" };
+  return { config: undefined, name: "", validateOnly: false };
 }
 
 export const StartPretextRequest: MessageFns<StartPretextRequest> = {
@@ -894,6 +958,9 @@ export const StartPretextRequest: MessageFns<StartPretextRequest> = {
     }
     if (message.name !== "") {
       writer.uint32(18).string(message.name);
+    }
+    if (message.validateOnly !== false) {
+      writer.uint32(24).bool(message.validateOnly);
     }
     return writer;
   },
@@ -927,6 +994,14 @@ export const StartPretextRequest: MessageFns<StartPretextRequest> = {
             message.name = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.validateOnly = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -943,6 +1018,11 @@ export const StartPretextRequest: MessageFns<StartPretextRequest> = {
     return {
       config: isSet(object.config) ? PretextConfig.fromJSON(object.config) : undefined,
       name: isSet(object.name) ? globalThis.String(object.name) : "",
+      validateOnly: isSet(object.validateOnly)
+        ? globalThis.Boolean(object.validateOnly)
+        : isSet(object.validate_only)
+        ? globalThis.Boolean(object.validate_only)
+        : false,
     };
   },
 
@@ -953,6 +1033,9 @@ export const StartPretextRequest: MessageFns<StartPretextRequest> = {
     }
     if (message.name !== "") {
       obj.name = message.name;
+    }
+    if (message.validateOnly !== false) {
+      obj.validateOnly = message.validateOnly;
     }
     return obj;
   },
@@ -966,6 +1049,7 @@ export const StartPretextRequest: MessageFns<StartPretextRequest> = {
       ? PretextConfig.fromPartial(object.config)
       : undefined;
     message.name = object.name ?? "";
+    message.validateOnly = object.validateOnly ?? false;
     return message;
   },
 };
@@ -1038,7 +1122,7 @@ export const StartPretextResponse: MessageFns<StartPretextResponse> = {
 };
 
 function createBaseStartDownstreamRequest(): StartDownstreamRequest {
-  return { config: undefined, name: "" };
+  return { config: undefined, name: "", validateOnly: false };
 }
 
 export const StartDownstreamRequest: MessageFns<StartDownstreamRequest> = {
@@ -1048,6 +1132,9 @@ export const StartDownstreamRequest: MessageFns<StartDownstreamRequest> = {
     }
     if (message.name !== "") {
       writer.uint32(18).string(message.name);
+    }
+    if (message.validateOnly !== false) {
+      writer.uint32(24).bool(message.validateOnly);
     }
     return writer;
   },
@@ -1081,6 +1168,14 @@ export const StartDownstreamRequest: MessageFns<StartDownstreamRequest> = {
             message.name = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.validateOnly = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1097,6 +1192,11 @@ export const StartDownstreamRequest: MessageFns<StartDownstreamRequest> = {
     return {
       config: isSet(object.config) ? DownstreamConfig.fromJSON(object.config) : undefined,
       name: isSet(object.name) ? globalThis.String(object.name) : "",
+      validateOnly: isSet(object.validateOnly)
+        ? globalThis.Boolean(object.validateOnly)
+        : isSet(object.validate_only)
+        ? globalThis.Boolean(object.validate_only)
+        : false,
     };
   },
 
@@ -1107,6 +1207,9 @@ export const StartDownstreamRequest: MessageFns<StartDownstreamRequest> = {
     }
     if (message.name !== "") {
       obj.name = message.name;
+    }
+    if (message.validateOnly !== false) {
+      obj.validateOnly = message.validateOnly;
     }
     return obj;
   },
@@ -1120,6 +1223,7 @@ export const StartDownstreamRequest: MessageFns<StartDownstreamRequest> = {
       ? DownstreamConfig.fromPartial(object.config)
       : undefined;
     message.name = object.name ?? "";
+    message.validateOnly = object.validateOnly ?? false;
     return message;
   },
 };
@@ -1192,7 +1296,7 @@ export const StartDownstreamResponse: MessageFns<StartDownstreamResponse> = {
 };
 
 function createBaseEvaluateRequest(): EvaluateRequest {
-  return { config: undefined, wait: false, name: "" };
+  return { config: undefined, wait: false, name: "", validateOnly: false };
 }
 
 export const EvaluateRequest: MessageFns<EvaluateRequest> = {
@@ -1205,6 +1309,9 @@ export const EvaluateRequest: MessageFns<EvaluateRequest> = {
     }
     if (message.name !== "") {
       writer.uint32(26).string(message.name);
+    }
+    if (message.validateOnly !== false) {
+      writer.uint32(32).bool(message.validateOnly);
     }
     return writer;
   },
@@ -1246,6 +1353,14 @@ export const EvaluateRequest: MessageFns<EvaluateRequest> = {
             message.name = reader.string();
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.validateOnly = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1263,6 +1378,11 @@ export const EvaluateRequest: MessageFns<EvaluateRequest> = {
       config: isSet(object.config) ? EvaluateConfig.fromJSON(object.config) : undefined,
       wait: isSet(object.wait) ? globalThis.Boolean(object.wait) : false,
       name: isSet(object.name) ? globalThis.String(object.name) : "",
+      validateOnly: isSet(object.validateOnly)
+        ? globalThis.Boolean(object.validateOnly)
+        : isSet(object.validate_only)
+        ? globalThis.Boolean(object.validate_only)
+        : false,
     };
   },
 
@@ -1277,6 +1397,9 @@ export const EvaluateRequest: MessageFns<EvaluateRequest> = {
     if (message.name !== "") {
       obj.name = message.name;
     }
+    if (message.validateOnly !== false) {
+      obj.validateOnly = message.validateOnly;
+    }
     return obj;
   },
 
@@ -1290,6 +1413,7 @@ export const EvaluateRequest: MessageFns<EvaluateRequest> = {
       : undefined;
     message.wait = object.wait ?? false;
     message.name = object.name ?? "";
+    message.validateOnly = object.validateOnly ?? false;
     return message;
   },
 };
@@ -2240,7 +2364,7 @@ export const ResumeRunResponse: MessageFns<ResumeRunResponse> = {
 };
 
 function createBaseStartStudyRequest(): StartStudyRequest {
-  return { config: undefined, name: "" };
+  return { config: undefined, name: "", validateOnly: false };
 }
 
 export const StartStudyRequest: MessageFns<StartStudyRequest> = {
@@ -2250,6 +2374,9 @@ export const StartStudyRequest: MessageFns<StartStudyRequest> = {
     }
     if (message.name !== "") {
       writer.uint32(18).string(message.name);
+    }
+    if (message.validateOnly !== false) {
+      writer.uint32(24).bool(message.validateOnly);
     }
     return writer;
   },
@@ -2283,6 +2410,14 @@ export const StartStudyRequest: MessageFns<StartStudyRequest> = {
             message.name = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.validateOnly = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2299,6 +2434,11 @@ export const StartStudyRequest: MessageFns<StartStudyRequest> = {
     return {
       config: isSet(object.config) ? StudyConfig.fromJSON(object.config) : undefined,
       name: isSet(object.name) ? globalThis.String(object.name) : "",
+      validateOnly: isSet(object.validateOnly)
+        ? globalThis.Boolean(object.validateOnly)
+        : isSet(object.validate_only)
+        ? globalThis.Boolean(object.validate_only)
+        : false,
     };
   },
 
@@ -2309,6 +2449,9 @@ export const StartStudyRequest: MessageFns<StartStudyRequest> = {
     }
     if (message.name !== "") {
       obj.name = message.name;
+    }
+    if (message.validateOnly !== false) {
+      obj.validateOnly = message.validateOnly;
     }
     return obj;
   },
@@ -2322,6 +2465,7 @@ export const StartStudyRequest: MessageFns<StartStudyRequest> = {
       ? StudyConfig.fromPartial(object.config)
       : undefined;
     message.name = object.name ?? "";
+    message.validateOnly = object.validateOnly ?? false;
     return message;
   },
 };

@@ -138,7 +138,12 @@ export interface StudyConfig {
   downstream:
     | DownstreamConfig
     | undefined;
-  /** Name of the protocol preset the settings came from ("reference", "cpu-quick"), for reports. */
+  /**
+   * A study preset ("reference", "cpu-quick", "cpu-resnet20", "demo"; GetServerInfo lists
+   * them): the daemon fills every field this config leaves unset from the preset. A config
+   * that names `pretext_run_id` drops the preset's pretext run. Kept in the stored config, for
+   * reports.
+   */
   preset: string;
 }
 

@@ -2,28 +2,21 @@
 // backbone is rebuilt from the checkpoint's network spec and backbone weights, the bank and the
 // validation queries are the ones the run monitored (arrays `knn_val`, `mean`).
 import type * as tf from '@tensorflow/tfjs';
-import type { ContrastiveOptions, EvalResult } from '../../../../gen/ts/pretext/v1/run.js';
+import type { EvalResult } from '../../../../gen/ts/pretext/v1/run.js';
+import { mustMethod } from '../../../shared/contract/methods.js';
 import type { DatasetHandle } from '../../../shared/data/registry.js';
 import { complement } from '../../data/subsets.js';
 import type { ArrayEntry } from '../../engine/checkpoint.js';
 import type { MethodInfo } from '../base.js';
-import { buildBackboneFor } from '../network.js';
+import { restoreBackbone } from '../restore.js';
 import { knnEvalResult } from './knn.js';
 import { knnLabeledLimit } from './method.js';
-import { resolveContrastive, type ContrastiveName } from './options.js';
-
-/** Whether a checkpoint's method is evaluated by kNN (the contrastive methods). */
-export function isKnnTask(info: MethodInfo): boolean {
-  return info.task === 'knn';
-}
 
 export interface KnnEvaluationInput {
   info: MethodInfo;
   /** The checkpoint's weights (`model.weights` order); only the backbone's are read, none disposed. */
   weights: tf.Tensor[];
   arrays: Record<string, ArrayEntry>;
-  /** The run's options (for knn_k); the evaluate job has them as the parent's PretextConfig. */
-  contrastive: ContrastiveOptions | undefined;
   handle: DatasetHandle;
   split: 'validation' | 'test';
   /** Cap on query images (0 = all). */
@@ -39,16 +32,10 @@ export async function knnEvaluation(o: KnnEvaluationInput): Promise<EvalResult> 
   if (!(mean instanceof Float32Array) || !(queries instanceof Int32Array)) {
     throw new Error('the checkpoint has no kNN arrays (mean, knn_val)');
   }
-  const k = resolveContrastive(o.contrastive, info.method as ContrastiveName).knnK;
-  const backbone = buildBackboneFor(info.network, info.seed);
+  // The checkpoint records its k; checkpoints written before it did use the method's default.
+  const k = info.knnK ?? mustMethod(info.method).contrastive?.defaults.knnK ?? 20;
+  const backbone = restoreBackbone(info, o.weights);
   try {
-    backbone.setWeights(
-      info.backboneWeights.map((i) => {
-        const t = o.weights[i];
-        if (!t) throw new Error(`checkpoint has no weight #${i}`);
-        return t;
-      }),
-    );
     const labeled = await o.handle.load('train', { limit: knnLabeledLimit(info.trainLimit) });
     const bank = complement(labeled.count, queries);
     let querySet = labeled;

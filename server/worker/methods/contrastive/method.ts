@@ -3,11 +3,11 @@
 // loss, the kNN monitor on backbone features (the model-selection metric) and the collapse
 // indicator. A variant only supplies its heads, its loss and any state of its own (NNCLR's queue).
 import * as tf from '@tensorflow/tfjs';
-import type { EvalResult, PretextConfig } from '../../../../gen/ts/pretext/v1/run.js';
+import type { ContrastiveOptions, EvalResult, PretextConfig } from '../../../../gen/ts/pretext/v1/run.js';
 import { type ContrastiveAugOptions, fillTwoViews } from '../../data/augment.js';
 import { meanImage } from '../../data/batches.js';
 import { Rng } from '../../data/rng.js';
-import { carveValidation, complement } from '../../data/subsets.js';
+import { complement } from '../../data/subsets.js';
 import type { ImageSet } from '../../../shared/data/types.js';
 import {
   type ArrayEntry,
@@ -18,6 +18,7 @@ import {
 import { checkpointDir } from '../../engine/checkpoint-names.js';
 import {
   type Batch,
+  carveSelection,
   deriveSeed,
   type Method,
   type MethodFactory,
@@ -26,11 +27,10 @@ import {
   shuffled,
   variablesOf,
 } from '../base.js';
-import { backboneWeightIndices, buildBackboneFor, type NetworkSpec, parseArchitecture } from '../network.js';
+import { backboneWeightIndices, buildBackboneFor, type NetworkSpec, backboneOf } from '../network.js';
 import { contrastiveModel } from './heads.js';
 import { knnEvalResult } from './knn.js';
 import { embeddingStd } from './losses.js';
-import { type ContrastiveName, type ResolvedContrastive, resolveContrastive } from './options.js';
 
 /** Labeled images the kNN monitor reads at most (bank + queries), to bound its cost per epoch. */
 export const KNN_LABELED_LIMIT = 10000;
@@ -53,17 +53,21 @@ export interface Variant {
   dispose?(): void;
 }
 
-export type VariantFactory = (o: ResolvedContrastive) => Variant;
+export type VariantFactory = (o: ContrastiveOptions) => Variant;
 
 function outputsOf(y: tf.Tensor | tf.Tensor[] | tf.SymbolicTensor | tf.SymbolicTensor[]): tf.Tensor2D[] {
   return (Array.isArray(y) ? y : [y]) as tf.Tensor2D[];
 }
 
-export function createContrastive(name: ContrastiveName, makeVariant: VariantFactory): MethodFactory {
+export function createContrastive(name: string, makeVariant: VariantFactory): MethodFactory {
   return async ({ ctx, training, seed, openDataset }) => {
     const config = ctx.spec.config as PretextConfig;
-    const o = resolveContrastive(config.contrastive, name);
-    const handle = await openDataset(config.dataset || 'cifar10');
+    const o = config.contrastive;
+    if (!o)
+      throw new Error(
+        `the ${name} run config has no contrastive options (it was not resolved by the daemon)`,
+      );
+    const handle = await openDataset(config.dataset);
     if (!handle.hasSplit('train')) {
       throw new Error(
         `${handle.name}: the kNN monitor needs the labeled train split, which is missing in ${handle.dir}`,
@@ -72,16 +76,7 @@ export function createContrastive(name: ContrastiveName, makeVariant: VariantFac
     const set: ImageSet = await handle.load('unlabeled', { limit: config.unlabeledLimit || undefined });
     ctx.throwIfCancelled();
     const bs = training.batchSize;
-    if (bs < 2) throw new Error('contrastive methods need batch_size >= 2');
-    const fraction = training.validationFraction;
-    const valSize = (n: number) =>
-      training.validationLimit > 0 ? Math.min(training.validationLimit, Math.round(fraction * n)) : undefined;
-    const val = carveValidation({
-      labels: set.labels,
-      fraction,
-      size: valSize(set.count),
-      seed: deriveSeed(seed, 'validation'),
-    });
+    const val = carveSelection(set.labels, training, seed, 'validation');
     const train = complement(set.count, val);
     if (train.length < 2 || val.length < 2)
       throw new Error(`too few images (${set.count}) for a validation split`);
@@ -90,19 +85,14 @@ export function createContrastive(name: ContrastiveName, makeVariant: VariantFac
     // The kNN monitor's labeled slice: train features are the bank, a class-balanced held-out part
     // the queries (the test split is never used for selection).
     const labeled = await handle.load('train', { limit: knnLabeledLimit(config.unlabeledLimit) });
-    const knnQueries = carveValidation({
-      labels: labeled.labels,
-      fraction,
-      size: valSize(labeled.count),
-      seed: deriveSeed(seed, 'knn'),
-    });
+    const knnQueries = carveSelection(labeled.labels, training, seed, 'knn');
     const knnBank = complement(labeled.count, knnQueries);
     if (knnBank.length === 0 || knnQueries.length === 0)
       throw new Error(`too few labeled images (${labeled.count}) for the kNN monitor`);
     ctx.throwIfCancelled();
 
     const network: NetworkSpec = {
-      ...parseArchitecture(config.architecture, config.depth),
+      ...backboneOf(config.architecture, config.depth),
       inputShape: [set.height, set.width, 3],
       headUnits: o.projectionDim,
       headName: 'projection',
@@ -120,6 +110,7 @@ export function createContrastive(name: ContrastiveName, makeVariant: VariantFac
       trainSplit: 'unlabeled',
       trainLimit: config.unlabeledLimit || 0,
       seed,
+      knnK: o.knnK,
     };
     // The trainer restores weights and optimizer; a variant's own state (the queue) comes from here.
     if (ctx.spec.resume && variant.restore) {

@@ -55,14 +55,16 @@ class DatasetInfo(_message.Message):
     def __init__(self, name: _Optional[str] = ..., present: bool = ..., path: _Optional[str] = ..., hint: _Optional[str] = ...) -> None: ...
 
 class EvaluateRequest(_message.Message):
-    __slots__ = ["config", "name", "wait"]
+    __slots__ = ["config", "name", "validate_only", "wait"]
     CONFIG_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
+    VALIDATE_ONLY_FIELD_NUMBER: _ClassVar[int]
     WAIT_FIELD_NUMBER: _ClassVar[int]
     config: _run_pb2.EvaluateConfig
     name: str
+    validate_only: bool
     wait: bool
-    def __init__(self, config: _Optional[_Union[_run_pb2.EvaluateConfig, _Mapping]] = ..., wait: bool = ..., name: _Optional[str] = ...) -> None: ...
+    def __init__(self, config: _Optional[_Union[_run_pb2.EvaluateConfig, _Mapping]] = ..., wait: bool = ..., name: _Optional[str] = ..., validate_only: bool = ...) -> None: ...
 
 class EvaluateResponse(_message.Message):
     __slots__ = ["result", "run"]
@@ -89,7 +91,8 @@ class GetServerInfoRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class GetServerInfoResponse(_message.Message):
-    __slots__ = ["backend", "backends", "code_revision", "data_dir", "datasets", "hostname", "last_seq", "max_concurrent_runs", "node_version", "pretext_methods", "queued_runs", "running_runs", "started_at_unix_ms", "version"]
+    __slots__ = ["architectures", "backend", "backends", "code_revision", "data_dir", "datasets", "hostname", "last_seq", "max_concurrent_runs", "node_version", "pretext_methods", "queued_runs", "running_runs", "started_at_unix_ms", "study_presets", "version"]
+    ARCHITECTURES_FIELD_NUMBER: _ClassVar[int]
     BACKENDS_FIELD_NUMBER: _ClassVar[int]
     BACKEND_FIELD_NUMBER: _ClassVar[int]
     CODE_REVISION_FIELD_NUMBER: _ClassVar[int]
@@ -103,7 +106,9 @@ class GetServerInfoResponse(_message.Message):
     QUEUED_RUNS_FIELD_NUMBER: _ClassVar[int]
     RUNNING_RUNS_FIELD_NUMBER: _ClassVar[int]
     STARTED_AT_UNIX_MS_FIELD_NUMBER: _ClassVar[int]
+    STUDY_PRESETS_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
+    architectures: _containers.RepeatedScalarFieldContainer[str]
     backend: str
     backends: _containers.RepeatedCompositeFieldContainer[BackendInfo]
     code_revision: str
@@ -117,8 +122,9 @@ class GetServerInfoResponse(_message.Message):
     queued_runs: int
     running_runs: int
     started_at_unix_ms: int
+    study_presets: _containers.RepeatedScalarFieldContainer[str]
     version: str
-    def __init__(self, version: _Optional[str] = ..., code_revision: _Optional[str] = ..., hostname: _Optional[str] = ..., backends: _Optional[_Iterable[_Union[BackendInfo, _Mapping]]] = ..., backend: _Optional[str] = ..., max_concurrent_runs: _Optional[int] = ..., running_runs: _Optional[int] = ..., queued_runs: _Optional[int] = ..., datasets: _Optional[_Iterable[_Union[DatasetInfo, _Mapping]]] = ..., pretext_methods: _Optional[_Iterable[str]] = ..., started_at_unix_ms: _Optional[int] = ..., last_seq: _Optional[int] = ..., node_version: _Optional[str] = ..., data_dir: _Optional[str] = ...) -> None: ...
+    def __init__(self, version: _Optional[str] = ..., code_revision: _Optional[str] = ..., hostname: _Optional[str] = ..., backends: _Optional[_Iterable[_Union[BackendInfo, _Mapping]]] = ..., backend: _Optional[str] = ..., max_concurrent_runs: _Optional[int] = ..., running_runs: _Optional[int] = ..., queued_runs: _Optional[int] = ..., datasets: _Optional[_Iterable[_Union[DatasetInfo, _Mapping]]] = ..., pretext_methods: _Optional[_Iterable[str]] = ..., started_at_unix_ms: _Optional[int] = ..., last_seq: _Optional[int] = ..., node_version: _Optional[str] = ..., data_dir: _Optional[str] = ..., study_presets: _Optional[_Iterable[str]] = ..., architectures: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class GetStudyRequest(_message.Message):
     __slots__ = ["study_id"]
@@ -177,12 +183,14 @@ class ResumeRunResponse(_message.Message):
     def __init__(self, run: _Optional[_Union[_run_pb2.Run, _Mapping]] = ...) -> None: ...
 
 class StartDownstreamRequest(_message.Message):
-    __slots__ = ["config", "name"]
+    __slots__ = ["config", "name", "validate_only"]
     CONFIG_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
+    VALIDATE_ONLY_FIELD_NUMBER: _ClassVar[int]
     config: _run_pb2.DownstreamConfig
     name: str
-    def __init__(self, config: _Optional[_Union[_run_pb2.DownstreamConfig, _Mapping]] = ..., name: _Optional[str] = ...) -> None: ...
+    validate_only: bool
+    def __init__(self, config: _Optional[_Union[_run_pb2.DownstreamConfig, _Mapping]] = ..., name: _Optional[str] = ..., validate_only: bool = ...) -> None: ...
 
 class StartDownstreamResponse(_message.Message):
     __slots__ = ["run"]
@@ -191,12 +199,14 @@ class StartDownstreamResponse(_message.Message):
     def __init__(self, run: _Optional[_Union[_run_pb2.Run, _Mapping]] = ...) -> None: ...
 
 class StartPretextRequest(_message.Message):
-    __slots__ = ["config", "name"]
+    __slots__ = ["config", "name", "validate_only"]
     CONFIG_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
+    VALIDATE_ONLY_FIELD_NUMBER: _ClassVar[int]
     config: _run_pb2.PretextConfig
     name: str
-    def __init__(self, config: _Optional[_Union[_run_pb2.PretextConfig, _Mapping]] = ..., name: _Optional[str] = ...) -> None: ...
+    validate_only: bool
+    def __init__(self, config: _Optional[_Union[_run_pb2.PretextConfig, _Mapping]] = ..., name: _Optional[str] = ..., validate_only: bool = ...) -> None: ...
 
 class StartPretextResponse(_message.Message):
     __slots__ = ["run"]
@@ -205,12 +215,14 @@ class StartPretextResponse(_message.Message):
     def __init__(self, run: _Optional[_Union[_run_pb2.Run, _Mapping]] = ...) -> None: ...
 
 class StartStudyRequest(_message.Message):
-    __slots__ = ["config", "name"]
+    __slots__ = ["config", "name", "validate_only"]
     CONFIG_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
+    VALIDATE_ONLY_FIELD_NUMBER: _ClassVar[int]
     config: _study_pb2.StudyConfig
     name: str
-    def __init__(self, config: _Optional[_Union[_study_pb2.StudyConfig, _Mapping]] = ..., name: _Optional[str] = ...) -> None: ...
+    validate_only: bool
+    def __init__(self, config: _Optional[_Union[_study_pb2.StudyConfig, _Mapping]] = ..., name: _Optional[str] = ..., validate_only: bool = ...) -> None: ...
 
 class StartStudyResponse(_message.Message):
     __slots__ = ["study"]

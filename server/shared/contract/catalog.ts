@@ -1,0 +1,168 @@
+// The catalog: every name a run setting can take, with its facts, defaults and limits, written
+// once. It loads no tfjs, so the daemon resolves requests with it and the worker reads the same
+// entries; clients get its verdict through the daemon (validate_only), never a copy.
+import { CheckpointChoice, Protocol, SubsetScheme } from '../../../gen/ts/pretext/v1/run.js';
+import { BACKEND_NAMES } from '../backends/probe.js';
+
+/** Numeric limits of the settings every run shares. */
+export const LIMITS = {
+  epochs: { min: 1, max: 10_000 },
+  batchSize: { min: 1, max: 4096, default: 32 },
+  learningRate: { min: 0, max: 10, default: 1e-3 },
+  plateauPatience: { min: 1, max: 1000 },
+  validationFraction: { min: 0, max: 0.5, default: 0.1 },
+  maxStepsPerEpoch: { min: 0, max: 1_000_000_000 },
+  validationLimit: { min: 0, max: 1_000_000_000 },
+  testLimit: { min: 0, max: 1_000_000_000 },
+  /** Seeds fit a signed 32-bit integer (numpy/torch accept them); 0 = pick one and record it. */
+  seed: { min: 0, max: 2 ** 31 - 1 },
+  /** Fewer unlabeled images than this leave no room for a validation split. */
+  unlabeledLimit: { min: 20, max: 1_000_000_000 },
+  name: { maxLength: 200 },
+  studyFolds: { min: 1, max: 50, default: 3 },
+  studyBudgets: { max: 32 },
+} as const;
+
+export interface DatasetEntry {
+  name: string;
+  /** Images in the labeled training split. */
+  train: number;
+  numClasses: number;
+  /** Image side in pixels (square images). */
+  side: number;
+  /** Whether the dataset ships official label folds (STL-10's fold_indices.txt). */
+  officialFolds?: number;
+}
+
+const DATASET_LIST: readonly DatasetEntry[] = [
+  { name: 'cifar10', train: 50_000, numClasses: 10, side: 32 },
+  { name: 'stl10', train: 5_000, numClasses: 10, side: 96, officialFolds: 10 },
+];
+// A Map, not an object: a name like "__proto__" must be unknown, not a prototype.
+const DATASETS = new Map(DATASET_LIST.map((d) => [d.name, d]));
+
+export const DEFAULT_DATASET = 'cifar10';
+
+export function datasetNames(): string[] {
+  return DATASET_LIST.map((d) => d.name);
+}
+
+export function datasetEntry(name: string): DatasetEntry | undefined {
+  return DATASETS.get(name);
+}
+
+/** Backbones: ResNet v1 (depth 6n+2) and the reference's small STL-10 conv encoder. */
+export const ARCHITECTURE = {
+  default: 'resnet',
+  resnet: { defaultDepth: 20, minDepth: 8, maxDepth: 110 },
+  smallConv: { defaultWidth: 128, minWidth: 1, maxWidth: 1024 },
+} as const;
+
+export function architectureNames(): string[] {
+  return ['resnet', 'small_conv', 'small_conv_<width>'];
+}
+
+export interface ParsedArchitecture {
+  architecture: 'resnet' | 'small_conv';
+  /** ResNet depth (0 for small_conv). */
+  depth: number;
+  /** small_conv width (0 for resnet). */
+  width: number;
+}
+
+/** The backbone a (resolved) architecture name and depth describe. */
+export function parseArchitecture(name: string, depth: number): ParsedArchitecture | undefined {
+  if (name === 'resnet') return { architecture: 'resnet', depth, width: 0 };
+  const m = /^small_conv(?:_(\d{1,4}))?$/.exec(name);
+  if (!m) return undefined;
+  const width = m[1] ? Number(m[1]) : ARCHITECTURE.smallConv.defaultWidth;
+  const { minWidth, maxWidth } = ARCHITECTURE.smallConv;
+  return width >= minWidth && width <= maxWidth ? { architecture: 'small_conv', depth: 0, width } : undefined;
+}
+
+export const LR_SCHEDULES = ['reference', 'constant', 'cosine'] as const;
+export type LrScheduleName = (typeof LR_SCHEDULES)[number];
+
+export const SPLITS = ['test', 'validation', 'train'] as const;
+export type SplitName = (typeof SPLITS)[number];
+
+/** Enum values a request may name, with the names people use for them. */
+export const CHECKPOINTS = new Map<CheckpointChoice, string>([
+  [CheckpointChoice.CHECKPOINT_CHOICE_BEST, 'best'],
+  [CheckpointChoice.CHECKPOINT_CHOICE_LAST, 'last'],
+]);
+export const PROTOCOLS = new Map<Protocol, string>([
+  [Protocol.PROTOCOL_FINE_TUNE, 'fine-tune'],
+  [Protocol.PROTOCOL_LINEAR_PROBE, 'linear-probe'],
+]);
+
+/** The cumulative scheme's fold count (the reference notebook: 50 folds of 1,000 on CIFAR-10). */
+export const CUMULATIVE_FOLDS = 50;
+
+export interface SubsetSchemeEntry {
+  name: 'stratified_fold' | 'cumulative' | 'stl10_fold';
+  /** Folds a budget of `nLabels` has on `dataset`, or a reason it cannot be drawn. */
+  folds(dataset: DatasetEntry, nLabels: number): number | string;
+  /** The budget when the request leaves n_labels 0, if the scheme has one. */
+  defaultBudget?(dataset: DatasetEntry): number;
+}
+
+/**
+ * How a label budget is drawn (the worker's data/subsets.ts implements each; these are the
+ * rules a request must meet). Every scheme leaves at least half the training split unlabeled,
+ * where the selection split is carved.
+ */
+export const SUBSET_SCHEMES = new Map<SubsetScheme, SubsetSchemeEntry>([
+  [
+    SubsetScheme.SUBSET_SCHEME_STRATIFIED_FOLD,
+    {
+      name: 'stratified_fold',
+      folds: (d, n) => {
+        if (n % d.numClasses !== 0)
+          return `${n} is not a multiple of ${d.numClasses} (the class count), so the subset cannot be class-balanced`;
+        const k = Math.floor(d.train / n);
+        return k >= 2
+          ? k
+          : `${n} is too large: at most ${d.train / 2} of ${d.name}'s ${d.train} training images`;
+      },
+    },
+  ],
+  [
+    SubsetScheme.SUBSET_SCHEME_CUMULATIVE,
+    {
+      name: 'cumulative',
+      folds: (d, n) => {
+        const foldSize = d.train / CUMULATIVE_FOLDS;
+        if (n % foldSize !== 0)
+          return `the cumulative scheme grows by whole folds: use a multiple of ${foldSize} (${d.name}'s ${d.train} images / ${CUMULATIVE_FOLDS})`;
+        if (n > d.train / 2) return `${n} is too large: at most ${d.train / 2} of ${d.name}'s ${d.train}`;
+        return CUMULATIVE_FOLDS;
+      },
+    },
+  ],
+  [
+    SubsetScheme.SUBSET_SCHEME_STL10_FOLD,
+    {
+      name: 'stl10_fold',
+      folds: (d, n) => {
+        if (!d.officialFolds) return `${d.name} has no official folds; use stratified_fold`;
+        const foldSize = d.train / d.officialFolds;
+        return n === foldSize
+          ? d.officialFolds
+          : `${d.name}'s official folds have ${foldSize} images each; leave n_labels 0 or set ${foldSize}`;
+      },
+      defaultBudget: (d) => (d.officialFolds ? d.train / d.officialFolds : 0),
+    },
+  ],
+]);
+
+export const DEFAULT_SUBSET_SCHEME = SubsetScheme.SUBSET_SCHEME_STRATIFIED_FOLD;
+
+/** Backends pretextd can be told to use ("auto" picks the first available per run). */
+export function backendNames(): string[] {
+  return ['auto', ...BACKEND_NAMES];
+}
+
+export function isBackendName(name: string): boolean {
+  return backendNames().includes(name);
+}
