@@ -5,7 +5,6 @@ import { before, describe, test } from 'node:test';
 import {
   allRotations,
   fillBatch,
-  fillOneHot,
   fillRotationBatch,
   meanImage,
   randomRotations,
@@ -180,17 +179,5 @@ describe('rotations', () => {
     allRotations([5, 9], oi, ok);
     assert.deepEqual(Array.from(oi), [5, 5, 5, 5, 9, 9, 9, 9]);
     assert.deepEqual(Array.from(ok), [0, 1, 2, 3, 0, 1, 2, 3]);
-  });
-
-  test('one-hot labels', () => {
-    const out = new Float32Array(20);
-    fillOneHot(set.labels, [0, 1], 10, out);
-    assert.equal(out[set.labels[0]!], 1);
-    assert.equal(out[10 + set.labels[1]!], 1);
-    assert.equal(
-      out.reduce((a, b) => a + b),
-      2,
-    );
-    assert.throws(() => fillOneHot(new Uint8Array([255]), [0], 10, out), /not a class/);
   });
 });

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { hashFile } from '../../server/shared/data/checksum.js';
-import { CIFAR10_CLASSES, readCifar10, readCifar10Labels } from '../../server/shared/data/cifar10.js';
+import { CIFAR10_CLASSES, readCifar10 } from '../../server/shared/data/cifar10.js';
 import { DatasetCorruptError, DatasetUnavailableError } from '../../server/shared/data/errors.js';
 import {
   type DatasetHandle,
@@ -79,11 +79,6 @@ describe('cifar10 reader', () => {
   test('first labels of data_batch_1 and test_batch', () => {
     assert.deepEqual(Array.from(train.labels.subarray(0, 10)), [6, 9, 9, 4, 1, 1, 2, 7, 8, 3]);
     assert.deepEqual(Array.from(testSet.labels.subarray(0, 10)), [3, 8, 8, 0, 6, 6, 1, 6, 3, 1]);
-  });
-
-  test('labels-only reader agrees with the full reader', () => {
-    assert.deepEqual(readCifar10Labels(CIFAR_DIR, 'train'), train.labels);
-    assert.deepEqual(readCifar10Labels(CIFAR_DIR, 'test'), testSet.labels);
   });
 
   test('pixels equal the raw planes (R, G, B; row-major) across files', () => {

@@ -2,19 +2,17 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { readCifar10Labels } from '../../server/shared/data/cifar10.js';
+import { readCifar10 } from '../../server/shared/data/cifar10.js';
 import { readStl10Labels } from '../../server/shared/data/stl10.js';
 import {
   carveValidation,
   complement,
-  firstN,
   labelBudget,
-  randomSubset,
   stratifiedKFold,
 } from '../../server/worker/data/subsets.js';
 import { CIFAR_DIR, STL_SAMPLE_DIR } from '../helpers/paths.js';
 
-const labels = readCifar10Labels(CIFAR_DIR, 'train');
+const labels = readCifar10(CIFAR_DIR, 'train').labels;
 
 function perClass(idx: Int32Array, y: Uint8Array = labels): number[] {
   const c = new Array(10).fill(0);
@@ -127,7 +125,7 @@ describe('labelBudget', () => {
   });
 
   test('exclude: the budget avoids excluded indices', () => {
-    const held = firstN(50_000, 5_000);
+    const held = Int32Array.from({ length: 5_000 }, (_, i) => i);
     const b = labelBudget({
       labels,
       nLabels: 450,
@@ -157,21 +155,9 @@ describe('carveValidation and unlabeled subsets', () => {
 
   test('validation from unlabeled data is a random subset of the allowed pool', () => {
     const unl = new Uint8Array(246).fill(255);
-    const pool = firstN(246, 200);
+    const pool = Int32Array.from({ length: 200 }, (_, i) => i);
     const v = carveValidation({ labels: unl, size: 20, seed: 1, exclude: complement(246, pool) });
     assert.equal(v.length, 20);
     assert.ok(v.every((i) => i < 200));
-  });
-
-  test('firstN and randomSubset', () => {
-    assert.deepEqual(Array.from(firstN(10, 3)), [0, 1, 2]);
-    assert.equal(firstN(10, 0).length, 10);
-    const r = randomSubset(50_000, 1000, 9);
-    assert.equal(r.length, 1000);
-    assertSortedUnique(r);
-    assert.deepEqual(randomSubset(50_000, 1000, 9), r);
-    const ex = randomSubset(100, 50, 1, firstN(100, 60));
-    assert.equal(ex.length, 40);
-    assert.ok(ex.every((i) => i >= 60));
   });
 });

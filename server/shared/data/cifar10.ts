@@ -100,27 +100,3 @@ export function readCifar10(dir: string, split: Split, limit?: number, className
     classNames: names,
   };
 }
-
-/** Labels of a split without decoding images (every 3,073rd byte), e.g. to draw budgets early. */
-export function readCifar10Labels(dir: string, split: Split): Uint8Array {
-  const files = cifar10Files(split).map((f) => path.join(dir, f));
-  for (const f of files) requireFile(f, 'CIFAR-10');
-  const parts = files.map((file) => {
-    const n = recordCount(file, CIFAR10_RECORD);
-    const buf = fs.readFileSync(file);
-    const out = new Uint8Array(n);
-    for (let r = 0; r < n; r++) {
-      const v = buf[r * CIFAR10_RECORD]!;
-      if (v > 9) throw new DatasetCorruptError(`${file}: record ${r} has label ${v}, expected 0-9`, file);
-      out[r] = v;
-    }
-    return out;
-  });
-  const all = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    all.set(p, o);
-    o += p.length;
-  }
-  return all;
-}

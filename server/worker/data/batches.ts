@@ -202,21 +202,3 @@ export function allRotations(
     }
   }
 }
-
-/** One-hot labels of `indices` into `out` (n × numClasses). */
-export function fillOneHot(
-  labels: Uint8Array,
-  indices: ArrayLike<number>,
-  numClasses: number,
-  out: Float32Array,
-): void {
-  const n = indices.length;
-  if (out.length < n * numClasses) throw new RangeError('out too small for the one-hot labels');
-  out.fill(0, 0, n * numClasses);
-  for (let b = 0; b < n; b++) {
-    const y = labels[indices[b]!]!;
-    if (y >= numClasses)
-      throw new RangeError(`label ${y} at index ${indices[b]} is not a class (unlabeled?)`);
-    out[b * numClasses + y] = 1;
-  }
-}

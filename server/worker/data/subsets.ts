@@ -224,26 +224,3 @@ export function carveValidation(opts: CarveOptions): Int32Array {
   // A seed distinct from the budget's, so equal seeds do not correlate the two draws.
   return balancedPick(opts.labels, pool, size, (opts.seed ^ 0x5eed7a1) >>> 0);
 }
-
-/** The first min(n, total) indices (n = 0: all). */
-export function firstN(total: number, n: number): Int32Array {
-  const k = n > 0 ? Math.min(n, total) : total;
-  const out = new Int32Array(k);
-  for (let i = 0; i < k; i++) out[i] = i;
-  return out;
-}
-
-/** A seeded random subset of min(n, eligible) indices not in `exclude` (n = 0: all), sorted. */
-export function randomSubset(total: number, n: number, seed: number, exclude?: Int32Array): Int32Array {
-  const pool = complement(total, exclude);
-  if (n <= 0 || n >= pool.length) return pool;
-  // Partial Fisher-Yates: only the first n positions are drawn.
-  const rng = new Rng(seed);
-  for (let i = 0; i < n; i++) {
-    const j = i + rng.int(pool.length - i);
-    const t = pool[i]!;
-    pool[i] = pool[j]!;
-    pool[j] = t;
-  }
-  return sorted(pool.slice(0, n));
-}
