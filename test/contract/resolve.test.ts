@@ -49,6 +49,12 @@ describe('pretext configs', () => {
       [32, 1e-3, 'reference', 10, 0.1, true, 3],
     );
   });
+  it('names a missing training block alone', () => {
+    assert.deepEqual(
+      refused(() => resolvePretext(pretext({ method: 'rotation' }))),
+      ['config.training'],
+    );
+  });
   it('draws a seed when given 0, and records it', () => {
     const seed = resolvePretext(pretext({ training: { epochs: 1 } })).training?.seed ?? 0;
     assert.ok(seed >= 1 && seed <= 2 ** 31 - 1);

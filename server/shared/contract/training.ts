@@ -1,6 +1,6 @@
 // Training options: resolved once at the RPC (every default filled in, every limit checked),
 // then read by the worker as they are.
-import type { TrainingOptions } from '../../../gen/ts/pretext/v1/run.js';
+import { TrainingOptions } from '../../../gen/ts/pretext/v1/run.js';
 import { LIMITS, LR_SCHEDULES, type LrScheduleName } from './catalog.js';
 import type { MethodEntry } from './methods.js';
 import { choiceField, floatField, intField, quote, type Verdict } from './verdict.js';
@@ -20,7 +20,8 @@ export function resolveTraining(
   const f = (name: string) => `${prefix}.${name}`;
   if (!raw) {
     v.fail(prefix, `is required (at least training.epochs, ${LIMITS.epochs.min}..${LIMITS.epochs.max})`);
-    return resolveTraining({ epochs: 1 } as TrainingOptions, method, v, `${prefix}`);
+    // Go on with a placeholder so the other fields' errors are reported too.
+    return resolveTraining(TrainingOptions.fromPartial({ epochs: 1 }), method, v, prefix);
   }
   const epochs = raw.epochs;
   if (epochs === 0)
