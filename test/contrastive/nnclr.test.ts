@@ -33,6 +33,7 @@ async function spec(runDir?: string): Promise<JobSpec> {
     resume: Boolean(runDir),
     config: cifarConfig('nnclr', {
       architecture: 'small_conv_8',
+      depth: 0,
       unlabeledLimit: 300,
       training: { epochs: 2, batchSize: BATCH, maxStepsPerEpoch: STEPS, validationLimit: 40 } as never,
       contrastive: { queueSize: QUEUE, projectionDim: DIM, knnK: 5 } as never,

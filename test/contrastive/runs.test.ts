@@ -145,7 +145,12 @@ test("the best checkpoint, rebuilt from its files, gives the run's own kNN figur
   assert.ok(runDir && result);
   const ckpt = await loadCheckpoint<CheckpointState>(path.join(runDir, 'checkpoints', 'best'));
   const rec = recordingContext(
-    baseSpec({ kind: 'evaluate', method: 'evaluate', runDir, config: cifarConfig('simclr') }),
+    baseSpec({
+      kind: 'evaluate',
+      method: 'evaluate',
+      runDir,
+      config: { targetRunId: 'simclr-run', checkpoint: 0, split: '', limit: 0 },
+    }),
   );
   const handle = await datasetOpener(rec.ctx)('cifar10');
   const common = {

@@ -179,6 +179,7 @@ test('a SimCLR run on STL-10 96×96 (small conv encoder) through the job functio
   const config = cifarConfig('simclr', {
     dataset: 'stl10',
     architecture: 'small_conv_16',
+    depth: 0,
     unlabeledLimit: 0,
     training: {
       epochs: 1,

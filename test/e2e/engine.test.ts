@@ -64,7 +64,10 @@ describe('engine through pretextd', () => {
         fold: 0,
         depth: 8,
         testLimit: 200,
-        checkpoint: CheckpointChoice.CHECKPOINT_CHOICE_BEST,
+        // Which checkpoint of the pretext run: only a run from one has a choice to make.
+        checkpoint: pretextRunId
+          ? CheckpointChoice.CHECKPOINT_CHOICE_BEST
+          : CheckpointChoice.CHECKPOINT_CHOICE_UNSPECIFIED,
         protocol: Protocol.PROTOCOL_FINE_TUNE,
         training: { epochs: 2, batchSize: 32, validationLimit: 100, seed: 5 },
       },

@@ -40,7 +40,12 @@ before(async () => {
   dir = await tempRunDir('pretext-ckpt-');
   await startBackend(
     recordingContext(
-      baseSpec({ kind: 'pretext', method: 'rotation', config: PretextConfig.fromPartial({}), runDir: dir }),
+      baseSpec({
+        kind: 'pretext',
+        method: 'rotation',
+        config: PretextConfig.fromPartial({ training: { epochs: 1 } }),
+        runDir: dir,
+      }),
     ).ctx,
   );
   const handle = await resolveDataset('cifar10', { dataDir: SHARED_DATASETS, allowDownload: false });
