@@ -542,6 +542,8 @@ export interface Run {
   dataset: string;
   /** The study this run belongs to, if any. */
   studyId: string;
+  /** What the backend ran on: the WebGPU adapter (vendor, architecture, device), oneDNN's ISA. */
+  backendDetail: string;
 }
 
 function createBaseTrainingOptions(): TrainingOptions {
@@ -2522,6 +2524,7 @@ function createBaseRun(): Run {
     lastSeq: 0,
     dataset: "",
     studyId: "",
+    backendDetail: "",
   };
 }
 
@@ -2600,6 +2603,9 @@ export const Run: MessageFns<Run> = {
     }
     if (message.studyId !== "") {
       writer.uint32(194).string(message.studyId);
+    }
+    if (message.backendDetail !== "") {
+      writer.uint32(202).string(message.backendDetail);
     }
     return writer;
   },
@@ -2809,6 +2815,14 @@ export const Run: MessageFns<Run> = {
             message.studyId = reader.string();
             continue;
           }
+          case 25: {
+            if (tag !== 202) {
+              break;
+            }
+
+            message.backendDetail = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2885,6 +2899,11 @@ export const Run: MessageFns<Run> = {
         : isSet(object.study_id)
         ? globalThis.String(object.study_id)
         : "",
+      backendDetail: isSet(object.backendDetail)
+        ? globalThis.String(object.backendDetail)
+        : isSet(object.backend_detail)
+        ? globalThis.String(object.backend_detail)
+        : "",
     };
   },
 
@@ -2960,6 +2979,9 @@ export const Run: MessageFns<Run> = {
     if (message.studyId !== "") {
       obj.studyId = message.studyId;
     }
+    if (message.backendDetail !== "") {
+      obj.backendDetail = message.backendDetail;
+    }
     return obj;
   },
 
@@ -3013,6 +3035,7 @@ export const Run: MessageFns<Run> = {
     message.lastSeq = object.lastSeq ?? 0;
     message.dataset = object.dataset ?? "";
     message.studyId = object.studyId ?? "";
+    message.backendDetail = object.backendDetail ?? "";
     return message;
   },
 };

@@ -52,6 +52,8 @@ export interface BackendInfo {
   available: boolean;
   /** Why not, when unavailable. */
   reason: string;
+  /** What it would run on, when known: the WebGPU adapter (vendor, architecture, device). */
+  detail: string;
 }
 
 /** A dataset and whether it is present in the data directory. */
@@ -334,7 +336,7 @@ export const GetServerInfoRequest: MessageFns<GetServerInfoRequest> = {
 };
 
 function createBaseBackendInfo(): BackendInfo {
-  return { name: "", available: false, reason: "" };
+  return { name: "", available: false, reason: "", detail: "" };
 }
 
 export const BackendInfo: MessageFns<BackendInfo> = {
@@ -347,6 +349,9 @@ export const BackendInfo: MessageFns<BackendInfo> = {
     }
     if (message.reason !== "") {
       writer.uint32(26).string(message.reason);
+    }
+    if (message.detail !== "") {
+      writer.uint32(34).string(message.detail);
     }
     return writer;
   },
@@ -388,6 +393,14 @@ export const BackendInfo: MessageFns<BackendInfo> = {
             message.reason = reader.string();
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.detail = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -405,6 +418,7 @@ export const BackendInfo: MessageFns<BackendInfo> = {
       name: isSet(object.name) ? globalThis.String(object.name) : "",
       available: isSet(object.available) ? globalThis.Boolean(object.available) : false,
       reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+      detail: isSet(object.detail) ? globalThis.String(object.detail) : "",
     };
   },
 
@@ -419,6 +433,9 @@ export const BackendInfo: MessageFns<BackendInfo> = {
     if (message.reason !== "") {
       obj.reason = message.reason;
     }
+    if (message.detail !== "") {
+      obj.detail = message.detail;
+    }
     return obj;
   },
 
@@ -430,6 +447,7 @@ export const BackendInfo: MessageFns<BackendInfo> = {
     message.name = object.name ?? "";
     message.available = object.available ?? false;
     message.reason = object.reason ?? "";
+    message.detail = object.detail ?? "";
     return message;
   },
 };
