@@ -9,7 +9,7 @@ import { readCifarImages } from './cifar-raw.js';
 export interface WorkerResult {
   backend: string;
   threads: number;
-  /** e.g. the native backend's oneDNN version and ISA. */
+  /** e.g. the native backend's oneDNN version and ISA, the webgpu adapter. */
   detail?: string;
   train_img_s: number;
   infer_img_s: number;
@@ -67,7 +67,8 @@ for (let step = 0; step < warmup + trainSteps; step++) {
       ...model.losses.map((l) => (typeof l === 'function' ? l() : l) as tf.Scalar),
     ]) as tf.Scalar;
   }, true)!;
-  losses.push(loss.dataSync()[0]!);
+  // Reading the loss ends the step (and webgpu has no synchronous reads).
+  losses.push((await loss.data())[0]!);
   if (step >= warmup) {
     trainMs.push(performance.now() - t0);
     const cpu = process.cpuUsage(cpu0);
@@ -81,7 +82,7 @@ const xi = tf.tensor4d(pool.images.subarray(0, INFER_BATCH * 3072), [INFER_BATCH
 for (let step = 0; step < Math.max(1, Math.min(warmup, 2)) + inferSteps; step++) {
   const t0 = performance.now();
   const out = model.predict(xi, { batchSize: INFER_BATCH }) as tf.Tensor;
-  out.dataSync();
+  await out.data();
   if (step >= Math.max(1, Math.min(warmup, 2))) inferMs.push(performance.now() - t0);
   out.dispose();
 }

@@ -1,14 +1,17 @@
 // pretext's fused training kernels for the webgpu backend, registered under the same names as
 // the cpu/wasm ones (fused-adam.ts, fused-batchnorm.ts), so the optimizer and the batch-norm
 // layer pick them up unchanged: Adam in 3 dispatches per variable (tfjs: ~13), batch norm in 3
-// forward (tfjs: moments + normalisation, ~8) and 3 backward (tfjs' autograd: ~15).
+// forward (tfjs: moments + normalisation, ~8) and 3 backward (tfjs' autograd: ~15), and the
+// moving averages' update in 1 (tfjs: 3).
 import * as tf from '@tensorflow/tfjs';
 import { ADAM_UPDATE } from '../fused-adam.js';
-import { BN_TRAIN, BN_TRAIN_GRAD } from '../fused-batchnorm.js';
+import { BN_TRAIN, BN_TRAIN_GRAD, MOVING_AVERAGE } from '../fused-batchnorm.js';
 import {
+  ADAM_INPUTS,
   adamProgram,
   inputGradProgram,
   meanProgram,
+  movingAverageProgram,
   normalizeProgram,
   type Program,
   sumDyProgram,
@@ -54,9 +57,11 @@ function adam(backend: tf.KernelBackend, inputs: Record<string, Info>, a: AdamAt
   >;
   const n = size(x);
   const uniforms = [f32(a.learningRate), f32(a.beta1), f32(a.beta2), f32(a.epsilon)];
-  return (['x', 'm', 'v'] as const).map((part) =>
-    shaped(run(backend, adamProgram(n, part), [x, m, v, g, accBeta1, accBeta2], uniforms), x.shape),
-  );
+  const byName: Record<string, Info> = { X: x, M: m, V: v, G: g, B1: accBeta1, B2: accBeta2 };
+  return (['x', 'm', 'v'] as const).map((part) => {
+    const inputs = ADAM_INPUTS[part].map((name) => byName[name]!);
+    return shaped(run(backend, adamProgram(n, part), inputs, uniforms), x.shape);
+  });
 }
 
 function channelsOf(x: Info): { c: number; rows: number } {
@@ -119,4 +124,26 @@ export function registerWebgpuKernels(): void {
     kernelFunc: ({ inputs, backend, attrs }) =>
       bnBackward(backend as tf.KernelBackend, inputs as Record<string, Info>, attrs?.epsilon as number),
   });
+  tf.registerKernel({
+    kernelName: MOVING_AVERAGE,
+    backendName: 'webgpu',
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const { old, value } = inputs as { old: Info; value: Info };
+      const out = run(
+        backend as tf.KernelBackend,
+        movingAverageProgram(size(old)),
+        [old, value],
+        [f32(attrs?.decay as number)],
+      );
+      return shaped(out, old.shape);
+    },
+  });
+}
+
+/** Removes them again: tfjs' own ops run instead (for comparisons in tests and benchmarks). */
+export function unregisterWebgpuKernels(): void {
+  if (!registered) return;
+  registered = false;
+  for (const name of [ADAM_UPDATE, BN_TRAIN, BN_TRAIN_GRAD, MOVING_AVERAGE])
+    tf.unregisterKernel(name, 'webgpu');
 }

@@ -5,7 +5,7 @@
 // as 1-D views, so indexing is plain and channels are the innermost dimension (NHWC).
 
 export interface Program {
-  variableNames: string[];
+  variableNames: readonly string[];
   outputShape: number[];
   shaderKey: string;
   dispatchLayout: { x: number[] };
@@ -35,13 +35,17 @@ function flat(n: number): Pick<Program, 'dispatchLayout' | 'dispatch' | 'workgro
  * the kernel runs this three times (x', m', v'): 3 dispatches instead of tfjs Adam's ~13.
  */
 export function adamProgram(n: number, part: 'x' | 'm' | 'v'): Program {
-  const value = {
-    m: 'm',
-    v: 'v',
-    x: 'X[index] - uniforms.lr * (m / (1.0 - B1[0])) / (sqrt(v / (1.0 - B2[0])) + uniforms.eps)',
+  const code = {
+    m: 'setOutputAtIndex(index, uniforms.beta1 * M[index] + (1.0 - uniforms.beta1) * g);',
+    v: 'setOutputAtIndex(index, uniforms.beta2 * V[index] + (1.0 - uniforms.beta2) * g * g);',
+    x: `let m = uniforms.beta1 * M[index] + (1.0 - uniforms.beta1) * g;
+          let v = uniforms.beta2 * V[index] + (1.0 - uniforms.beta2) * g * g;
+          let step = uniforms.lr * (m / (1.0 - B1[0])) / (sqrt(v / (1.0 - B2[0])) + uniforms.eps);
+          setOutputAtIndex(index, X[index] - step);`,
   }[part];
   return {
-    variableNames: ['X', 'M', 'V', 'G', 'B1', 'B2'],
+    // Every binding must be used: Dawn drops unused ones from the pipeline's layout.
+    variableNames: ADAM_INPUTS[part],
     outputShape: [n],
     shaderKey: `pretext_adam_${part}`,
     uniforms: 'lr : f32, beta1 : f32, beta2 : f32, eps : f32,',
@@ -50,13 +54,18 @@ export function adamProgram(n: number, part: 'x' | 'm' | 'v'): Program {
       fn main(index : i32) {
         if (index < uniforms.size) {
           let g = G[index];
-          let m = uniforms.beta1 * M[index] + (1.0 - uniforms.beta1) * g;
-          let v = uniforms.beta2 * V[index] + (1.0 - uniforms.beta2) * g * g;
-          setOutputAtIndex(index, ${value});
+          ${code}
         }
       }`,
   };
 }
+
+/** The inputs each Adam program reads (of x, m, v, g, accBeta1, accBeta2). */
+export const ADAM_INPUTS = {
+  m: ['M', 'G'],
+  v: ['V', 'G'],
+  x: ['X', 'M', 'V', 'G', 'B1', 'B2'],
+} as const;
 
 /**
  * A per-channel sum over the rows of an [rows, channels] array, one workgroup per channel:
@@ -171,6 +180,23 @@ export function inputGradProgram(n: number): Program {
           let xhat = (X[index] - Mean[k]) * inv;
           let m = f32(uniforms.rows);
           setOutputAtIndex(index, Scale[k] * inv * (DY[index] - DOffset[k] / m - xhat * DScale[k] / m));
+        }
+      }`,
+  };
+}
+
+/** A moving average's update, v ← v − (v − batch)·(1 − momentum): one dispatch instead of three. */
+export function movingAverageProgram(n: number): Program {
+  return {
+    variableNames: ['Old', 'Value'],
+    outputShape: [n],
+    shaderKey: 'pretext_moving_average',
+    uniforms: 'decay : f32,',
+    ...flat(n),
+    getUserCode: () => `
+      fn main(index : i32) {
+        if (index < uniforms.size) {
+          setOutputAtIndex(index, Old[index] - (Old[index] - Value[index]) * uniforms.decay);
         }
       }`,
   };
