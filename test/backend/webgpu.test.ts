@@ -132,9 +132,8 @@ describe(`webgpu backend on ${ADAPTER || 'no adapter'}`, { skip: SKIP_WEBGPU }, 
     const fusedOut = run(true);
     const stockOut = run(false);
     const [fused, stock] = [await values(fusedOut), await values(stockOut)];
-    ['y', 'mean', 'variance', 'dx', 'dscale', 'doffset'].forEach((what, i) =>
-      assertRmsClose(fused[i]!, stock[i]!, what, 1e-5),
-    );
+    for (const [i, what] of ['y', 'mean', 'variance', 'dx', 'dscale', 'doffset'].entries())
+      assertRmsClose(fused[i]!, stock[i]!, what, 1e-5);
     tf.dispose([x, scale, offset, r, ...fusedOut, ...stockOut]);
   });
 
@@ -154,7 +153,7 @@ describe(`webgpu backend on ${ADAPTER || 'no adapter'}`, { skip: SKIP_WEBGPU }, 
     const stock = await train(tf.train.adam(0.05), 'stock');
     const fused = await train(createAdam(0.05), 'fused');
     assert.equal(fused.length, stock.length);
-    stock.forEach((s, i) => assertRmsClose(fused[i]!, s, `tensor ${i}`, 1e-5));
+    for (const [i, s] of stock.entries()) assertRmsClose(fused[i]!, s, `tensor ${i}`, 1e-5);
   });
 
   test('small conv net: gradients equal those on cpu', async () => {
