@@ -238,12 +238,12 @@ describe(`webgpu backend on ${ADAPTER || 'no adapter'}`, { skip: SKIP_WEBGPU }, 
     await tf.setBackend('webgpu');
     assert.ok(tf.getKernel(ADAM_UPDATE, 'webgpu'), 'the fused Adam is registered');
     const model = classifier(8, 3);
-    const { x, y } = cifarBatch(16);
-    const optimizer = createAdam(3e-3);
+    const { x, y } = cifarBatch(8);
+    const optimizer = createAdam(5e-3);
     const losses: number[] = [];
     const tensors: number[] = [];
     const gpuBytes: number[] = [];
-    for (let step = 0; step < 20; step++) {
+    for (let step = 0; step < 12; step++) {
       const loss = optimizer.minimize(lossOf(model, x, y), true)!;
       losses.push((await loss.data())[0]!);
       loss.dispose();
@@ -254,6 +254,7 @@ describe(`webgpu backend on ${ADAPTER || 'no adapter'}`, { skip: SKIP_WEBGPU }, 
     // The first step creates the optimizer's slots; from then on nothing accumulates.
     assert.equal(tensors.at(-1), tensors[1], `tensors after each step: ${tensors.join(', ')}`);
     assert.equal(gpuBytes.at(-1), gpuBytes[1], `GPU bytes in use after each step: ${gpuBytes.join(', ')}`);
+    // Measured on lavapipe: 2.22 -> 1.47 (the classifier's softmax output bounds the loss below).
     assert.ok(losses.at(-1)! < 0.75 * losses[0]!, `loss ${losses[0]} -> ${losses.at(-1)}`);
     tf.dispose([x, y]);
     optimizer.dispose();
