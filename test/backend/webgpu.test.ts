@@ -21,6 +21,7 @@ import {
   registerWebgpuKernels,
   unregisterWebgpuKernels,
 } from '../../server/worker/backend/webgpu-kernels/index.js';
+import { SupportQueue } from '../../server/worker/methods/contrastive/queue.js';
 import { buildBackbone, buildClassifier } from '../../server/worker/models/resnet.js';
 import { readCifarSlice } from './cifar-slice.js';
 import { ADAPTER, SKIP_WEBGPU } from './webgpu-available.js';
@@ -154,6 +155,25 @@ describe(`webgpu backend on ${ADAPTER || 'no adapter'}`, { skip: SKIP_WEBGPU }, 
     const fused = await train(createAdam(0.05), 'fused');
     assert.equal(fused.length, stock.length);
     for (const [i, s] of stock.entries()) assertRmsClose(fused[i]!, s, `tensor ${i}`, 1e-5);
+  });
+
+  test("NNCLR's support queue works without synchronous reads: neighbours under a tape, snapshot", async () => {
+    await tf.setBackend('webgpu');
+    const q = new SupportQueue(4, 2);
+    const rows = tf.tensor2d([1, 0, 0, 1, -1, 0, 0, -1], [4, 2]);
+    q.push(rows);
+    const z = tf.variable(tf.tensor2d([10, 1, 0.1, -3], [2, 2]));
+    const before = tf.memory().numTensors;
+    const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(q.nearest(z), z)) as tf.Scalar, [z]);
+    const nn = q.nearest(z);
+    assert.deepEqual(Array.from(await nn.data()), [1, 0, 0, -1]);
+    // d/dz Σ nn·z = nn: the neighbours are constants (stop-gradient).
+    assert.deepEqual(Array.from(await grads[z.name]!.data()), [1, 0, 0, -1]);
+    assert.deepEqual(Array.from(await q.snapshot()), [1, 0, 0, 1, -1, 0, 0, -1]);
+    tf.dispose([nn, value, ...Object.values(grads)]);
+    assert.equal(tf.memory().numTensors, before, 'tensors left behind');
+    q.dispose();
+    tf.dispose([rows, z]);
   });
 
   test('small conv net: gradients equal those on cpu', async () => {

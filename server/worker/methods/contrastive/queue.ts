@@ -9,7 +9,10 @@ import { l2Normalize } from './losses.js';
  * kernel, so nothing records it): a stop-gradient without copying or reading the data.
  */
 function detach<T extends tf.Tensor>(t: T): T {
-  return tf.engine().makeTensorFromDataId(t.dataId, t.shape, t.dtype) as T;
+  const engine = tf.engine();
+  // Each tensor on a buffer holds a reference (as Identity's output does).
+  (engine.backend as unknown as { incRef(dataId: object): void }).incRef(t.dataId);
+  return engine.makeTensorFromDataId(t.dataId, t.shape, t.dtype) as T;
 }
 
 export class SupportQueue {
