@@ -24,6 +24,7 @@ import {
 import { SupportQueue } from '../../server/worker/methods/contrastive/queue.js';
 import { buildBackbone, buildClassifier } from '../../server/worker/models/resnet.js';
 import { readCifarSlice } from './cifar-slice.js';
+import { FAST_BACKENDS } from './native-available.js';
 import { ADAPTER, SKIP_WEBGPU } from './webgpu-available.js';
 
 const values = async (ts: tf.Tensor[]) => Promise.all(ts.map(async (t) => (await t.data()) as Float32Array));
@@ -211,6 +212,28 @@ describe(`webgpu backend on ${ADAPTER || 'no adapter'}`, { skip: SKIP_WEBGPU }, 
     // Batch norm over a batch of 2 amplifies summation-order differences (as on wasm).
     for (const [name, e] of Object.entries(expected)) assertRmsClose(actual[name]!, e, name, 1e-2);
     tf.dispose([x, y]);
+  });
+
+  test(`ResNet20: loss and gradients equal those on ${FAST_BACKENDS.at(-1)}`, async () => {
+    const reference = FAST_BACKENDS.at(-1)!; // native where built, else wasm
+    await initBackend(reference);
+    const model = classifier(20, 11);
+    const { x, y } = cifarBatch(4);
+    const lossOn = async () => {
+      const l = tf.tidy(lossOf(model, x, y));
+      const v = (await l.data())[0]!;
+      l.dispose();
+      return v;
+    };
+    const expectedLoss = await lossOn();
+    const expected = await gradients(model, x, y);
+    await initBackend('webgpu');
+    // Measured on lavapipe against native: the same loss to the last bit, gradients within 1e-5.
+    assert.ok(Math.abs((await lossOn()) - expectedLoss) <= 1e-5 * expectedLoss);
+    const actual = await gradients(model, x, y);
+    for (const [name, e] of Object.entries(expected)) assertRmsClose(actual[name]!, e, name, 1e-3);
+    tf.dispose([x, y]);
+    model.dispose();
   });
 
   test('a ResNet20 training step dispatches at least 3x fewer kernels with the fused ones, same loss', async () => {
