@@ -1,5 +1,6 @@
 // One backend's measurement in its own process (so that peak RSS is its own): ResNet20 v1
 // training steps (batch 128, Adam, real CIFAR-10) and inference (batch 256). Prints one JSON line.
+// Arguments: backend warmup trainSteps inferSteps [trainBatch inferBatch].
 import * as tf from '@tensorflow/tfjs';
 import { createAdam } from '../server/worker/backend/fused-adam.js';
 import { initBackend } from '../server/worker/backend/index.js';
@@ -9,7 +10,9 @@ import { readCifarImages } from './cifar-raw.js';
 export interface WorkerResult {
   backend: string;
   threads: number;
-  /** e.g. the native backend's oneDNN version and ISA. */
+  train_batch: number;
+  infer_batch: number;
+  /** e.g. the native backend's oneDNN version and ISA, the webgpu adapter. */
   detail?: string;
   train_img_s: number;
   infer_img_s: number;
@@ -25,9 +28,16 @@ export interface WorkerResult {
   loss_last: number;
 }
 
-const [backendArg = 'wasm', warmupArg = '2', trainArg = '10', inferArg = '10'] = process.argv.slice(2);
-const TRAIN_BATCH = 128;
-const INFER_BATCH = 256;
+const [
+  backendArg = 'wasm',
+  warmupArg = '2',
+  trainArg = '10',
+  inferArg = '10',
+  trainBatchArg = '128',
+  inferBatchArg = '256',
+] = process.argv.slice(2);
+const TRAIN_BATCH = Number(trainBatchArg);
+const INFER_BATCH = Number(inferBatchArg);
 const warmup = Number(warmupArg);
 const trainSteps = Number(trainArg);
 const inferSteps = Number(inferArg);
@@ -67,7 +77,8 @@ for (let step = 0; step < warmup + trainSteps; step++) {
       ...model.losses.map((l) => (typeof l === 'function' ? l() : l) as tf.Scalar),
     ]) as tf.Scalar;
   }, true)!;
-  losses.push(loss.dataSync()[0]!);
+  // Reading the loss ends the step (and webgpu has no synchronous reads).
+  losses.push((await loss.data())[0]!);
   if (step >= warmup) {
     trainMs.push(performance.now() - t0);
     const cpu = process.cpuUsage(cpu0);
@@ -81,7 +92,7 @@ const xi = tf.tensor4d(pool.images.subarray(0, INFER_BATCH * 3072), [INFER_BATCH
 for (let step = 0; step < Math.max(1, Math.min(warmup, 2)) + inferSteps; step++) {
   const t0 = performance.now();
   const out = model.predict(xi, { batchSize: INFER_BATCH }) as tf.Tensor;
-  out.dataSync();
+  await out.data();
   if (step >= Math.max(1, Math.min(warmup, 2))) inferMs.push(performance.now() - t0);
   out.dispose();
 }
@@ -91,6 +102,8 @@ const rate = (batch: number, ms: number[]) => (batch * ms.length * 1000) / ms.re
 const result: WorkerResult = {
   backend: choice.name,
   threads: choice.threads,
+  train_batch: TRAIN_BATCH,
+  infer_batch: INFER_BATCH,
   detail: choice.detail,
   train_img_s: rate(TRAIN_BATCH, trainMs),
   infer_img_s: rate(INFER_BATCH, inferMs),

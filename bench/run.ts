@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { probeBackends } from '../server/worker/backend/index.js';
+import { probeBackendsWithAdapter } from '../server/shared/backends/probe.js';
 import type { WorkerResult } from './backend-worker.js';
 import { runPeer } from './peer.js';
 
@@ -16,7 +16,9 @@ const requested = backendsFlag >= 0 ? (args[backendsFlag + 1] ?? '').split(',').
 // tfjs' plain cpu backend trains at < 1 img/s: measured only when asked for.
 const SLOW = new Set(['cpu']);
 
-const available = probeBackends().filter((b) => b.available);
+// webgpu counts only where Dawn finds an adapter it accepts (a GPU; a software one only with
+// PRETEXT_WEBGPU_ALLOW_FALLBACK=1).
+const available = (await probeBackendsWithAdapter()).filter((b) => b.available);
 const chosen = requested ?? available.map((b) => b.name).filter((n) => !SLOW.has(n));
 const [warmup, trainSteps, inferSteps] = quick ? [1, 3, 3] : [2, 10, 10];
 

@@ -47,15 +47,15 @@ function tsFiles(dir: string): string[] {
 
 const SERVER = path.join(REPO_ROOT, 'server');
 
-test('nothing the daemon imports loads tfjs (static import graph from server/daemon/main.ts)', () => {
+test('nothing the daemon imports loads tfjs or Dawn (static import graph from server/daemon/main.ts)', () => {
   const { files, packages } = importGraph(path.join(SERVER, 'daemon/main.ts'));
-  const tf = [...packages].filter(([p]) => p.startsWith('@tensorflow/'));
-  assert.deepEqual(tf, [], 'tfjs reached from the daemon');
+  const tf = [...packages].filter(([p]) => p.startsWith('@tensorflow/') || p === 'webgpu');
+  assert.deepEqual(tf, [], 'tfjs or Dawn (webgpu) reached from the daemon');
   const inWorker = [...files].filter((f) => f.startsWith(path.join(SERVER, 'worker')));
   assert.deepEqual(inWorker, [], 'the daemon imports worker files');
 });
 
-test('a running daemon has loaded no tfjs module', () => {
+test('a running daemon has loaded no tfjs module and no Dawn', () => {
   const script = `
     import { mkdtempSync } from 'node:fs';
     import { createRequire } from 'node:module';
@@ -64,7 +64,10 @@ test('a running daemon has loaded no tfjs module', () => {
     const { startDaemon } = await import('./server/daemon/daemon.ts');
     const d = await startDaemon({ listen: '127.0.0.1:0', stateDir: mkdtempSync(path.join(os.tmpdir(), 'fp-')),
       dataDir: os.tmpdir(), allowDownload: false, quiet: true, stopGraceMs: 1000 });
-    const loaded = Object.keys(createRequire(import.meta.url).cache).filter((k) => k.includes('@tensorflow'));
+    // What GetServerInfo runs: the webgpu adapter is probed in a child process.
+    const { probeBackendsWithAdapter } = await import('./server/shared/backends/probe.ts');
+    await probeBackendsWithAdapter();
+    const loaded = Object.keys(createRequire(import.meta.url).cache).filter((k) => k.includes('@tensorflow') || k.includes('dawn.node'));
     await d.close();
     console.log(JSON.stringify(loaded));`;
   const res = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {

@@ -37,7 +37,12 @@ export async function infoCommand(conn: Connection, io: Io, opts: { json?: boole
     ['backend', info.backend],
     ...info.backends.map((b) => [
       `  ${b.name}`,
-      b.available ? 'available' : `unavailable${b.reason ? ` (${b.reason})` : ''}`,
+      [
+        b.available ? 'available' : `unavailable${b.reason ? ` (${b.reason})` : ''}`,
+        b.detail ? `adapter: ${b.detail}` : '',
+      ]
+        .filter(Boolean)
+        .join('; '),
     ]),
     ['data dir', info.dataDir],
     ...info.datasets.map((d) => [`  ${d.name}`, d.present ? `present (${d.path})` : `absent: ${d.hint}`]),
@@ -157,7 +162,7 @@ export function describeRun(run: Run): string {
   rows.push(['created', formatTime(run.createdAtUnixMs)]);
   if (run.startedAtUnixMs) rows.push(['started', formatTime(run.startedAtUnixMs)]);
   if (run.finishedAtUnixMs) rows.push(['finished', formatTime(run.finishedAtUnixMs)]);
-  if (run.backend) rows.push(['backend', run.backend]);
+  if (run.backend) rows.push(['backend', run.backend + (run.backendDetail ? ` (${run.backendDetail})` : '')]);
   rows.push(['seed', String(run.seed)], ['attempts', String(run.attempts)]);
   const p = run.progress;
   if (p && !isTerminal(run.state) && p.totalSteps > 0) {

@@ -9,7 +9,7 @@ import { HealthImplementation } from 'grpc-health-check';
 import { PretextServiceService } from '../../gen/ts/pretext/v1/service.js';
 import { RunState } from '../../gen/ts/pretext/v1/run.js';
 import { datasetStatus } from '../shared/data/registry.js';
-import { probeBackends } from '../shared/backends/probe.js';
+import { probeBackendsWithAdapter } from '../shared/backends/probe.js';
 import { backendNames, isBackendName } from '../shared/contract/catalog.js';
 import { quote } from '../shared/contract/verdict.js';
 import { createLogger, type Logger } from './log.js';
@@ -197,7 +197,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       backend,
       maxConcurrentRuns,
       startedAt: Date.now(),
-      probeBackends,
+      probeBackends: probeBackendsWithAdapter,
       datasetStatus: (name) => datasetStatus(name, opts.dataDir),
       trackStream,
     }) as unknown as grpc.UntypedServiceImplementation,

@@ -53,7 +53,7 @@ export type FromWorker =
   /** The worker is listening; the daemon sends `start` only after this (no lost message). */
   | { type: 'ready' }
   /** Facts for the run's provenance, sent as soon as they are known. */
-  | { type: 'meta'; backend?: string; dataChecksum?: string; threads?: number }
+  | { type: 'meta'; backend?: string; backendDetail?: string; dataChecksum?: string; threads?: number }
   | { type: 'event'; payload: EventPayload }
   | { type: 'done'; result: RunResult }
   | { type: 'failed'; error: string }

@@ -17,7 +17,7 @@ function anglesOf(flat: Float32Array): number[] {
   return out;
 }
 
-test('support queue: fills up to its capacity, then drops the oldest rows first', () => {
+test('support queue: fills up to its capacity, then drops the oldest rows first', async () => {
   const q = new SupportQueue(5, 2);
   assert.equal(q.size, 0);
   assert.throws(() => q.nearest(rowsAt([0])), /empty/);
@@ -31,22 +31,22 @@ test('support queue: fills up to its capacity, then drops the oldest rows first'
     t.dispose();
   }
   assert.equal(q.size, 5);
-  assert.deepEqual(anglesOf(q.snapshot()), [0.2, 0.3, 0.4, 0.5, 0.6]);
+  assert.deepEqual(anglesOf(await q.snapshot()), [0.2, 0.3, 0.4, 0.5, 0.6]);
   // A batch larger than the queue keeps only its newest rows.
   const big = rowsAt([1, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6]);
   q.push(big);
   big.dispose();
-  assert.deepEqual(anglesOf(q.snapshot()), [1.2, 1.3, 1.4, 1.5, 1.6]);
+  assert.deepEqual(anglesOf(await q.snapshot()), [1.2, 1.3, 1.4, 1.5, 1.6]);
   // Rows are stored L2-normalised.
   const long = tf.tensor2d([[3, 4]]);
   q.push(long);
   long.dispose();
-  const s = q.snapshot();
+  const s = await q.snapshot();
   assert.ok(Math.abs(s[8]! - 0.6) < 1e-6 && Math.abs(s[9]! - 0.8) < 1e-6);
   q.dispose();
 });
 
-test('support queue: nearest neighbour by cosine; snapshot/restore round trip', () => {
+test('support queue: nearest neighbour by cosine; snapshot/restore round trip', async () => {
   const q = new SupportQueue(4, 2);
   const rows = rowsAt([0, Math.PI / 2, Math.PI, -Math.PI / 2]);
   q.push(rows);
@@ -62,11 +62,11 @@ test('support queue: nearest neighbour by cosine; snapshot/restore round trip', 
     Number(Math.PI.toFixed(4)),
     -Number((Math.PI / 2).toFixed(4)),
   ]);
-  const snap = q.snapshot();
+  const snap = await q.snapshot();
   const r = new SupportQueue(4, 2);
   r.restore(snap);
   assert.equal(r.size, 4);
-  assert.deepEqual(Array.from(r.snapshot()), Array.from(snap));
+  assert.deepEqual(Array.from(await r.snapshot()), Array.from(snap));
   assert.throws(() => r.restore(new Float32Array(10)), /capacity/);
   assert.throws(() => r.restore(new Float32Array(3)), /multiple/);
   tf.dispose([probe, nn]);

@@ -15,6 +15,7 @@ export function mkRun(id: string, created: number, over: Partial<Run> = {}): Run
     error: '',
     parentRunId: '',
     backend: '',
+    backendDetail: '',
     seed: 1,
     dataChecksum: '',
     codeRevision: '',

@@ -62,7 +62,7 @@ export interface ServiceDeps {
   backend: string;
   maxConcurrentRuns: number;
   startedAt: number;
-  probeBackends(): Array<{ name: string; available: boolean; reason: string }>;
+  probeBackends(): Promise<Array<{ name: string; available: boolean; reason: string; detail: string }>>;
   datasetStatus(name: string): { present: boolean; path: string; hint: string };
   /** Registers an open stream so shutdown can end it. */
   trackStream(end: () => void): () => void;
@@ -137,11 +137,11 @@ export function createService(deps: ServiceDeps): PretextServiceServer {
     });
 
   return {
-    getServerInfo: unary<GetServerInfoRequest, GetServerInfoResponse>(log, 'GetServerInfo', () => ({
+    getServerInfo: unary<GetServerInfoRequest, GetServerInfoResponse>(log, 'GetServerInfo', async () => ({
       version: VERSION,
       codeRevision: codeRevision(),
       hostname: os.hostname(),
-      backends: deps.probeBackends(),
+      backends: await deps.probeBackends(),
       backend: deps.backend,
       maxConcurrentRuns: deps.maxConcurrentRuns,
       runningRuns: registry.countByState(RunState.RUN_STATE_RUNNING),

@@ -72,6 +72,7 @@ export function previewRun(run: NewRun): Run {
     error: '',
     parentRunId: run.parentRunId,
     backend: '',
+    backendDetail: '',
     seed: run.seed,
     dataChecksum: '',
     codeRevision: run.codeRevision,

@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 
 export type Db = Database.Database;
 
-const SCHEMA_VERSION = 2;
+const SCHEMA_VERSION = 3;
 
 const MIGRATIONS: Record<number, string> = {
   1: `
@@ -66,6 +66,9 @@ const MIGRATIONS: Record<number, string> = {
       code_revision TEXT NOT NULL DEFAULT ''
     );
     CREATE INDEX runs_study ON runs(study_id);
+  `,
+  3: `
+    ALTER TABLE runs ADD COLUMN backend_detail TEXT NOT NULL DEFAULT '';
   `,
 };
 

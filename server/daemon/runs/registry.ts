@@ -55,6 +55,7 @@ interface RunRow {
   parent_run_id: string;
   study_id: string;
   backend: string;
+  backend_detail: string;
   seed: number;
   data_checksum: string;
   code_revision: string;
@@ -269,9 +270,11 @@ export class RunRegistry {
     });
   }
 
-  /** Records facts the worker reports about itself (backend, data checksum). */
-  setMeta(id: string, meta: { backend?: string; dataChecksum?: string }): void {
+  /** Records facts the worker reports about itself (backend and what it runs on, data checksum). */
+  setMeta(id: string, meta: { backend?: string; backendDetail?: string; dataChecksum?: string }): void {
     if (meta.backend) this.db.prepare('UPDATE runs SET backend = ? WHERE id = ?').run(meta.backend, id);
+    if (meta.backendDetail !== undefined)
+      this.db.prepare('UPDATE runs SET backend_detail = ? WHERE id = ?').run(meta.backendDetail, id);
     if (meta.dataChecksum) {
       this.db.prepare('UPDATE runs SET data_checksum = ? WHERE id = ?').run(meta.dataChecksum, id);
     }
@@ -357,6 +360,7 @@ export class RunRegistry {
       error: row.error,
       parentRunId: row.parent_run_id,
       backend: row.backend,
+      backendDetail: row.backend_detail,
       seed: row.seed,
       dataChecksum: row.data_checksum,
       codeRevision: row.code_revision,

@@ -4,10 +4,15 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { probeNative } from './native-addon.js';
+import { describeAdapter, probeWebgpuAdapter, webgpuPackagesMissing } from './webgpu-adapter.js';
 
 export const BACKEND_NAMES = ['tensorflow-gpu', 'tensorflow', 'native', 'wasm', 'cpu', 'webgpu'] as const;
-/** The order 'auto' tries. 'native' is wasm with pretext's oneDNN kernels (native/). */
-export const AUTO_ORDER = ['tensorflow-gpu', 'tensorflow', 'native', 'wasm', 'cpu'] as const;
+/**
+ * The order 'auto' tries. 'native' is wasm with pretext's oneDNN kernels (native/). 'webgpu'
+ * comes after 'native' until a benchmark on a real GPU shows it faster (the README's figures);
+ * it refuses software adapters, so on a host without a GPU auto goes on to wasm.
+ */
+export const AUTO_ORDER = ['tensorflow-gpu', 'tensorflow', 'native', 'webgpu', 'wasm', 'cpu'] as const;
 
 export const require = createRequire(import.meta.url);
 
@@ -30,6 +35,27 @@ export function probeBackends(): Array<{ name: string; available: boolean; reaso
     const [available, reason] = probeOne(name);
     return { name, available, reason };
   });
+}
+
+let adapterProbe: ReturnType<typeof probeWebgpuAdapter> | undefined;
+
+/**
+ * probeBackends() with the WebGPU adapter, found by a child process once per process (Dawn
+ * never loads into the caller): webgpu is available only where an adapter it accepts exists.
+ */
+export async function probeBackendsWithAdapter(): Promise<
+  Array<{ name: string; available: boolean; reason: string; detail: string }>
+> {
+  const probes = probeBackends().map((p) => ({ ...p, detail: '' }));
+  const webgpu = probes.find((p) => p.name === 'webgpu');
+  if (webgpu?.available) {
+    adapterProbe ??= probeWebgpuAdapter();
+    const { adapter, reason } = await adapterProbe;
+    webgpu.available = adapter !== undefined && reason === '';
+    webgpu.reason = reason;
+    webgpu.detail = adapter ? describeAdapter(adapter) : '';
+  }
+  return probes;
 }
 
 export function probeOne(name: string): [boolean, string] {
@@ -58,8 +84,11 @@ export function probeOne(name: string): [boolean, string] {
     }
     case 'cpu':
       return [true, ''];
-    case 'webgpu':
-      return [false, 'WebGPU is not available in Node.js'];
+    case 'webgpu': {
+      // Packages only: whether an adapter exists needs Dawn (probeBackendsWithAdapter).
+      const missing = webgpuPackagesMissing();
+      return missing ? [false, missing] : [true, ''];
+    }
     default:
       return [false, `unknown backend "${name}"`];
   }

@@ -8,6 +8,8 @@ import { type KernelMemory, memoryOf } from './kernel-memory.js';
 
 export const BN_TRAIN = 'PretextBatchNormTrain';
 export const BN_TRAIN_GRAD = 'PretextBatchNormTrainGrad';
+/** v ← v − (v − value)·decay as one kernel: registered for webgpu only (per-dispatch cost). */
+export const MOVING_AVERAGE = 'PretextMovingAverage';
 
 type Info = tf.TensorInfo;
 
@@ -172,4 +174,13 @@ export function batchNormTrain(
   return tf.engine().runKernel(BN_TRAIN, { x, scale, offset } as unknown as tf.NamedTensorMap, {
     epsilon,
   }) as tf.Tensor[];
+}
+
+/** A moving average's update, old − (old − value)·decay: one kernel where the backend has it. */
+export function movingAverage(old: tf.Tensor, value: tf.Tensor, decay: number): tf.Tensor {
+  if (tf.getKernel(MOVING_AVERAGE, tf.getBackend()) === undefined)
+    return tf.tidy(() => tf.sub(old, tf.mul(tf.sub(old, value), decay)));
+  return tf.engine().runKernel(MOVING_AVERAGE, { old, value } as unknown as tf.NamedTensorMap, {
+    decay,
+  }) as tf.Tensor;
 }

@@ -6,12 +6,18 @@ import { loadNative } from '../../shared/backends/native-addon.js';
 import { registerNativeKernels, unregisterNativeKernels } from './native/kernels.js';
 import { registerWasmKernels } from './wasm-kernels/index.js';
 import { threadsSupported, unrefWasmWorkers, withThreadedWasm } from './wasm-threads.js';
+import { describeAdapter } from '../../shared/backends/webgpu-adapter.js';
+import { registerWebgpuKernels } from './webgpu-kernels/index.js';
+import { startWebgpu } from './webgpu.js';
 
 export interface BackendChoice {
   /** 'tensorflow-gpu' | 'tensorflow' | 'native' | 'wasm' | 'cpu' | 'webgpu' */
   name: string;
   threads: number;
-  /** What the native backend runs on, e.g. 'oneDNN 2.6.3 avx512_core_bf16'. */
+  /**
+   * What it runs on: oneDNN's version and ISA for native ('oneDNN 2.6.3 avx512_core_bf16'), the
+   * adapter for webgpu ('nvidia hopper NVIDIA H200 (…)').
+   */
   detail?: string;
 }
 
@@ -26,7 +32,7 @@ export function defaultThreads(): number {
 }
 
 let wasmThreads = 1;
-let nativeDetail: string | undefined;
+let detail: string | undefined;
 
 /**
  * wasm threads: every core on plain wasm. Under 'native' one: the heavy kernels run on OpenMP
@@ -48,7 +54,7 @@ async function startWasm(native = false): Promise<number> {
     registerNativeKernels(addon);
     addon.setThreads(defaultThreads());
     const info = addon.info();
-    nativeDetail = `oneDNN ${info.onednn} ${info.isa}, ${info.threads} threads`;
+    detail = `oneDNN ${info.onednn} ${info.isa}, ${info.threads} threads`;
   }
   const threads = wasmThreadCount(native);
   if (threads > 1 && threadsSupported()) {
@@ -64,6 +70,7 @@ async function startWasm(native = false): Promise<number> {
 }
 
 async function start(name: string): Promise<number> {
+  detail = undefined;
   registerFusedBatchNorm();
   // PRETEXT_KEEP_GRADIENTS=1: tfjs' own behaviour (all gradients kept until backprop ends).
   setGradientRelease(process.env.PRETEXT_KEEP_GRADIENTS !== '1');
@@ -85,8 +92,13 @@ async function start(name: string): Promise<number> {
     case 'cpu':
       await tf.setBackend('cpu');
       return 1;
-    case 'webgpu':
-      throw new Error('WebGPU is not available in Node.js');
+    case 'webgpu': {
+      const [ok, reason] = probeOne(name);
+      if (!ok) throw new Error(reason);
+      detail = describeAdapter(await startWebgpu());
+      registerWebgpuKernels();
+      return 1;
+    }
     default:
       throw new Error(`unknown backend "${name}" (known: auto, ${BACKEND_NAMES.join(', ')})`);
   }
@@ -103,12 +115,13 @@ async function startVerified(name: string): Promise<BackendChoice> {
   const active = tf.getBackend();
   if (active !== tfName(name)) throw new Error(`backend "${name}" did not start (tfjs is on "${active}")`);
   await tf.ready();
-  return name === 'native' ? { name, threads, detail: nativeDetail } : { name, threads };
+  return detail ? { name, threads, detail } : { name, threads };
 }
 
 /**
  * Starts the requested backend ('auto' or a name) and returns what is in use. 'auto' tries
- * tensorflow-gpu → tensorflow → wasm → cpu; a named backend that cannot start throws.
+ * AUTO_ORDER (tensorflow-gpu → tensorflow → native → webgpu → wasm → cpu); a named backend
+ * that cannot start throws.
  */
 export async function initBackend(requested: string): Promise<BackendChoice> {
   const want = (requested || 'auto').toLowerCase();

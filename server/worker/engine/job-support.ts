@@ -9,7 +9,8 @@ export async function startBackend(ctx: JobContext): Promise<void> {
   if (!started || started.requested !== ctx.spec.backend) {
     started = { requested: ctx.spec.backend, choice: await initBackend(ctx.spec.backend) };
   }
-  ctx.meta({ backend: started.choice.name, threads: started.choice.threads });
+  const { name, threads, detail } = started.choice;
+  ctx.meta({ backend: name, backendDetail: detail ?? '', threads });
 }
 
 let started: { requested: string; choice: BackendChoice } | undefined;

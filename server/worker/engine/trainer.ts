@@ -79,7 +79,7 @@ async function save(
     await saveCheckpoint<CheckpointState>(dir, method.model, {
       state: { trainer: state, info: method.info },
       optimizer: slots,
-      arrays: method.arrays(),
+      arrays: await method.arrays(),
     });
   } finally {
     // getWeights() hands out the live moment variables plus a fresh iteration scalar.

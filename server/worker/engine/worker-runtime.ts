@@ -21,7 +21,7 @@ export interface JobContext {
   throwIfCancelled(): void;
   emit(payload: EventPayload): void;
   log(level: LogLevel, message: string): void;
-  meta(meta: { backend?: string; dataChecksum?: string; threads?: number }): void;
+  meta(meta: { backend?: string; backendDetail?: string; dataChecksum?: string; threads?: number }): void;
 }
 
 export type JobFn = (ctx: JobContext) => Promise<RunResult>;

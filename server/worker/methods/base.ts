@@ -74,8 +74,11 @@ export interface Method {
   finalEvaluation(
     checkpoint: string,
   ): Promise<{ validation?: EvalResult; test?: EvalResult; extra?: Record<string, number> }>;
-  /** Arrays a checkpoint keeps so that the run can be evaluated later (mean image, splits). */
-  arrays(): Record<string, ArrayEntry>;
+  /**
+   * Arrays a checkpoint keeps so that the run can be evaluated later (mean image, splits).
+   * Async where they are read back from the backend (webgpu has no synchronous reads).
+   */
+  arrays(): Record<string, ArrayEntry> | Promise<Record<string, ArrayEntry>>;
   dispose(): void;
 }
 

@@ -42,7 +42,7 @@ export const createNnclr: MethodFactory = createContrastive('nnclr', (o) => {
       return loss;
     },
     sync,
-    arrays: () => ({ queue: queue.snapshot() }),
+    arrays: async () => ({ queue: await queue.snapshot() }),
     restore(arrays) {
       const q = arrays.queue;
       if (q instanceof Float32Array) queue.restore(q);

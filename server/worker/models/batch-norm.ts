@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import {
   batchNormTrain,
   fusedBatchNormAvailable,
+  movingAverage,
   registerFusedBatchNorm,
 } from '../backend/fused-batchnorm.js';
 
@@ -49,10 +50,7 @@ class FastBatchNormalization extends StockBatchNorm {
         [self.movingMean, mean!],
         [self.movingVariance, variance!],
       ] as const) {
-        tf.tidy(() => {
-          const old = variable.read();
-          variable.write(tf.sub(old, tf.mul(tf.sub(old, value), decay)));
-        });
+        tf.tidy(() => variable.write(movingAverage(variable.read(), value, decay)));
       }
       return y!;
     });

@@ -550,6 +550,8 @@ export interface Run {
   dataset: string;
   /** The study this run belongs to, if any. */
   studyId: string;
+  /** What the backend ran on: the WebGPU adapter (vendor, architecture, device), oneDNN's ISA. */
+  backendDetail: string;
 }
 
 function createBaseTrainingOptions(): TrainingOptions {
@@ -2530,6 +2532,7 @@ function createBaseRun(): Run {
     lastSeq: 0,
     dataset: "",
     studyId: "",
+    backendDetail: "",
   };
 }
 
@@ -2608,6 +2611,9 @@ export const Run: MessageFns<Run> = {
     }
     if (message.studyId !== "") {
       writer.uint32(194).string(message.studyId);
+    }
+    if (message.backendDetail !== "") {
+      writer.uint32(202).string(message.backendDetail);
     }
     return writer;
   },
@@ -2817,6 +2823,14 @@ export const Run: MessageFns<Run> = {
             message.studyId = reader.string();
             continue;
           }
+          case 25: {
+            if (tag !== 202) {
+              break;
+            }
+
+            message.backendDetail = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2893,6 +2907,11 @@ export const Run: MessageFns<Run> = {
         : isSet(object.study_id)
         ? globalThis.String(object.study_id)
         : "",
+      backendDetail: isSet(object.backendDetail)
+        ? globalThis.String(object.backendDetail)
+        : isSet(object.backend_detail)
+        ? globalThis.String(object.backend_detail)
+        : "",
     };
   },
 
@@ -2968,6 +2987,9 @@ export const Run: MessageFns<Run> = {
     if (message.studyId !== "") {
       obj.studyId = message.studyId;
     }
+    if (message.backendDetail !== "") {
+      obj.backendDetail = message.backendDetail;
+    }
     return obj;
   },
 
@@ -3021,6 +3043,7 @@ export const Run: MessageFns<Run> = {
     message.lastSeq = object.lastSeq ?? 0;
     message.dataset = object.dataset ?? "";
     message.studyId = object.studyId ?? "";
+    message.backendDetail = object.backendDetail ?? "";
     return message;
   },
 };

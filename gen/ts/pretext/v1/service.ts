@@ -52,6 +52,8 @@ export interface BackendInfo {
   available: boolean;
   /** Why not, when unavailable. */
   reason: string;
+  /** What it would run on, when known: the WebGPU adapter (vendor, architecture, device). */
+  detail: string;
 }
 
 /** A dataset and whether it is present in the data directory. */
@@ -358,7 +360,7 @@ export const GetServerInfoRequest: MessageFns<GetServerInfoRequest> = {
 };
 
 function createBaseBackendInfo(): BackendInfo {
-  return { name: "", available: false, reason: "" };
+  return { name: "", available: false, reason: "", detail: "" };
 }
 
 export const BackendInfo: MessageFns<BackendInfo> = {
@@ -371,6 +373,9 @@ export const BackendInfo: MessageFns<BackendInfo> = {
     }
     if (message.reason !== "") {
       writer.uint32(26).string(message.reason);
+    }
+    if (message.detail !== "") {
+      writer.uint32(34).string(message.detail);
     }
     return writer;
   },
@@ -412,6 +417,14 @@ export const BackendInfo: MessageFns<BackendInfo> = {
             message.reason = reader.string();
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.detail = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -429,6 +442,7 @@ export const BackendInfo: MessageFns<BackendInfo> = {
       name: isSet(object.name) ? globalThis.String(object.name) : "",
       available: isSet(object.available) ? globalThis.Boolean(object.available) : false,
       reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+      detail: isSet(object.detail) ? globalThis.String(object.detail) : "",
     };
   },
 
@@ -443,6 +457,9 @@ export const BackendInfo: MessageFns<BackendInfo> = {
     if (message.reason !== "") {
       obj.reason = message.reason;
     }
+    if (message.detail !== "") {
+      obj.detail = message.detail;
+    }
     return obj;
   },
 
@@ -454,6 +471,7 @@ export const BackendInfo: MessageFns<BackendInfo> = {
     message.name = object.name ?? "";
     message.available = object.available ?? false;
     message.reason = object.reason ?? "";
+    message.detail = object.detail ?? "";
     return message;
   },
 };

@@ -48,7 +48,7 @@ export interface Variant {
   /** Settles deferred state (NNCLR's pending enqueue) before anything reads it. */
   sync?(): void;
   /** Extra checkpoint arrays, and their restore on resume. */
-  arrays?(): Record<string, ArrayEntry>;
+  arrays?(): Promise<Record<string, ArrayEntry>>;
   restore?(arrays: Record<string, ArrayEntry>): void;
   dispose?(): void;
 }
@@ -236,9 +236,9 @@ export function createContrastive(name: string, makeVariant: VariantFactory): Me
         validation.loss = v.loss;
         return { validation, test: await knn('test', checkpoint) };
       },
-      arrays() {
+      async arrays() {
         variant.sync?.();
-        return { mean, val, train, knn_val: knnQueries, ...variant.arrays?.() };
+        return { mean, val, train, knn_val: knnQueries, ...(await variant.arrays?.()) };
       },
       dispose() {
         variant.dispose?.();

@@ -4,6 +4,17 @@
 import * as tf from '@tensorflow/tfjs';
 import { l2Normalize } from './losses.js';
 
+/**
+ * A tensor on the same data that the gradient tape does not link to `t` (made outside any
+ * kernel, so nothing records it): a stop-gradient without copying or reading the data.
+ */
+function detach<T extends tf.Tensor>(t: T): T {
+  const engine = tf.engine();
+  // Each tensor on a buffer holds a reference (as Identity's output does).
+  (engine.backend as unknown as { incRef(dataId: object): void }).incRef(t.dataId);
+  return engine.makeTensorFromDataId(t.dataId, t.shape, t.dtype) as T;
+}
+
 export class SupportQueue {
   /** Rows, oldest first; undefined while empty. */
   private rows: tf.Tensor2D | undefined;
@@ -39,9 +50,9 @@ export class SupportQueue {
     const rows = this.rows;
     if (!rows) throw new Error('the support queue is empty');
     const best = tf.tidy(() => tf.argMax(tf.matMul(l2Normalize(z), rows, false, true), -1));
-    // Fresh indices, detached from `z`: under a gradient tape, gather would otherwise ask for a
-    // gradient of its int32 indices, which tfjs rejects.
-    const idx = tf.tensor1d(best.dataSync() as Int32Array, 'int32');
+    // The indices detached from `z` (same data, no read back, so no GPU sync): under a gradient
+    // tape, gather would otherwise ask for a gradient of its int32 indices, which tfjs rejects.
+    const idx = detach(best);
     best.dispose();
     const nn = tf.gather(rows, idx) as tf.Tensor2D;
     idx.dispose();
@@ -49,8 +60,8 @@ export class SupportQueue {
   }
 
   /** The rows, oldest first, flat (size × dim): what a checkpoint stores. */
-  snapshot(): Float32Array {
-    return this.rows ? new Float32Array(this.rows.dataSync()) : new Float32Array(0);
+  async snapshot(): Promise<Float32Array> {
+    return this.rows ? new Float32Array(await this.rows.data()) : new Float32Array(0);
   }
 
   /** Replaces the contents with a snapshot (e.g. from `checkpoints/last`). */

@@ -162,9 +162,10 @@ class Progress(_message.Message):
     def __init__(self, epoch: _Optional[int] = ..., epochs: _Optional[int] = ..., step: _Optional[int] = ..., total_steps: _Optional[int] = ..., fraction: _Optional[float] = ..., eta_seconds: _Optional[float] = ..., images_per_second: _Optional[float] = ...) -> None: ...
 
 class Run(_message.Message):
-    __slots__ = ["artifacts", "attempts", "backend", "code_revision", "created_at_unix_ms", "data_checksum", "dataset", "downstream", "error", "evaluate", "finished_at_unix_ms", "id", "kind", "last_seq", "method", "name", "parent_run_id", "pretext", "progress", "result", "seed", "started_at_unix_ms", "state", "study_id"]
+    __slots__ = ["artifacts", "attempts", "backend", "backend_detail", "code_revision", "created_at_unix_ms", "data_checksum", "dataset", "downstream", "error", "evaluate", "finished_at_unix_ms", "id", "kind", "last_seq", "method", "name", "parent_run_id", "pretext", "progress", "result", "seed", "started_at_unix_ms", "state", "study_id"]
     ARTIFACTS_FIELD_NUMBER: _ClassVar[int]
     ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    BACKEND_DETAIL_FIELD_NUMBER: _ClassVar[int]
     BACKEND_FIELD_NUMBER: _ClassVar[int]
     CODE_REVISION_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_UNIX_MS_FIELD_NUMBER: _ClassVar[int]
@@ -190,6 +191,7 @@ class Run(_message.Message):
     artifacts: _containers.RepeatedCompositeFieldContainer[Artifact]
     attempts: int
     backend: str
+    backend_detail: str
     code_revision: str
     created_at_unix_ms: int
     data_checksum: str
@@ -211,7 +213,7 @@ class Run(_message.Message):
     started_at_unix_ms: int
     state: RunState
     study_id: str
-    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., kind: _Optional[_Union[RunKind, str]] = ..., method: _Optional[str] = ..., state: _Optional[_Union[RunState, str]] = ..., pretext: _Optional[_Union[PretextConfig, _Mapping]] = ..., downstream: _Optional[_Union[DownstreamConfig, _Mapping]] = ..., evaluate: _Optional[_Union[EvaluateConfig, _Mapping]] = ..., created_at_unix_ms: _Optional[int] = ..., started_at_unix_ms: _Optional[int] = ..., finished_at_unix_ms: _Optional[int] = ..., error: _Optional[str] = ..., parent_run_id: _Optional[str] = ..., backend: _Optional[str] = ..., seed: _Optional[int] = ..., data_checksum: _Optional[str] = ..., code_revision: _Optional[str] = ..., progress: _Optional[_Union[Progress, _Mapping]] = ..., result: _Optional[_Union[RunResult, _Mapping]] = ..., artifacts: _Optional[_Iterable[_Union[Artifact, _Mapping]]] = ..., attempts: _Optional[int] = ..., last_seq: _Optional[int] = ..., dataset: _Optional[str] = ..., study_id: _Optional[str] = ...) -> None: ...
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., kind: _Optional[_Union[RunKind, str]] = ..., method: _Optional[str] = ..., state: _Optional[_Union[RunState, str]] = ..., pretext: _Optional[_Union[PretextConfig, _Mapping]] = ..., downstream: _Optional[_Union[DownstreamConfig, _Mapping]] = ..., evaluate: _Optional[_Union[EvaluateConfig, _Mapping]] = ..., created_at_unix_ms: _Optional[int] = ..., started_at_unix_ms: _Optional[int] = ..., finished_at_unix_ms: _Optional[int] = ..., error: _Optional[str] = ..., parent_run_id: _Optional[str] = ..., backend: _Optional[str] = ..., seed: _Optional[int] = ..., data_checksum: _Optional[str] = ..., code_revision: _Optional[str] = ..., progress: _Optional[_Union[Progress, _Mapping]] = ..., result: _Optional[_Union[RunResult, _Mapping]] = ..., artifacts: _Optional[_Iterable[_Union[Artifact, _Mapping]]] = ..., attempts: _Optional[int] = ..., last_seq: _Optional[int] = ..., dataset: _Optional[str] = ..., study_id: _Optional[str] = ..., backend_detail: _Optional[str] = ...) -> None: ...
 
 class RunResult(_message.Message):
     __slots__ = ["best_epoch", "best_val_accuracy", "epochs_trained", "extra", "test", "train_seconds", "validation"]
