@@ -63,6 +63,8 @@ export interface DashState {
   /** The open study's own stream; the study itself is in `studies`. */
   studyView?: { studyId: string; lastSeq: number };
   studyLink: Link;
+  /** Names the daemon offers for form fields ("method" → its pretext methods, "dataset" → its datasets). */
+  choices: Record<string, string[]>;
 }
 
 export const STEP_METRICS = ['loss', 'accuracy'] as const;
@@ -80,7 +82,8 @@ export type Action =
   | { type: 'studyOpen'; studyId: string }
   | { type: 'studyClose' }
   | { type: 'studyEvents'; studyId: string; events: RunEvent[] }
-  | { type: 'link'; which: 'all' | 'detail' | 'study'; link: Link };
+  | { type: 'link'; which: 'all' | 'detail' | 'study'; link: Link }
+  | { type: 'choices'; choices: Record<string, string[]> };
 
 export const initialState: DashState = {
   link: { state: 'connecting', attempt: 0 },
@@ -92,6 +95,7 @@ export const initialState: DashState = {
   studies: {},
   studyOrder: [],
   studyLink: { state: 'ended', attempt: 0 },
+  choices: {},
 };
 
 function withStudies(state: DashState, studies: StudyMap): DashState {
@@ -165,6 +169,8 @@ export function reduce(state: DashState, action: Action): DashState {
       const next = withStudies(state, applyStudyEvents(state.studies, events));
       return { ...next, studyView: { ...v, lastSeq: last.seq } };
     }
+    case 'choices':
+      return { ...state, choices: action.choices };
     case 'link':
       if (action.which === 'all') return { ...state, link: action.link };
       return action.which === 'detail'

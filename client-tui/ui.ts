@@ -34,6 +34,8 @@ export interface FormState {
   values: Values;
   focus: number;
   errors: string[];
+  /** Names a text field can cycle through (from the daemon's GetServerInfo), by field key. */
+  choices?: Record<string, string[]>;
 }
 
 export type Overlay =
@@ -124,7 +126,7 @@ export function visibleFields(form: FormState): FieldSpec[] {
 // every other client (submitting asks for its verdict).
 const empty = (specs: readonly FieldSpec[]): Values => Object.fromEntries(specs.map((s) => [s.key, '']));
 
-export function newForm(kind: FormKind, runId?: string): FormState {
+export function newForm(kind: FormKind, runId?: string, choices?: Record<string, string[]>): FormState {
   const name: FieldSpec = {
     key: 'name',
     flag: 'name',
@@ -135,7 +137,7 @@ export function newForm(kind: FormKind, runId?: string): FormState {
   };
   if (kind === 'pretext') {
     const fields = [...PRETEXT_FIELDS, ...TRAINING_FIELDS, ...CONTRASTIVE_FIELDS, name];
-    return { kind, fields, values: empty(fields), focus: 0, errors: [] };
+    return { kind, fields, values: empty(fields), focus: 0, errors: [], choices };
   }
   if (kind === 'downstream') {
     const from: FieldSpec = {
@@ -148,7 +150,7 @@ export function newForm(kind: FormKind, runId?: string): FormState {
     };
     const fields = [from, ...DOWNSTREAM_FIELDS, ...TRAINING_FIELDS, name];
     const values = { ...empty(fields), from: runId ?? '' };
-    return { kind, runId, fields, values, focus: 0, errors: [] };
+    return { kind, runId, fields, values, focus: 0, errors: [], choices };
   }
   const fields = [...EVAL_FIELDS, name];
   return { kind, runId, fields, values: empty(fields), focus: 0, errors: [] };
@@ -210,6 +212,13 @@ function formKey(ui: UiState, form: FormState, input: string, key: KeyInfo): Key
     // Show this field's problem as soon as it is typed; the rest are checked on submit.
     return set({ values, errors: p.error ? [p.error] : [] });
   };
+  const offered = form.choices?.[field.key];
+  if (offered?.length && (key.leftArrow || key.rightArrow)) {
+    // A name the daemon offers: ←/→ cycle through them ('' = its default); typing still works.
+    const options = ['', ...offered];
+    const i = Math.max(0, options.indexOf(String(cur ?? '')));
+    return setValue(options[(i + (key.leftArrow ? options.length - 1 : 1)) % options.length] as string);
+  }
   if (field.type === 'enum' || field.type === 'bool') {
     // '' = unset: the daemon's default.
     const options = field.type === 'bool' ? ['', 'yes', 'no'] : ['', ...Object.keys(field.names ?? {})];
@@ -281,10 +290,11 @@ export function handleKey(ui: UiState, dash: DashState, input: string, key: KeyI
   const here = { ...ui, runId };
   if (input === 'q') return { ui, effect: { type: 'quit' } };
   if (input === '?') return { ui: { ...here, overlay: { kind: 'help' } } };
-  if (input === 'p') return { ui: { ...here, overlay: { kind: 'form', form: newForm('pretext') } } };
+  if (input === 'p')
+    return { ui: { ...here, overlay: { kind: 'form', form: newForm('pretext', undefined, dash.choices) } } };
   if (input === 'd') {
     const from = run && run.kind === RunKind.RUN_KIND_PRETEXT ? run.id : undefined;
-    return { ui: { ...here, overlay: { kind: 'form', form: newForm('downstream', from) } } };
+    return { ui: { ...here, overlay: { kind: 'form', form: newForm('downstream', from, dash.choices) } } };
   }
   if (input === 's') return { ui: { ...here, view: 'studies' } };
   if (input === 'm') return { ui: { ...here, chartMode: NEXT_MODE[ui.chartMode] } };

@@ -37,7 +37,9 @@ export function FormView({ form, width, height }: FormViewProps) {
         const raw = form.values[f.key];
         const v = raw === undefined || raw === '' ? '' : String(raw);
         const shown =
-          f.type === 'enum' || f.type === 'bool' ? `‹ ${v || 'default'} ›` : `${v}${focused ? '▏' : ''}`;
+          f.type === 'enum' || f.type === 'bool' || form.choices?.[f.key]?.length
+            ? `‹ ${v || 'default'} ›`
+            : `${v}${focused ? '▏' : ''}`;
         return (
           <Text key={f.key} wrap="truncate">
             <Text color={focused ? 'cyan' : undefined}>{focused ? '▸ ' : '  '}</Text>

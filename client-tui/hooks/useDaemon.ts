@@ -85,6 +85,11 @@ export function useDaemon(conn: Connection, detailRunId: string | undefined, thr
     const init = async () => {
       try {
         const info = await conn.call(conn.client.getServerInfo, {});
+        // The forms cycle through what this daemon knows, not a copy kept here.
+        dispatch({
+          type: 'choices',
+          choices: { method: info.pretextMethods, dataset: info.datasets.map((d) => d.name) },
+        });
         await loadRuns();
         if (stopped) return;
         follower = follow(conn, {
