@@ -9,10 +9,11 @@ import { fileURLToPath } from 'node:url';
 import type { EpochMetrics } from '../../gen/ts/pretext/v1/event.js';
 import { PretextConfig } from '../../gen/ts/pretext/v1/run.js';
 import type { FromWorker, JobSpec } from '../../server/shared/worker-protocol.js';
+import { resolvePretext } from '../../server/shared/contract/resolve.js';
 import { JOBS } from '../../server/worker/engine/jobs.js';
 import { type WorkerOutcome, WorkerProcess } from '../../server/daemon/runs/worker-process.js';
 import { findJob } from '../../server/worker/engine/worker-runtime.js';
-import { baseSpec, recordingContext, tempRunDir } from './context.js';
+import { baseSpec, tempRunDir } from './context.js';
 
 const ENTRY = fileURLToPath(new URL('../../server/worker/engine/worker.ts', import.meta.url));
 const dirs: string[] = [];
@@ -77,9 +78,9 @@ test('the production job table routes every kind and method', async () => {
   assert.ok(findJob(JOBS, spec));
   assert.ok(findJob(JOBS, { ...spec, kind: 'downstream', method: 'supervised' }));
   assert.ok(findJob(JOBS, { ...spec, kind: 'evaluate', method: 'evaluate' }));
-  // A method of the wrong kind is refused before anything starts.
-  const wrong = { ...spec, kind: 'pretext' as const, method: 'supervised' };
-  await assert.rejects(findJob(JOBS, wrong)!(recordingContext(wrong).ctx), /downstream method/);
+  // A method of the wrong kind, or one the catalog lacks, has no job: nothing starts.
+  assert.equal(findJob(JOBS, { ...spec, kind: 'pretext', method: 'supervised' }), undefined);
+  assert.equal(findJob(JOBS, { ...spec, method: 'jigsaw' }), undefined);
 });
 
 test('SIGKILL during epoch 2, resume: the run ends with epochs 1, 2, 3', { timeout: 300_000 }, async () => {
@@ -108,10 +109,9 @@ test('SIGKILL during epoch 2, resume: the run ends with epochs 1, 2, 3', { timeo
 
 test('a cancel request stops the worker at a step boundary', { timeout: 120_000 }, async () => {
   const spec = await job(false);
-  spec.config = PretextConfig.fromPartial({
-    ...(spec.config as PretextConfig),
-    training: { epochs: 50, batchSize: 32 },
-  });
+  spec.config = resolvePretext(
+    PretextConfig.fromPartial({ ...(spec.config as PretextConfig), training: { epochs: 50, batchSize: 32 } }),
+  );
   let asked = false;
   const run = start(spec, undefined, (r) => {
     if (!asked) r.worker.stop(30_000);

@@ -29,7 +29,7 @@ test('rotation pretext on 2,000 images reaches >= 40% validation rotation accura
       seed: 7,
       config: PretextConfig.fromPartial({
         architecture: ARCH,
-        depth: DEPTH,
+        depth: ARCH === 'resnet' ? DEPTH : 0,
         unlabeledLimit: 2000,
         rotationsPerImage: 1,
         // 4 epochs × 57 steps of 32 = 228 steps; constant lr: the scaled step decay would cut it

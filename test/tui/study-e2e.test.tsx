@@ -76,7 +76,7 @@ describe('study view against a real daemon', () => {
     const { app, frame, until, press } = mount();
     await until(/● connected/);
     press('s');
-    await until(new RegExp(`▸ ${study.id}\\s+running\\s+\\S+ \\d/5\\s+test\\s+100,200 × 1\\s+tui study`));
+    await until(new RegExp(`▸ ${study.id}\\s+running\\s+\\S+ \\d/5\\s+100,200 × 1\\s+tui study`));
     press(KEY.enter);
     await until(/n_labels\s+100\s+200/, 'the study table');
     await until(/final: succeeded/, 'the final state', 90_000);

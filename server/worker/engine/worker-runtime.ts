@@ -37,7 +37,7 @@ function send(msg: FromWorker): Promise<void> {
 }
 
 export function findJob(table: JobTable, spec: JobSpec): JobFn | undefined {
-  return table[`${spec.kind}:${spec.method}`] ?? table[`${spec.kind}:*`];
+  return table[`${spec.kind}:${spec.method}`];
 }
 
 export function runWorker(table: JobTable): void {
