@@ -6,6 +6,7 @@
 
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include <climits>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
@@ -42,13 +43,28 @@ struct Args {
   size_t argc = 16;
   napi_value argv[16];
   bool ok = true;
+  std::string prefix;  // names what is being read in messages, e.g. "planCreate: step 3: "
 
   Args(napi_env e, napi_callback_info info) : env(e) {
     napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
   }
 
+  // The elements of a JS array (at most 16), read with the same helpers.
+  Args(napi_env e, napi_value array, const std::string& what) : env(e), argc(0), prefix(what + ": ") {
+    bool is = false;
+    napi_is_array(env, array, &is);
+    uint32_t len = 0;
+    if (is) napi_get_array_length(env, array, &len);
+    if (!is || len > 16) {
+      fail("must be an array of at most 16 elements");
+      return;
+    }
+    argc = len;
+    for (uint32_t k = 0; k < len; k++) napi_get_element(env, array, k, &argv[k]);
+  }
+
   void fail(const std::string& msg) {
-    if (ok) napi_throw_type_error(env, nullptr, msg.c_str());
+    if (ok) napi_throw_type_error(env, nullptr, (prefix + msg).c_str());
     ok = false;
   }
 
@@ -477,6 +493,278 @@ napi_value ChannelSum(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// ---- Inference plans: a chain of convolutions, each with its batch norm folded into its weights
+// and bias, ReLU and a residual sum as post-ops, whose activations stay in the layout oneDNN
+// chose (blocked, e.g. nChw8c) from the first convolution to the last: no reorder between layers,
+// one pass over each activation. Primitives and buffers are prepared once per batch size.
+
+struct PlanConv {
+  int src = 0, sum = -1;  // tensor indices (0 = the plan's input; step i writes tensor i + 1)
+  bool relu = false;
+  std::vector<int64_t> w, strides, padL, padR;  // HWIO filter shape
+  std::vector<float> weights, bias;
+};
+
+struct Prepared {
+  std::vector<dnnl::convolution_forward> prims;
+  std::vector<memory> weights, bias;
+  std::vector<memory> tensors;  // tensor t's memory (tensor 0: the caller's input, set per run)
+  std::vector<memory> srcTmp;   // a step's source reordered into its primitive's layout (if needed)
+  std::vector<bool> srcReorder, sumCopy;
+  std::vector<dnnl::reorder> srcReorders, sumCopies;  // per step (unused entries default-built)
+  dnnl::reorder toOut;
+  memory out;  // the caller's output (NHWC), set per run
+  memory scratch;
+  std::vector<std::vector<uint8_t>> buffers;  // the activations' storage, shared by liveness
+};
+
+struct Plan {
+  std::vector<int64_t> in;                // H, W, C of the input
+  std::vector<std::vector<int64_t>> dims;  // H, W, C of each tensor
+  std::vector<PlanConv> steps;
+  int output = 0;
+  std::unordered_map<int64_t, std::unique_ptr<Prepared>> byBatch;
+};
+
+std::unordered_map<int32_t, Plan> plans;
+int32_t nextPlan = 1;
+
+memory::desc nhwcDesc(int64_t n, const std::vector<int64_t>& hwc) { return {{n, hwc[2], hwc[0], hwc[1]}, dt::f32, tag::nhwc}; }
+
+Prepared& prepare(Plan& p, int64_t n) {
+  auto found = p.byBatch.find(n);
+  if (found != p.byBatch.end()) return *found->second;
+  auto prep = std::make_unique<Prepared>();
+  Prepared& r = *prep;
+  auto& eng = engine();
+  auto& s = stream();
+  size_t nt = p.steps.size() + 1;
+  std::vector<memory::desc> mds(nt);
+  mds[0] = nhwcDesc(n, p.in);
+  // Last reader of each tensor, for sharing buffers between activations that are never alive at once.
+  std::vector<int64_t> lastUse(nt, -1);
+  for (size_t i = 0; i < p.steps.size(); i++) {
+    lastUse[p.steps[i].src] = static_cast<int64_t>(i);
+    if (p.steps[i].sum >= 0) lastUse[p.steps[i].sum] = static_cast<int64_t>(i);
+  }
+  lastUse[p.output] = INT64_MAX;
+  std::vector<int> bufferOf(nt, -1);
+  std::vector<int> freeBuffers;
+  r.tensors.resize(nt);
+  r.srcTmp.resize(p.steps.size());
+  size_t scratchBytes = 0;
+  for (size_t i = 0; i < p.steps.size(); i++) {
+    const PlanConv& c = p.steps[i];
+    const auto& od = p.dims[i + 1];
+    memory::dims srcDims{n, p.dims[c.src][2], p.dims[c.src][0], p.dims[c.src][1]};
+    memory::desc src(srcDims, dt::f32, tag::any), wei({c.w[3], c.w[2], c.w[0], c.w[1]}, dt::f32, tag::any),
+        dst({n, od[2], od[0], od[1]}, dt::f32, tag::any), bias({c.w[3]}, dt::f32, tag::x);
+    dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src, wei, bias,
+                                         dst, c.strides, {0, 0}, c.padL, c.padR);
+    dnnl::post_ops po;
+    if (c.sum >= 0) po.append_sum(1.f);
+    if (c.relu) po.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f);
+    dnnl::primitive_attr attr;
+    attr.set_post_ops(po);
+    attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+    dnnl::convolution_forward::primitive_desc pd(desc, attr, eng);
+    r.prims.emplace_back(pd);
+    scratchBytes = std::max(scratchBytes, pd.scratchpad_desc().get_size());
+    // Weights and bias into the primitive's layout, once.
+    memory userW({{c.w[3], c.w[2], c.w[0], c.w[1]}, dt::f32, tag::hwio}, eng, const_cast<float*>(c.weights.data()));
+    memory w(pd.weights_desc(), eng);
+    dnnl::reorder(userW, w).execute(s, userW, w);
+    r.weights.push_back(w);
+    memory b(pd.bias_desc(), eng);
+    std::memcpy(b.get_data_handle(), c.bias.data(), c.bias.size() * sizeof(float));
+    r.bias.push_back(b);
+    // The source: the producer's layout, or a reorder into the one this primitive wants.
+    bool reorderSrc = pd.src_desc() != mds[c.src];
+    r.srcReorder.push_back(reorderSrc);
+    if (reorderSrc) r.srcTmp[i] = memory(pd.src_desc(), eng);
+    r.srcReorders.push_back(reorderSrc ? dnnl::reorder(dnnl::reorder::primitive_desc(eng, mds[c.src], eng, pd.src_desc()))
+                                       : dnnl::reorder());
+    // The destination: the residual's own buffer when this is its last use (the sum happens in
+    // place), else a free buffer; the residual is copied in first otherwise.
+    mds[i + 1] = pd.dst_desc();
+    size_t bytes = pd.dst_desc().get_size();
+    bool inPlace = c.sum > 0 && c.sum != c.src && lastUse[c.sum] == static_cast<int64_t>(i) && mds[c.sum] == pd.dst_desc();
+    r.sumCopy.push_back(c.sum >= 0 && !inPlace);
+    r.sumCopies.push_back(c.sum >= 0 && !inPlace
+                              ? dnnl::reorder(dnnl::reorder::primitive_desc(eng, mds[c.sum], eng, pd.dst_desc()))
+                              : dnnl::reorder());
+    int buf = -1;
+    if (inPlace) {
+      buf = bufferOf[c.sum];
+      bufferOf[c.sum] = -1;
+    } else {
+      for (size_t k = 0; k < freeBuffers.size(); k++) {
+        if (r.buffers[freeBuffers[k]].size() >= bytes) {
+          buf = freeBuffers[k];
+          freeBuffers.erase(freeBuffers.begin() + static_cast<int64_t>(k));
+          break;
+        }
+      }
+      if (buf < 0) {
+        r.buffers.emplace_back(bytes);
+        buf = static_cast<int>(r.buffers.size()) - 1;
+      }
+    }
+    bufferOf[i + 1] = buf;
+    // (Moving a std::vector keeps its storage, so this pointer survives the pool growing.)
+    r.tensors[i + 1] = memory(pd.dst_desc(), eng, r.buffers[buf].data());
+    // Tensors read for the last time here give their buffers back (never the one just written).
+    for (int t : {c.src, c.sum}) {
+      if (t > 0 && lastUse[t] == static_cast<int64_t>(i) && bufferOf[t] >= 0) {
+        freeBuffers.push_back(bufferOf[t]);
+        bufferOf[t] = -1;
+      }
+    }
+  }
+  r.scratch = memory({{static_cast<int64_t>(std::max<size_t>(scratchBytes, 1))}, dt::u8, tag::x}, eng);
+  r.out = memory(nhwcDesc(n, p.dims[p.output]), eng, nullptr);
+  r.toOut = dnnl::reorder(dnnl::reorder::primitive_desc(eng, mds[p.output], eng, r.out.get_desc()));
+  r.tensors[0] = memory(mds[0], eng, nullptr);
+  p.byBatch.emplace(n, std::move(prep));
+  return r;
+}
+
+
+// planCreate([h, w, c], steps, output) → plan id. Each step: [src, sum (-1: none), relu (0/1),
+// weights (HWIO, batch norm folded in), bias, [kh, kw, cin, cout], strides, padTopLeft,
+// padBottomRight]; step i writes tensor i + 1, tensor 0 is the input; `output` is returned.
+napi_value PlanCreate(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  Plan p;
+  p.in = a.ints(0, 3);
+  if (!a.ok) return nullptr;
+  if (a.argc < 3) return a.fail("planCreate: (input shape, steps, output)"), nullptr;
+  for (auto d : p.in)
+    if (d < 1) return a.fail("planCreate: input dimensions must be positive"), nullptr;
+  p.dims.push_back(p.in);
+  bool isArr = false;
+  napi_is_array(env, a.argv[1], &isArr);
+  uint32_t count = 0;
+  if (isArr) napi_get_array_length(env, a.argv[1], &count);
+  if (!isArr || count == 0) return a.fail("planCreate: steps must be a non-empty array"), nullptr;
+  for (uint32_t i = 0; i < count; i++) {
+    napi_value el;
+    napi_get_element(env, a.argv[1], i, &el);
+    std::string where = "planCreate: step " + std::to_string(i);
+    Args st(env, el, where);
+    if (!st.ok) return nullptr;
+    PlanConv c;
+    c.src = static_cast<int>(st.num(0));
+    c.sum = static_cast<int>(st.num(1));
+    c.relu = st.num(2) != 0;
+    size_t lw = 0, lb = 0;
+    const float* w = st.f32(3, &lw);
+    const float* b = st.f32(4, &lb);
+    c.w = st.ints(5, 4);
+    c.strides = st.ints(6, 2);
+    c.padL = st.ints(7, 2);
+    c.padR = st.ints(8, 2);
+    if (!st.ok) return nullptr;  // st threw, naming the step and the argument
+    int64_t tensors = static_cast<int64_t>(p.dims.size());
+    if (c.src < 0 || c.src >= tensors || c.sum < -1 || c.sum >= tensors)
+      return a.fail(where + ": src and sum must name earlier tensors"), nullptr;
+    const auto& sd = p.dims[c.src];
+    if (c.w[2] != sd[2]) return a.fail(where + ": filter input channels differ from its source's"), nullptr;
+    if (static_cast<int64_t>(lw) != product(c.w) || static_cast<int64_t>(lb) != c.w[3])
+      return a.fail(where + ": weights or bias do not match the filter shape"), nullptr;
+    std::vector<int64_t> od(3);
+    for (int k = 0; k < 2; k++) {
+      if (c.strides[k] < 1 || c.padL[k] < 0 || c.padR[k] < 0 || c.w[k] < 1)
+        return a.fail(where + ": strides, paddings or filter size out of range"), nullptr;
+      int64_t span = sd[k] + c.padL[k] + c.padR[k] - c.w[k];
+      if (span < 0) return a.fail(where + ": filter larger than its padded input"), nullptr;
+      od[k] = span / c.strides[k] + 1;
+    }
+    od[2] = c.w[3];
+    if (c.sum >= 0 && p.dims[c.sum] != od) return a.fail(where + ": the residual's shape differs from the output's"), nullptr;
+    c.weights.assign(w, w + lw);
+    c.bias.assign(b, b + lb);
+    p.steps.push_back(std::move(c));
+    p.dims.push_back(od);
+  }
+  double out = a.num(2);
+  if (!a.ok) return nullptr;
+  if (out < 1 || out >= static_cast<double>(p.dims.size())) return a.fail("planCreate: output must name a step's tensor"), nullptr;
+  p.output = static_cast<int>(out);
+  int32_t id = nextPlan++;
+  plans.emplace(id, std::move(p));
+  napi_value v;
+  napi_create_int32(env, id, &v);
+  return v;
+}
+
+Plan* planArg(Args& a, size_t i) {
+  double id = a.num(i);
+  if (!a.ok) return nullptr;
+  auto it = plans.find(static_cast<int32_t>(id));
+  if (it == plans.end()) return a.fail("no such plan (freed?)"), nullptr;
+  return &it->second;
+}
+
+// planOutputShape(id) → [h, w, c] of the plan's output.
+napi_value PlanOutputShape(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  Plan* p = planArg(a, 0);
+  if (!p) return nullptr;
+  napi_value arr, v;
+  napi_create_array_with_length(env, 3, &arr);
+  for (uint32_t k = 0; k < 3; k++) {
+    napi_create_int64(env, p->dims[p->output][k], &v);
+    napi_set_element(env, arr, k, v);
+  }
+  return arr;
+}
+
+// planRun(id, x (NHWC), n, out (NHWC)): the whole chain, activations kept in oneDNN's layouts.
+napi_value PlanRun(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  Plan* p = planArg(a, 0);
+  size_t lx = 0, lo = 0;
+  float* x = a.f32(1, &lx);
+  double nd = a.num(2);
+  float* out = a.f32(3, &lo);
+  if (!p || !a.ok) return nullptr;
+  int64_t n = static_cast<int64_t>(nd);
+  if (n < 1 || static_cast<double>(n) != nd) return a.fail("planRun: batch size must be a positive integer"), nullptr;
+  if (!sized(a, lx, n * product(p->in), "x") || !sized(a, lo, n * product(p->dims[p->output]), "out")) return nullptr;
+  return wrapErrors(env, [&] {
+    Prepared& r = prepare(*p, n);
+    auto& s = stream();
+    r.tensors[0].set_data_handle(x);
+    r.out.set_data_handle(out);
+    for (size_t i = 0; i < p->steps.size(); i++) {
+      const PlanConv& c = p->steps[i];
+      memory src = r.tensors[c.src];
+      if (r.srcReorder[i]) {
+        r.srcReorders[i].execute(s, src, r.srcTmp[i]);
+        src = r.srcTmp[i];
+      }
+      if (r.sumCopy[i]) r.sumCopies[i].execute(s, r.tensors[c.sum], r.tensors[i + 1]);
+      r.prims[i].execute(s, {{DNNL_ARG_SRC, src},
+                             {DNNL_ARG_WEIGHTS, r.weights[i]},
+                             {DNNL_ARG_BIAS, r.bias[i]},
+                             {DNNL_ARG_DST, r.tensors[i + 1]},
+                             {DNNL_ARG_SCRATCHPAD, r.scratch}});
+    }
+    r.toOut.execute(s, r.tensors[p->output], r.out);
+    s.wait();
+  });
+}
+
+// planFree(id): drops the plan, its primitives and buffers.
+napi_value PlanFree(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  double id = a.num(0);
+  if (!a.ok) return nullptr;
+  plans.erase(static_cast<int32_t>(id));
+  return nullptr;
+}
+
 // info() → { onednn: "2.6.3", threads: n, isa: "..." }
 napi_value Info(napi_env env, napi_callback_info) {
   napi_value obj, v;
@@ -523,6 +811,10 @@ NAPI_MODULE_INIT() {
       {"bnForward", nullptr, BnForward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"bnBackward", nullptr, BnBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"channelSum", nullptr, ChannelSum, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"planCreate", nullptr, PlanCreate, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"planOutputShape", nullptr, PlanOutputShape, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"planRun", nullptr, PlanRun, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"planFree", nullptr, PlanFree, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
   };

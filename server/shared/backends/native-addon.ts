@@ -9,6 +9,21 @@ import { fileURLToPath } from 'node:url';
  *  y shape (NHWC), strides, padding top/left, padding bottom/right, dilations. */
 export type ConvGeometry = [number[], number[], number[], number[], number[], number[], number[]];
 
+/** One convolution of an inference plan: source tensor, residual tensor (-1: none), ReLU (0/1),
+ *  HWIO weights, bias, [kh, kw, cin, cout], strides, padding top/left, padding bottom/right.
+ *  Step i writes tensor i + 1; tensor 0 is the plan's input. */
+export type PlanStep = [
+  number,
+  number,
+  number,
+  Float32Array,
+  Float32Array,
+  [number, number, number, number],
+  [number, number],
+  [number, number],
+  [number, number],
+];
+
 /** The addon's functions; shapes are tfjs' (NHWC tensors, HWIO filters). */
 export interface NativeAddon {
   convForward(
@@ -43,6 +58,13 @@ export interface NativeAddon {
     epsilon: number,
   ): void;
   channelSum(x: Float32Array, out: Float32Array, channels: number): void;
+  /** An inference chain of convolutions (batch norm folded, ReLU / residual sum fused); its id. */
+  planCreate(input: [number, number, number], steps: PlanStep[], output: number): number;
+  /** [h, w, c] of the plan's output tensor. */
+  planOutputShape(plan: number): [number, number, number];
+  /** Runs the plan on n NHWC images; `out` gets the output tensor (NHWC). */
+  planRun(plan: number, x: Float32Array, n: number, out: Float32Array): void;
+  planFree(plan: number): void;
   info(): { onednn: string; threads: number; isa: string };
   setThreads(n: number): void;
 }
