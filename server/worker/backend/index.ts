@@ -1,6 +1,7 @@
 import os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { registerFusedBatchNorm } from './fused-batchnorm.js';
+import { installReluGrad } from './wasm-kernels/activation-grads.js';
 import { setGradientRelease } from './release-gradients.js';
 import { loadNative } from '../../shared/backends/native-addon.js';
 import { registerNativeKernels, unregisterNativeKernels } from './native/kernels.js';
@@ -65,6 +66,7 @@ async function startWasm(native = false): Promise<number> {
 
 async function start(name: string): Promise<number> {
   registerFusedBatchNorm();
+  installReluGrad();
   // PRETEXT_KEEP_GRADIENTS=1: tfjs' own behaviour (all gradients kept until backprop ends).
   setGradientRelease(process.env.PRETEXT_KEEP_GRADIENTS !== '1');
   switch (name) {
