@@ -252,14 +252,21 @@ dnnl::primitive_attr userScratchpad() {
   return attr;
 }
 
-dnnl::convolution_forward::primitive_desc fwdPd(const ConvGeom& g, bool withBias) {
+dnnl::convolution_forward::primitive_desc fwdPd(const ConvGeom& g, bool withBias, bool relu = false) {
   auto desc = withBias ? dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct,
                                                          anyOr(g.src()), anyOr(g.wei()), g.bias(), anyOr(g.dst()), g.strides,
                                                          g.dil, g.padL, g.padR)
                        : dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct,
                                                          anyOr(g.src()), anyOr(g.wei()), anyOr(g.dst()), g.strides, g.dil, g.padL,
                                                          g.padR);
-  return {desc, userScratchpad(), engine()};
+  auto attr = userScratchpad();
+  if (relu) {
+    // tfjs' fused ReLU (the small conv encoder's Conv2D(activation: relu)) as a post-op.
+    dnnl::post_ops po;
+    po.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f);
+    attr.set_post_ops(po);
+  }
+  return {desc, attr, engine()};
 }
 
 napi_value wrapErrors(napi_env env, const std::function<void()>& body) {
@@ -287,7 +294,7 @@ Cached& cached(const std::string& key, std::initializer_list<int> args, Build bu
   return it->second;
 }
 
-// convForward(x, w, bias|null, y, xShape, wShape, yShape, strides, padTL, padBR, dilations)
+// convForward(x, w, bias|null, y, xShape, wShape, yShape, strides, padTL, padBR, dilations[, relu])
 napi_value ConvForward(napi_env env, napi_callback_info info) {
   Args a(env, info);
   size_t lx, lw, lb = 0, ly;
@@ -300,11 +307,14 @@ napi_value ConvForward(napi_env env, napi_callback_info info) {
   if (!readGeom(a, 4, g)) return nullptr;
   if (!sized(a, lx, product(g.x), "x") || !sized(a, lw, product(g.w), "filter") || !sized(a, ly, product(g.y), "y")) return nullptr;
   if (withBias && !sized(a, lb, g.w[3], "bias")) return nullptr;
+  bool relu = !a.isNull(11) && a.num(11) != 0;
+  if (!a.ok) return nullptr;
   return wrapErrors(env, [&] {
-    auto& prim = withBias ? cached<dnnl::convolution_forward>(g.key("f", true), {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_BIAS, DNNL_ARG_DST},
-                                                              [&] { return fwdPd(g, true); })
-                          : cached<dnnl::convolution_forward>(g.key("f", false), {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DST},
-                                                              [&] { return fwdPd(g, false); });
+    std::string kind = relu ? "fr" : "f";
+    auto& prim = withBias ? cached<dnnl::convolution_forward>(g.key(kind.c_str(), true), {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_BIAS, DNNL_ARG_DST},
+                                                              [&] { return fwdPd(g, true, relu); })
+                          : cached<dnnl::convolution_forward>(g.key(kind.c_str(), false), {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DST},
+                                                              [&] { return fwdPd(g, false, relu); });
     std::vector<Operand> ops{{DNNL_ARG_SRC, g.src(), x, false}, {DNNL_ARG_WEIGHTS, g.wei(), w, false}, {DNNL_ARG_DST, g.dst(), y, true}};
     if (withBias) ops.push_back({DNNL_ARG_BIAS, g.bias(), b, false});
     run(prim, ops);

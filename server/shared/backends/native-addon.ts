@@ -31,7 +31,7 @@ export interface NativeAddon {
     w: Float32Array,
     bias: Float32Array | null,
     y: Float32Array,
-    ...g: ConvGeometry
+    ...g: [...ConvGeometry, relu?: number]
   ): void;
   convBackwardData(dy: Float32Array, w: Float32Array, dx: Float32Array, ...g: ConvGeometry): void;
   convBackwardWeights(x: Float32Array, dy: Float32Array, dw: Float32Array, ...g: ConvGeometry): void;
