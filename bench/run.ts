@@ -1,15 +1,18 @@
-// `npm run bench [-- --quick] [-- --rounds N] [-- --backends native,wasm]`: ResNet20 v1 train
-// (batch 128, Adam, real CIFAR-10) and inference (batch 256) throughput against the PyTorch peer
-// on the same cores, interleaved: pretext, peer, pretext, peer, … so that each round's ratio is
-// taken under one load, and the rounds' ratios are reported as median (min–max). Other backends
-// run once afterwards. A table, then one JSON line (the last line).
+// `npm run bench [-- --quick] [-- --rounds N] [-- --backends native,wasm] [-- --no-contrastive]`:
+// ResNet20 v1 train (batch 128, Adam, real CIFAR-10) and inference (batch 256) throughput against
+// the PyTorch peer on the same cores, interleaved: pretext, peer, pretext, peer, … so that each
+// round's ratio is taken under one load, and the rounds' ratios are reported as median (min–max).
+// Then SimCLR on 96×96 images (the small conv encoder) against its PyTorch peer
+// (bench/pytorch_simclr_bench.py), interleaved the same way. Other backends run once afterwards.
+// A table, then one JSON line (the last line).
 import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { probeBackends } from '../server/worker/backend/index.js';
 import type { WorkerResult } from './backend-worker.js';
-import { type PeerResult, peerMissing, runPeer } from './peer.js';
+import type { ContrastiveResult } from './contrastive-worker.js';
+import { type PeerResult, PYTHON, peerMissing, runPeer } from './peer.js';
 import { formatSpread, pairedRatios, ratioFields, type Spread, spread } from './rounds.js';
 
 const args = process.argv.slice(2);
@@ -81,6 +84,66 @@ if (primary) {
     roundsRun.push({ load, ours, peer });
   }
 }
+// SimCLR, 96×96: batch 256 (the reference's 500 with two views exceeds the wasm heap's 4 GB).
+const CONTRASTIVE_BATCH = Number(flag('--contrastive-batch') ?? 256);
+const [cWarmup, cSteps, cRounds] = quick ? [1, 2, 1] : [1, 4, 3];
+interface ContrastiveRound {
+  load: number;
+  ours?: ContrastiveResult;
+  peer?: { train_img_s: number; peak_rss_mb: number | null; note: string };
+}
+const contrastiveRounds: ContrastiveRound[] = [];
+if (primary && !args.includes('--no-contrastive')) {
+  for (let i = 0; i < cRounds; i++) {
+    const load = os.loadavg()[0]!;
+    log(
+      `SimCLR 96x96 round ${i + 1}/${cRounds}: ${primary} (batch ${CONTRASTIVE_BATCH}, ${cWarmup} warm-up, ${cSteps} steps)...`,
+    );
+    const r = spawnSync(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        path.join(here, 'contrastive-worker.ts'),
+        primary,
+        String(cWarmup),
+        String(cSteps),
+        String(CONTRASTIVE_BATCH),
+      ],
+      { encoding: 'utf8', timeout: 1_800_000 },
+    );
+    let ours: ContrastiveResult | undefined;
+    try {
+      ours = JSON.parse(r.stdout?.trim().split('\n').pop() ?? '') as ContrastiveResult;
+    } catch {
+      log(`SimCLR ${primary} failed (rc ${r.status}): ${(r.stderr ?? '').slice(-300)}`);
+    }
+    let peer: ContrastiveRound['peer'];
+    if (!missingPeer) {
+      log(`SimCLR 96x96 round ${i + 1}/${cRounds}: PyTorch peer...`);
+      const p = spawnSync(
+        PYTHON,
+        [
+          path.join(here, 'pytorch_simclr_bench.py'),
+          '--batch',
+          String(CONTRASTIVE_BATCH),
+          '--warmup',
+          String(cWarmup),
+          '--steps',
+          String(cSteps),
+        ],
+        { encoding: 'utf8', timeout: 1_800_000 },
+      );
+      const last = p.stdout?.trim().split('\n').pop() ?? '';
+      const m = /train_img_s=([\d.]+)/.exec(last);
+      const rss = /peak_rss_mib=([\d.]+)/.exec(last);
+      if (m) peer = { train_img_s: Number(m[1]), peak_rss_mb: rss ? Number(rss[1]) : null, note: last };
+      else log(`SimCLR peer failed (rc ${p.status}): ${(p.stderr ?? '').slice(-300)}`);
+    }
+    contrastiveRounds.push({ load, ours, peer });
+  }
+}
+
 const others: WorkerResult[] = [];
 for (const name of chosen.slice(1)) {
   log(`${name} (once, not interleaved)...`);
@@ -160,6 +223,29 @@ for (const r of others) {
         : ''),
   );
 }
+const cOurs = spread(contrastiveRounds.map((r) => r.ours?.train_img_s));
+const cPeer = spread(contrastiveRounds.map((r) => r.peer?.train_img_s));
+const cRatio = spread(
+  pairedRatios(
+    contrastiveRounds.map((r) => r.ours?.train_img_s),
+    contrastiveRounds.map((r) => r.peer?.train_img_s),
+  ),
+);
+const cRss = spread(contrastiveRounds.map((r) => r.ours?.peak_rss_mb));
+const cPeerRss = spread(contrastiveRounds.map((r) => r.peer?.peak_rss_mb));
+if (contrastiveRounds.length > 0) {
+  console.log(
+    `SimCLR 96x96, small conv encoder (4 x Conv 128 + Dense 128), projection 128, NT-Xent, Adam, batch ${CONTRASTIVE_BATCH} images (two views each); img/s = images`,
+  );
+  for (const [i, r] of contrastiveRounds.entries()) {
+    console.log(
+      `  round ${i + 1} (load ${fmt(r.load, 2)}): ${primary} ${fmt(r.ours?.train_img_s, 2)} img/s (RSS ${fmt(r.ours?.peak_rss_mb, 0)} MB), PyTorch ${fmt(r.peer?.train_img_s, 2)} img/s (RSS ${fmt(r.peer?.peak_rss_mb, 0)} MB)`,
+    );
+  }
+  line(`SimCLR ${primary} img/s`, cOurs, 2);
+  line('SimCLR PyTorch img/s', cPeer, 2);
+  line('SimCLR ratio', cRatio, 3);
+}
 const peerNote = roundsRun.find((r) => r.peer)?.peer?.note ?? missingPeer;
 if (peerNote) console.log(`peer: ${peerNote}`);
 const detail = roundsRun.find((r) => r.ours?.detail)?.ours;
@@ -184,6 +270,12 @@ console.log(
     peer_peak_rss_mb: round(peerRss?.max),
     ...ratioFields('train_ratio', trainRatio),
     ...ratioFields('infer_ratio', inferRatio),
+    contrastive_batch: contrastiveRounds.length > 0 ? CONTRASTIVE_BATCH : null,
+    contrastive_train_img_s: round(cOurs?.median),
+    contrastive_peer_train_img_s: round(cPeer?.median),
+    contrastive_peak_rss_mb: round(cRss?.max),
+    contrastive_peer_peak_rss_mb: round(cPeerRss?.max),
+    ...ratioFields('contrastive_ratio', cRatio),
     daemon_overhead_ratio: daemonOverhead ? Math.round(daemonOverhead.overhead_ratio * 1e6) / 1e6 : null,
     quick,
     cores: os.cpus().length,
