@@ -187,8 +187,21 @@ bool preferBlocked() {
   return v;
 }
 
-memory::desc anyOr(const memory::desc& md) {
-  return preferBlocked() ? memory::desc(md.dims(), dt::f32, tag::any) : md;
+// Convolution precision (setPrecision): in bf16, the convolutions read their inputs (images,
+// weights, incoming gradients) as bf16 and write float32 outputs and gradients; everything else
+// — master weights, batch norm, the loss, the optimizer — stays float32. The float32 tensors are
+// converted by the same reorders that convert layouts.
+bool bf16Convs = false;
+
+bool cpuHasBf16() {
+  auto isa = dnnl::get_effective_cpu_isa();
+  return isa == dnnl::cpu_isa::avx512_core_bf16 || isa == dnnl::cpu_isa::avx512_core_amx;
+}
+
+dt lowp() { return bf16Convs ? dt::bf16 : dt::f32; }
+
+memory::desc anyOr(const memory::desc& md, dt type = dt::f32) {
+  return preferBlocked() || type != dt::f32 ? memory::desc(md.dims(), type, tag::any) : md;
 }
 
 struct Operand {
@@ -254,10 +267,10 @@ dnnl::primitive_attr userScratchpad() {
 
 dnnl::convolution_forward::primitive_desc fwdPd(const ConvGeom& g, bool withBias, bool relu = false) {
   auto desc = withBias ? dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct,
-                                                         anyOr(g.src()), anyOr(g.wei()), g.bias(), anyOr(g.dst()), g.strides,
+                                                         anyOr(g.src(), lowp()), anyOr(g.wei(), lowp()), g.bias(), anyOr(g.dst()), g.strides,
                                                          g.dil, g.padL, g.padR)
                        : dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct,
-                                                         anyOr(g.src()), anyOr(g.wei()), anyOr(g.dst()), g.strides, g.dil, g.padL,
+                                                         anyOr(g.src(), lowp()), anyOr(g.wei(), lowp()), anyOr(g.dst()), g.strides, g.dil, g.padL,
                                                          g.padR);
   auto attr = userScratchpad();
   if (relu) {
@@ -333,8 +346,8 @@ napi_value ConvBackwardData(napi_env env, napi_callback_info info) {
   if (!sized(a, ldy, product(g.y), "dy") || !sized(a, lw, product(g.w), "filter") || !sized(a, ldx, product(g.x), "dx")) return nullptr;
   return wrapErrors(env, [&] {
     auto& prim = cached<dnnl::convolution_backward_data>(g.key("d", false), {DNNL_ARG_DIFF_DST, DNNL_ARG_WEIGHTS, DNNL_ARG_DIFF_SRC}, [&] {
-      dnnl::convolution_backward_data::desc desc(dnnl::algorithm::convolution_direct, anyOr(g.src()), anyOr(g.wei()),
-                                                 anyOr(g.dst()), g.strides, g.dil, g.padL, g.padR);
+      dnnl::convolution_backward_data::desc desc(dnnl::algorithm::convolution_direct, anyOr(g.src()), anyOr(g.wei(), lowp()),
+                                                 anyOr(g.dst(), lowp()), g.strides, g.dil, g.padL, g.padR);
       return dnnl::convolution_backward_data::primitive_desc(desc, userScratchpad(), engine(), fwdPd(g, false));
     });
     run(prim, {{DNNL_ARG_DIFF_DST, g.dst(), dy, false}, {DNNL_ARG_WEIGHTS, g.wei(), w, false}, {DNNL_ARG_DIFF_SRC, g.src(), dx, true}});
@@ -353,8 +366,8 @@ napi_value ConvBackwardWeights(napi_env env, napi_callback_info info) {
   if (!sized(a, lx, product(g.x), "x") || !sized(a, ldy, product(g.y), "dy") || !sized(a, ldw, product(g.w), "dw")) return nullptr;
   return wrapErrors(env, [&] {
     auto& prim = cached<dnnl::convolution_backward_weights>(g.key("w", false), {DNNL_ARG_SRC, DNNL_ARG_DIFF_DST, DNNL_ARG_DIFF_WEIGHTS}, [&] {
-      dnnl::convolution_backward_weights::desc desc(dnnl::algorithm::convolution_direct, anyOr(g.src()), anyOr(g.wei()),
-                                                    anyOr(g.dst()), g.strides, g.dil, g.padL, g.padR);
+      dnnl::convolution_backward_weights::desc desc(dnnl::algorithm::convolution_direct, anyOr(g.src(), lowp()), anyOr(g.wei()),
+                                                    anyOr(g.dst(), lowp()), g.strides, g.dil, g.padL, g.padR);
       return dnnl::convolution_backward_weights::primitive_desc(desc, userScratchpad(), engine(), fwdPd(g, false));
     });
     run(prim, {{DNNL_ARG_SRC, g.src(), x, false}, {DNNL_ARG_DIFF_DST, g.dst(), dy, false}, {DNNL_ARG_DIFF_WEIGHTS, g.wei(), dw, true}});
@@ -798,7 +811,41 @@ napi_value Info(napi_env env, napi_callback_info) {
   }
   napi_create_string_utf8(env, isa, NAPI_AUTO_LENGTH, &v);
   napi_set_named_property(env, obj, "isa", v);
+  napi_get_boolean(env, cpuHasBf16(), &v);
+  napi_set_named_property(env, obj, "bf16", v);
+  napi_create_string_utf8(env, bf16Convs ? "bf16" : "fp32", NAPI_AUTO_LENGTH, &v);
+  napi_set_named_property(env, obj, "precision", v);
   return obj;
+}
+
+// setPrecision("fp32" | "bf16"): the convolutions' input precision for all later calls. bf16 is
+// refused (an Error) on CPUs without AVX512-BF16 or AMX, where oneDNN would emulate it slowly
+// or not at all.
+napi_value SetPrecision(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  std::string p;
+  if (a.argc >= 1) {
+    size_t len = 0;
+    char buf[16] = {0};
+    if (napi_get_value_string_utf8(env, a.argv[0], buf, sizeof buf, &len) == napi_ok) p.assign(buf, len);
+  }
+  if (p != "fp32" && p != "bf16") return a.fail("precision must be \"fp32\" or \"bf16\""), nullptr;
+  if (p == "bf16" && !cpuHasBf16()) {
+    const char* isa = "this CPU";
+    switch (dnnl::get_effective_cpu_isa()) {
+      case dnnl::cpu_isa::avx2: isa = "this CPU (oneDNN: avx2)"; break;
+      case dnnl::cpu_isa::avx512_core: isa = "this CPU (oneDNN: avx512_core)"; break;
+      case dnnl::cpu_isa::avx512_core_vnni: isa = "this CPU (oneDNN: avx512_core_vnni)"; break;
+      default: break;
+    }
+    napi_throw_error(env, nullptr,
+                     (std::string("precision bf16 needs a CPU with AVX512-BF16 or AMX, which ") + isa + " lacks; use fp32").c_str());
+    return nullptr;
+  }
+  bool want = p == "bf16";
+  if (want != bf16Convs) cache.clear();  // primitives of the other precision
+  bf16Convs = want;
+  return nullptr;
 }
 
 // setThreads(n): OpenMP threads for all later kernels.
@@ -826,6 +873,7 @@ NAPI_MODULE_INIT() {
       {"planRun", nullptr, PlanRun, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"planFree", nullptr, PlanFree, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"setPrecision", nullptr, SetPrecision, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);

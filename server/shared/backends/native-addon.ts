@@ -65,7 +65,9 @@ export interface NativeAddon {
   /** Runs the plan on n NHWC images; `out` gets the output tensor (NHWC). */
   planRun(plan: number, x: Float32Array, n: number, out: Float32Array): void;
   planFree(plan: number): void;
-  info(): { onednn: string; threads: number; isa: string };
+  info(): { onednn: string; threads: number; isa: string; bf16: boolean; precision: 'fp32' | 'bf16' };
+  /** Convolution input precision for later calls; 'bf16' throws on CPUs without AVX512-BF16/AMX. */
+  setPrecision(precision: 'fp32' | 'bf16'): void;
   setThreads(n: number): void;
 }
 
