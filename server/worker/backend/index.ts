@@ -40,7 +40,8 @@ let nativeDetail: string | undefined;
  */
 export function precisionFromEnv(): Precision {
   const v = (process.env.PRETEXT_PRECISION ?? 'fp32').toLowerCase();
-  if (v !== 'fp32' && v !== 'bf16') throw new Error(`PRETEXT_PRECISION must be fp32 or bf16, got "${v.slice(0, 20)}"`);
+  if (v !== 'fp32' && v !== 'bf16')
+    throw new Error(`PRETEXT_PRECISION must be fp32 or bf16, got "${v.slice(0, 20)}"`);
   return v;
 }
 
@@ -126,7 +127,9 @@ async function startVerified(name: string, precision: Precision): Promise<Backen
   const active = tf.getBackend();
   if (active !== tfName(name)) throw new Error(`backend "${name}" did not start (tfjs is on "${active}")`);
   await tf.ready();
-  return name === 'native' ? { name, threads, precision, detail: nativeDetail } : { name, threads, precision };
+  return name === 'native'
+    ? { name, threads, precision, detail: nativeDetail }
+    : { name, threads, precision };
 }
 
 /**
