@@ -9,6 +9,7 @@ import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { loadNative, probeNative } from '../server/shared/backends/native-addon.js';
 import { probeBackends } from '../server/worker/backend/index.js';
 import type { WorkerResult } from './backend-worker.js';
 import type { ContrastiveResult } from './contrastive-worker.js';
@@ -63,12 +64,43 @@ interface Round {
   load: number;
   ours?: WorkerResult;
   peer?: PeerResult;
+  /** bf16 convolutions (native, where the CPU has AVX512-BF16 or AMX) and the autocast peer. */
+  bf16?: WorkerResult;
+  peerBf16?: number | null;
+}
+
+/** Why bf16 is not measured here, or undefined when it is. */
+function bf16Missing(): string | undefined {
+  if (chosen[0] !== 'native') return 'bf16 runs on the native backend only';
+  const [ok, reason] = probeNative();
+  if (!ok) return reason;
+  const info = loadNative().info();
+  return info.bf16 ? undefined : `this CPU lacks AVX512-BF16 and AMX (oneDNN: ${info.isa})`;
+}
+
+function runAutocastPeer(): number | null {
+  const r = spawnSync(
+    PYTHON,
+    [
+      path.join(here, 'pytorch_resnet20_autocast.py'),
+      '--steps',
+      String(peerSteps.trainSteps),
+      '--warmup',
+      String(peerSteps.warmup),
+    ],
+    { encoding: 'utf8', timeout: 600_000 },
+  );
+  const m = /train_img_s=([\d.]+)/.exec(r.stdout ?? '');
+  if (!m) log(`autocast peer failed (rc ${r.status}): ${(r.stderr ?? '').slice(-300)}`);
+  return m ? Number(m[1]) : null;
 }
 
 const primary = chosen[0];
 const missingPeer = peerMissing();
 if (missingPeer) log(missingPeer);
 const roundsRun: Round[] = [];
+const noBf16 = args.includes('--no-bf16') ? 'skipped (--no-bf16)' : bf16Missing();
+if (noBf16) log(`bf16: not measured: ${noBf16}`);
 if (primary) {
   for (let i = 0; i < rounds; i++) {
     const load = os.loadavg()[0]!;
@@ -81,7 +113,14 @@ if (primary) {
       log(`round ${i + 1}/${rounds}: PyTorch peer...`);
       peer = runPeer(peerSteps);
     }
-    roundsRun.push({ load, ours, peer });
+    let bf16: WorkerResult | undefined;
+    let peerBf16: number | null | undefined;
+    if (!noBf16) {
+      log(`round ${i + 1}/${rounds}: ${primary} bf16, then the PyTorch autocast peer...`);
+      bf16 = runWorker(primary, { PRETEXT_PRECISION: 'bf16' });
+      if (!missingPeer) peerBf16 = runAutocastPeer();
+    }
+    roundsRun.push({ load, ours, peer, bf16, peerBf16 });
   }
 }
 // SimCLR, 96×96: batch 256 (the reference's 500 with two views exceeds the wasm heap's 4 GB).
@@ -223,6 +262,27 @@ for (const r of others) {
         : ''),
   );
 }
+const bf16Train = spread(roundsRun.map((r) => r.bf16?.train_img_s));
+const bf16VsFp32 = spread(
+  pairedRatios(
+    roundsRun.map((r) => r.bf16?.train_img_s),
+    roundsRun.map((r) => r.ours?.train_img_s),
+  ),
+);
+const bf16VsPeer = spread(
+  pairedRatios(
+    roundsRun.map((r) => r.bf16?.train_img_s),
+    roundsRun.map((r) => r.peerBf16),
+  ),
+);
+const peerBf16 = spread(roundsRun.map((r) => r.peerBf16));
+if (noBf16) console.log(`bf16: not measured: ${noBf16}`);
+else {
+  line(`${primary} bf16 train img/s`, bf16Train);
+  line('PyTorch autocast img/s', peerBf16);
+  line('bf16 / fp32 train', bf16VsFp32, 3);
+  line('bf16 / autocast peer', bf16VsPeer, 3);
+}
 const cOurs = spread(contrastiveRounds.map((r) => r.ours?.train_img_s));
 const cPeer = spread(contrastiveRounds.map((r) => r.peer?.train_img_s));
 const cRatio = spread(
@@ -270,6 +330,11 @@ console.log(
     peer_peak_rss_mb: round(peerRss?.max),
     ...ratioFields('train_ratio', trainRatio),
     ...ratioFields('infer_ratio', inferRatio),
+    bf16_train_img_s: round(bf16Train?.median),
+    bf16_peer_train_img_s: round(peerBf16?.median),
+    ...ratioFields('bf16_vs_fp32_train', bf16VsFp32),
+    ...ratioFields('bf16_train_ratio', bf16VsPeer),
+    bf16_note: noBf16 ?? null,
     contrastive_batch: contrastiveRounds.length > 0 ? CONTRASTIVE_BATCH : null,
     contrastive_train_img_s: round(cOurs?.median),
     contrastive_peer_train_img_s: round(cPeer?.median),
