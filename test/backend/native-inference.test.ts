@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../server/worker/backend/index.js';
 import { loadNative, type PlanStep } from '../../server/shared/backends/native-addon.js';
 import { compileInference, nativeInferencePlan } from '../../server/worker/backend/native/inference.js';
+import { countPredictions } from '../../server/worker/eval/classify.js';
 import { batchNormalization } from '../../server/worker/models/batch-norm.js';
 import { buildBackbone, buildClassifier, buildSmallConvEncoder } from '../../server/worker/models/resnet.js';
 import { assertClose, seeded } from './compare.js';
@@ -129,6 +130,34 @@ describe('native inference plan matches the cpu backend', { skip: SKIP_NATIVE },
       layers: [tf.layers.conv2d({ filters: 2, kernelSize: 3, dilationRate: 2, inputShape: [9, 9, 3] })],
     });
     assert.equal(compileInference(dilated, addon), undefined);
+  });
+
+  test('evaluation on native runs the plan and counts what the layers model counts', async () => {
+    await tf.setBackend('wasm');
+    const model = buildClassifier(buildBackbone({ depth: 8, inputShape: [32, 32, 3], seed: 4 }), 10, {
+      seed: 5,
+    });
+    randomiseBatchNorms(model, 500);
+    const n = 300; // two batches of 256 and 44: two batch sizes in one plan
+    const images = seeded([n, 32, 32, 3], 21);
+    const source = {
+      count: n,
+      inputShape: [32, 32, 3] as [number, number, number],
+      fill(start: number, end: number, x: Float32Array, labels: Int32Array) {
+        x.set(images.subarray(start * 3072, end * 3072));
+        for (let i = start; i < end; i++) labels[i - start] = i % 10;
+      },
+    };
+    const withPlan = await countPredictions(model, 10, source);
+    process.env.PRETEXT_INFER_PLAN = '0';
+    try {
+      assert.equal(nativeInferencePlan(model), undefined);
+      const withLayers = await countPredictions(model, 10, source);
+      assert.deepEqual(Array.from(withPlan.confusion), Array.from(withLayers.confusion));
+      assert.ok(Math.abs(withPlan.lossSum - withLayers.lossSum) <= 1e-3 * Math.abs(withLayers.lossSum));
+    } finally {
+      delete process.env.PRETEXT_INFER_PLAN;
+    }
   });
 
   test('no tensors leak from predict', async () => {
