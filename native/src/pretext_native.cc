@@ -6,6 +6,7 @@
 
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include <climits>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
@@ -42,13 +43,28 @@ struct Args {
   size_t argc = 16;
   napi_value argv[16];
   bool ok = true;
+  std::string prefix;  // names what is being read in messages, e.g. "planCreate: step 3: "
 
   Args(napi_env e, napi_callback_info info) : env(e) {
     napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
   }
 
+  // The elements of a JS array (at most 16), read with the same helpers.
+  Args(napi_env e, napi_value array, const std::string& what) : env(e), argc(0), prefix(what + ": ") {
+    bool is = false;
+    napi_is_array(env, array, &is);
+    uint32_t len = 0;
+    if (is) napi_get_array_length(env, array, &len);
+    if (!is || len > 16) {
+      fail("must be an array of at most 16 elements");
+      return;
+    }
+    argc = len;
+    for (uint32_t k = 0; k < len; k++) napi_get_element(env, array, k, &argv[k]);
+  }
+
   void fail(const std::string& msg) {
-    if (ok) napi_throw_type_error(env, nullptr, msg.c_str());
+    if (ok) napi_throw_type_error(env, nullptr, (prefix + msg).c_str());
     ok = false;
   }
 
@@ -171,16 +187,55 @@ bool preferBlocked() {
   return v;
 }
 
-memory::desc anyOr(const memory::desc& md) {
-  return preferBlocked() ? memory::desc(md.dims(), dt::f32, tag::any) : md;
+// Convolution precision (setPrecision): in bf16, the convolutions read their inputs (images,
+// weights, incoming gradients) as bf16 and write float32 outputs and gradients; everything else
+// — master weights, batch norm, the loss, the optimizer — stays float32. The float32 tensors are
+// converted by the same reorders that convert layouts.
+bool bf16Convs = false;
+
+bool cpuHasBf16() {
+  auto isa = dnnl::get_effective_cpu_isa();
+  return isa == dnnl::cpu_isa::avx512_core_bf16 || isa == dnnl::cpu_isa::avx512_core_amx;
 }
+
+dt lowp() { return bf16Convs ? dt::bf16 : dt::f32; }
+
+memory::desc anyOr(const memory::desc& md, dt type = dt::f32) {
+  return preferBlocked() || type != dt::f32 ? memory::desc(md.dims(), type, tag::any) : md;
+}
+
+// An input that the next call may take already reordered: tfjs computes a convolution's two
+// gradients back to back from the same incoming gradient dy (backward data, then backward
+// weights), so the second call skips reordering dy again.
+enum Share { kNone = 0, kKeep = 1, kReuse = 2 };
 
 struct Operand {
   int arg;
   memory::desc user;
   void* ptr;
   bool output;
+  int share = kNone;
 };
+
+struct SharedInput {
+  bool valid = false;
+  const void* ptr = nullptr;
+  memory::desc user, want;
+  uint32_t print = 0;
+} shared;
+constexpr size_t kSharedSlot = 7;
+
+// A sample of the values (FNV over ~256 words): the shared copy is used only for the same
+// memory with the same contents, never for another tensor that took its place.
+uint32_t fingerprint(const memory::desc& md, const void* p) {
+  const uint32_t* u = static_cast<const uint32_t*>(p);
+  size_t n = md.get_size() / 4;
+  uint32_t h = 2166136261u;
+  if (n == 0) return h;
+  size_t step = std::max<size_t>(1, n / 256);
+  for (size_t i = 0; i < n; i += step) h = (h ^ u[i]) * 16777619u;
+  return (h ^ u[n - 1]) * 16777619u;
+}
 
 struct Cached {
   dnnl::primitive prim;
@@ -206,7 +261,8 @@ void run(Cached& c, const std::vector<Operand>& ops) {
     memory tmp, user;
   };
   std::vector<WriteBack> writeBack;
-  size_t slot = 1;  // slot 0 is the scratchpad's
+  size_t slot = 1;  // slot 0 is the scratchpad's, kSharedSlot the shared input's
+  bool kept = false;
   for (const auto& op : ops) {
     memory user(op.user, engine(), op.ptr);
     const memory::desc& want = c.want.at(op.arg);
@@ -214,7 +270,16 @@ void run(Cached& c, const std::vector<Operand>& ops) {
       args.emplace(op.arg, user);
       continue;
     }
-    memory tmp(want, engine(), buffer(slot++, want.get_size()));
+    if (op.share == kReuse && shared.valid && shared.ptr == op.ptr && shared.user == op.user && shared.want == want &&
+        shared.print == fingerprint(op.user, op.ptr)) {
+      args.emplace(op.arg, memory(want, engine(), pool.at(kSharedSlot).data()));
+      continue;
+    }
+    memory tmp(want, engine(), op.share == kKeep ? buffer(kSharedSlot, want.get_size()) : buffer(slot++, want.get_size()));
+    if (op.share == kKeep) {
+      shared = {true, op.ptr, op.user, want, fingerprint(op.user, op.ptr)};
+      kept = true;
+    }
     if (op.output) {
       if (!c.fromPrim.count(op.arg)) c.fromPrim.emplace(op.arg, dnnl::reorder(tmp, user));
       writeBack.push_back({op.arg, tmp, user});
@@ -228,6 +293,7 @@ void run(Cached& c, const std::vector<Operand>& ops) {
   c.prim.execute(s, args);
   for (auto& w : writeBack) c.fromPrim.at(w.arg).execute(s, w.tmp, w.user);
   s.wait();
+  if (!kept) shared.valid = false;  // offered to the very next call only
 }
 
 dnnl::primitive_attr userScratchpad() {
@@ -236,14 +302,21 @@ dnnl::primitive_attr userScratchpad() {
   return attr;
 }
 
-dnnl::convolution_forward::primitive_desc fwdPd(const ConvGeom& g, bool withBias) {
+dnnl::convolution_forward::primitive_desc fwdPd(const ConvGeom& g, bool withBias, bool relu = false) {
   auto desc = withBias ? dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct,
-                                                         anyOr(g.src()), anyOr(g.wei()), g.bias(), anyOr(g.dst()), g.strides,
+                                                         anyOr(g.src(), lowp()), anyOr(g.wei(), lowp()), g.bias(), anyOr(g.dst()), g.strides,
                                                          g.dil, g.padL, g.padR)
                        : dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct,
-                                                         anyOr(g.src()), anyOr(g.wei()), anyOr(g.dst()), g.strides, g.dil, g.padL,
+                                                         anyOr(g.src(), lowp()), anyOr(g.wei(), lowp()), anyOr(g.dst()), g.strides, g.dil, g.padL,
                                                          g.padR);
-  return {desc, userScratchpad(), engine()};
+  auto attr = userScratchpad();
+  if (relu) {
+    // tfjs' fused ReLU (the small conv encoder's Conv2D(activation: relu)) as a post-op.
+    dnnl::post_ops po;
+    po.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f);
+    attr.set_post_ops(po);
+  }
+  return {desc, attr, engine()};
 }
 
 napi_value wrapErrors(napi_env env, const std::function<void()>& body) {
@@ -271,7 +344,7 @@ Cached& cached(const std::string& key, std::initializer_list<int> args, Build bu
   return it->second;
 }
 
-// convForward(x, w, bias|null, y, xShape, wShape, yShape, strides, padTL, padBR, dilations)
+// convForward(x, w, bias|null, y, xShape, wShape, yShape, strides, padTL, padBR, dilations[, relu])
 napi_value ConvForward(napi_env env, napi_callback_info info) {
   Args a(env, info);
   size_t lx, lw, lb = 0, ly;
@@ -284,11 +357,14 @@ napi_value ConvForward(napi_env env, napi_callback_info info) {
   if (!readGeom(a, 4, g)) return nullptr;
   if (!sized(a, lx, product(g.x), "x") || !sized(a, lw, product(g.w), "filter") || !sized(a, ly, product(g.y), "y")) return nullptr;
   if (withBias && !sized(a, lb, g.w[3], "bias")) return nullptr;
+  bool relu = !a.isNull(11) && a.num(11) != 0;
+  if (!a.ok) return nullptr;
   return wrapErrors(env, [&] {
-    auto& prim = withBias ? cached<dnnl::convolution_forward>(g.key("f", true), {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_BIAS, DNNL_ARG_DST},
-                                                              [&] { return fwdPd(g, true); })
-                          : cached<dnnl::convolution_forward>(g.key("f", false), {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DST},
-                                                              [&] { return fwdPd(g, false); });
+    std::string kind = relu ? "fr" : "f";
+    auto& prim = withBias ? cached<dnnl::convolution_forward>(g.key(kind.c_str(), true), {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_BIAS, DNNL_ARG_DST},
+                                                              [&] { return fwdPd(g, true, relu); })
+                          : cached<dnnl::convolution_forward>(g.key(kind.c_str(), false), {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DST},
+                                                              [&] { return fwdPd(g, false, relu); });
     std::vector<Operand> ops{{DNNL_ARG_SRC, g.src(), x, false}, {DNNL_ARG_WEIGHTS, g.wei(), w, false}, {DNNL_ARG_DST, g.dst(), y, true}};
     if (withBias) ops.push_back({DNNL_ARG_BIAS, g.bias(), b, false});
     run(prim, ops);
@@ -307,11 +383,11 @@ napi_value ConvBackwardData(napi_env env, napi_callback_info info) {
   if (!sized(a, ldy, product(g.y), "dy") || !sized(a, lw, product(g.w), "filter") || !sized(a, ldx, product(g.x), "dx")) return nullptr;
   return wrapErrors(env, [&] {
     auto& prim = cached<dnnl::convolution_backward_data>(g.key("d", false), {DNNL_ARG_DIFF_DST, DNNL_ARG_WEIGHTS, DNNL_ARG_DIFF_SRC}, [&] {
-      dnnl::convolution_backward_data::desc desc(dnnl::algorithm::convolution_direct, anyOr(g.src()), anyOr(g.wei()),
-                                                 anyOr(g.dst()), g.strides, g.dil, g.padL, g.padR);
+      dnnl::convolution_backward_data::desc desc(dnnl::algorithm::convolution_direct, anyOr(g.src()), anyOr(g.wei(), lowp()),
+                                                 anyOr(g.dst(), lowp()), g.strides, g.dil, g.padL, g.padR);
       return dnnl::convolution_backward_data::primitive_desc(desc, userScratchpad(), engine(), fwdPd(g, false));
     });
-    run(prim, {{DNNL_ARG_DIFF_DST, g.dst(), dy, false}, {DNNL_ARG_WEIGHTS, g.wei(), w, false}, {DNNL_ARG_DIFF_SRC, g.src(), dx, true}});
+    run(prim, {{DNNL_ARG_DIFF_DST, g.dst(), dy, false, kKeep}, {DNNL_ARG_WEIGHTS, g.wei(), w, false}, {DNNL_ARG_DIFF_SRC, g.src(), dx, true}});
   });
 }
 
@@ -327,11 +403,11 @@ napi_value ConvBackwardWeights(napi_env env, napi_callback_info info) {
   if (!sized(a, lx, product(g.x), "x") || !sized(a, ldy, product(g.y), "dy") || !sized(a, ldw, product(g.w), "dw")) return nullptr;
   return wrapErrors(env, [&] {
     auto& prim = cached<dnnl::convolution_backward_weights>(g.key("w", false), {DNNL_ARG_SRC, DNNL_ARG_DIFF_DST, DNNL_ARG_DIFF_WEIGHTS}, [&] {
-      dnnl::convolution_backward_weights::desc desc(dnnl::algorithm::convolution_direct, anyOr(g.src()), anyOr(g.wei()),
-                                                    anyOr(g.dst()), g.strides, g.dil, g.padL, g.padR);
+      dnnl::convolution_backward_weights::desc desc(dnnl::algorithm::convolution_direct, anyOr(g.src(), lowp()), anyOr(g.wei()),
+                                                    anyOr(g.dst(), lowp()), g.strides, g.dil, g.padL, g.padR);
       return dnnl::convolution_backward_weights::primitive_desc(desc, userScratchpad(), engine(), fwdPd(g, false));
     });
-    run(prim, {{DNNL_ARG_SRC, g.src(), x, false}, {DNNL_ARG_DIFF_DST, g.dst(), dy, false}, {DNNL_ARG_DIFF_WEIGHTS, g.wei(), dw, true}});
+    run(prim, {{DNNL_ARG_SRC, g.src(), x, false}, {DNNL_ARG_DIFF_DST, g.dst(), dy, false, kReuse}, {DNNL_ARG_DIFF_WEIGHTS, g.wei(), dw, true}});
   });
 }
 
@@ -477,6 +553,278 @@ napi_value ChannelSum(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// ---- Inference plans: a chain of convolutions, each with its batch norm folded into its weights
+// and bias, ReLU and a residual sum as post-ops, whose activations stay in the layout oneDNN
+// chose (blocked, e.g. nChw8c) from the first convolution to the last: no reorder between layers,
+// one pass over each activation. Primitives and buffers are prepared once per batch size.
+
+struct PlanConv {
+  int src = 0, sum = -1;  // tensor indices (0 = the plan's input; step i writes tensor i + 1)
+  bool relu = false;
+  std::vector<int64_t> w, strides, padL, padR;  // HWIO filter shape
+  std::vector<float> weights, bias;
+};
+
+struct Prepared {
+  std::vector<dnnl::convolution_forward> prims;
+  std::vector<memory> weights, bias;
+  std::vector<memory> tensors;  // tensor t's memory (tensor 0: the caller's input, set per run)
+  std::vector<memory> srcTmp;   // a step's source reordered into its primitive's layout (if needed)
+  std::vector<bool> srcReorder, sumCopy;
+  std::vector<dnnl::reorder> srcReorders, sumCopies;  // per step (unused entries default-built)
+  dnnl::reorder toOut;
+  memory out;  // the caller's output (NHWC), set per run
+  memory scratch;
+  std::vector<std::vector<uint8_t>> buffers;  // the activations' storage, shared by liveness
+};
+
+struct Plan {
+  std::vector<int64_t> in;                // H, W, C of the input
+  std::vector<std::vector<int64_t>> dims;  // H, W, C of each tensor
+  std::vector<PlanConv> steps;
+  int output = 0;
+  std::unordered_map<int64_t, std::unique_ptr<Prepared>> byBatch;
+};
+
+std::unordered_map<int32_t, Plan> plans;
+int32_t nextPlan = 1;
+
+memory::desc nhwcDesc(int64_t n, const std::vector<int64_t>& hwc) { return {{n, hwc[2], hwc[0], hwc[1]}, dt::f32, tag::nhwc}; }
+
+Prepared& prepare(Plan& p, int64_t n) {
+  auto found = p.byBatch.find(n);
+  if (found != p.byBatch.end()) return *found->second;
+  auto prep = std::make_unique<Prepared>();
+  Prepared& r = *prep;
+  auto& eng = engine();
+  auto& s = stream();
+  size_t nt = p.steps.size() + 1;
+  std::vector<memory::desc> mds(nt);
+  mds[0] = nhwcDesc(n, p.in);
+  // Last reader of each tensor, for sharing buffers between activations that are never alive at once.
+  std::vector<int64_t> lastUse(nt, -1);
+  for (size_t i = 0; i < p.steps.size(); i++) {
+    lastUse[p.steps[i].src] = static_cast<int64_t>(i);
+    if (p.steps[i].sum >= 0) lastUse[p.steps[i].sum] = static_cast<int64_t>(i);
+  }
+  lastUse[p.output] = INT64_MAX;
+  std::vector<int> bufferOf(nt, -1);
+  std::vector<int> freeBuffers;
+  r.tensors.resize(nt);
+  r.srcTmp.resize(p.steps.size());
+  size_t scratchBytes = 0;
+  for (size_t i = 0; i < p.steps.size(); i++) {
+    const PlanConv& c = p.steps[i];
+    const auto& od = p.dims[i + 1];
+    memory::dims srcDims{n, p.dims[c.src][2], p.dims[c.src][0], p.dims[c.src][1]};
+    memory::desc src(srcDims, dt::f32, tag::any), wei({c.w[3], c.w[2], c.w[0], c.w[1]}, dt::f32, tag::any),
+        dst({n, od[2], od[0], od[1]}, dt::f32, tag::any), bias({c.w[3]}, dt::f32, tag::x);
+    dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src, wei, bias,
+                                         dst, c.strides, {0, 0}, c.padL, c.padR);
+    dnnl::post_ops po;
+    if (c.sum >= 0) po.append_sum(1.f);
+    if (c.relu) po.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f);
+    dnnl::primitive_attr attr;
+    attr.set_post_ops(po);
+    attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+    dnnl::convolution_forward::primitive_desc pd(desc, attr, eng);
+    r.prims.emplace_back(pd);
+    scratchBytes = std::max(scratchBytes, pd.scratchpad_desc().get_size());
+    // Weights and bias into the primitive's layout, once.
+    memory userW({{c.w[3], c.w[2], c.w[0], c.w[1]}, dt::f32, tag::hwio}, eng, const_cast<float*>(c.weights.data()));
+    memory w(pd.weights_desc(), eng);
+    dnnl::reorder(userW, w).execute(s, userW, w);
+    r.weights.push_back(w);
+    memory b(pd.bias_desc(), eng);
+    std::memcpy(b.get_data_handle(), c.bias.data(), c.bias.size() * sizeof(float));
+    r.bias.push_back(b);
+    // The source: the producer's layout, or a reorder into the one this primitive wants.
+    bool reorderSrc = pd.src_desc() != mds[c.src];
+    r.srcReorder.push_back(reorderSrc);
+    if (reorderSrc) r.srcTmp[i] = memory(pd.src_desc(), eng);
+    r.srcReorders.push_back(reorderSrc ? dnnl::reorder(dnnl::reorder::primitive_desc(eng, mds[c.src], eng, pd.src_desc()))
+                                       : dnnl::reorder());
+    // The destination: the residual's own buffer when this is its last use (the sum happens in
+    // place), else a free buffer; the residual is copied in first otherwise.
+    mds[i + 1] = pd.dst_desc();
+    size_t bytes = pd.dst_desc().get_size();
+    bool inPlace = c.sum > 0 && c.sum != c.src && lastUse[c.sum] == static_cast<int64_t>(i) && mds[c.sum] == pd.dst_desc();
+    r.sumCopy.push_back(c.sum >= 0 && !inPlace);
+    r.sumCopies.push_back(c.sum >= 0 && !inPlace
+                              ? dnnl::reorder(dnnl::reorder::primitive_desc(eng, mds[c.sum], eng, pd.dst_desc()))
+                              : dnnl::reorder());
+    int buf = -1;
+    if (inPlace) {
+      buf = bufferOf[c.sum];
+      bufferOf[c.sum] = -1;
+    } else {
+      for (size_t k = 0; k < freeBuffers.size(); k++) {
+        if (r.buffers[freeBuffers[k]].size() >= bytes) {
+          buf = freeBuffers[k];
+          freeBuffers.erase(freeBuffers.begin() + static_cast<int64_t>(k));
+          break;
+        }
+      }
+      if (buf < 0) {
+        r.buffers.emplace_back(bytes);
+        buf = static_cast<int>(r.buffers.size()) - 1;
+      }
+    }
+    bufferOf[i + 1] = buf;
+    // (Moving a std::vector keeps its storage, so this pointer survives the pool growing.)
+    r.tensors[i + 1] = memory(pd.dst_desc(), eng, r.buffers[buf].data());
+    // Tensors read for the last time here give their buffers back (never the one just written).
+    for (int t : {c.src, c.sum}) {
+      if (t > 0 && lastUse[t] == static_cast<int64_t>(i) && bufferOf[t] >= 0) {
+        freeBuffers.push_back(bufferOf[t]);
+        bufferOf[t] = -1;
+      }
+    }
+  }
+  r.scratch = memory({{static_cast<int64_t>(std::max<size_t>(scratchBytes, 1))}, dt::u8, tag::x}, eng);
+  r.out = memory(nhwcDesc(n, p.dims[p.output]), eng, nullptr);
+  r.toOut = dnnl::reorder(dnnl::reorder::primitive_desc(eng, mds[p.output], eng, r.out.get_desc()));
+  r.tensors[0] = memory(mds[0], eng, nullptr);
+  p.byBatch.emplace(n, std::move(prep));
+  return r;
+}
+
+
+// planCreate([h, w, c], steps, output) → plan id. Each step: [src, sum (-1: none), relu (0/1),
+// weights (HWIO, batch norm folded in), bias, [kh, kw, cin, cout], strides, padTopLeft,
+// padBottomRight]; step i writes tensor i + 1, tensor 0 is the input; `output` is returned.
+napi_value PlanCreate(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  Plan p;
+  p.in = a.ints(0, 3);
+  if (!a.ok) return nullptr;
+  if (a.argc < 3) return a.fail("planCreate: (input shape, steps, output)"), nullptr;
+  for (auto d : p.in)
+    if (d < 1) return a.fail("planCreate: input dimensions must be positive"), nullptr;
+  p.dims.push_back(p.in);
+  bool isArr = false;
+  napi_is_array(env, a.argv[1], &isArr);
+  uint32_t count = 0;
+  if (isArr) napi_get_array_length(env, a.argv[1], &count);
+  if (!isArr || count == 0) return a.fail("planCreate: steps must be a non-empty array"), nullptr;
+  for (uint32_t i = 0; i < count; i++) {
+    napi_value el;
+    napi_get_element(env, a.argv[1], i, &el);
+    std::string where = "planCreate: step " + std::to_string(i);
+    Args st(env, el, where);
+    if (!st.ok) return nullptr;
+    PlanConv c;
+    c.src = static_cast<int>(st.num(0));
+    c.sum = static_cast<int>(st.num(1));
+    c.relu = st.num(2) != 0;
+    size_t lw = 0, lb = 0;
+    const float* w = st.f32(3, &lw);
+    const float* b = st.f32(4, &lb);
+    c.w = st.ints(5, 4);
+    c.strides = st.ints(6, 2);
+    c.padL = st.ints(7, 2);
+    c.padR = st.ints(8, 2);
+    if (!st.ok) return nullptr;  // st threw, naming the step and the argument
+    int64_t tensors = static_cast<int64_t>(p.dims.size());
+    if (c.src < 0 || c.src >= tensors || c.sum < -1 || c.sum >= tensors)
+      return a.fail(where + ": src and sum must name earlier tensors"), nullptr;
+    const auto& sd = p.dims[c.src];
+    if (c.w[2] != sd[2]) return a.fail(where + ": filter input channels differ from its source's"), nullptr;
+    if (static_cast<int64_t>(lw) != product(c.w) || static_cast<int64_t>(lb) != c.w[3])
+      return a.fail(where + ": weights or bias do not match the filter shape"), nullptr;
+    std::vector<int64_t> od(3);
+    for (int k = 0; k < 2; k++) {
+      if (c.strides[k] < 1 || c.padL[k] < 0 || c.padR[k] < 0 || c.w[k] < 1)
+        return a.fail(where + ": strides, paddings or filter size out of range"), nullptr;
+      int64_t span = sd[k] + c.padL[k] + c.padR[k] - c.w[k];
+      if (span < 0) return a.fail(where + ": filter larger than its padded input"), nullptr;
+      od[k] = span / c.strides[k] + 1;
+    }
+    od[2] = c.w[3];
+    if (c.sum >= 0 && p.dims[c.sum] != od) return a.fail(where + ": the residual's shape differs from the output's"), nullptr;
+    c.weights.assign(w, w + lw);
+    c.bias.assign(b, b + lb);
+    p.steps.push_back(std::move(c));
+    p.dims.push_back(od);
+  }
+  double out = a.num(2);
+  if (!a.ok) return nullptr;
+  if (out < 1 || out >= static_cast<double>(p.dims.size())) return a.fail("planCreate: output must name a step's tensor"), nullptr;
+  p.output = static_cast<int>(out);
+  int32_t id = nextPlan++;
+  plans.emplace(id, std::move(p));
+  napi_value v;
+  napi_create_int32(env, id, &v);
+  return v;
+}
+
+Plan* planArg(Args& a, size_t i) {
+  double id = a.num(i);
+  if (!a.ok) return nullptr;
+  auto it = plans.find(static_cast<int32_t>(id));
+  if (it == plans.end()) return a.fail("no such plan (freed?)"), nullptr;
+  return &it->second;
+}
+
+// planOutputShape(id) → [h, w, c] of the plan's output.
+napi_value PlanOutputShape(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  Plan* p = planArg(a, 0);
+  if (!p) return nullptr;
+  napi_value arr, v;
+  napi_create_array_with_length(env, 3, &arr);
+  for (uint32_t k = 0; k < 3; k++) {
+    napi_create_int64(env, p->dims[p->output][k], &v);
+    napi_set_element(env, arr, k, v);
+  }
+  return arr;
+}
+
+// planRun(id, x (NHWC), n, out (NHWC)): the whole chain, activations kept in oneDNN's layouts.
+napi_value PlanRun(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  Plan* p = planArg(a, 0);
+  size_t lx = 0, lo = 0;
+  float* x = a.f32(1, &lx);
+  double nd = a.num(2);
+  float* out = a.f32(3, &lo);
+  if (!p || !a.ok) return nullptr;
+  int64_t n = static_cast<int64_t>(nd);
+  if (n < 1 || static_cast<double>(n) != nd) return a.fail("planRun: batch size must be a positive integer"), nullptr;
+  if (!sized(a, lx, n * product(p->in), "x") || !sized(a, lo, n * product(p->dims[p->output]), "out")) return nullptr;
+  return wrapErrors(env, [&] {
+    Prepared& r = prepare(*p, n);
+    auto& s = stream();
+    r.tensors[0].set_data_handle(x);
+    r.out.set_data_handle(out);
+    for (size_t i = 0; i < p->steps.size(); i++) {
+      const PlanConv& c = p->steps[i];
+      memory src = r.tensors[c.src];
+      if (r.srcReorder[i]) {
+        r.srcReorders[i].execute(s, src, r.srcTmp[i]);
+        src = r.srcTmp[i];
+      }
+      if (r.sumCopy[i]) r.sumCopies[i].execute(s, r.tensors[c.sum], r.tensors[i + 1]);
+      r.prims[i].execute(s, {{DNNL_ARG_SRC, src},
+                             {DNNL_ARG_WEIGHTS, r.weights[i]},
+                             {DNNL_ARG_BIAS, r.bias[i]},
+                             {DNNL_ARG_DST, r.tensors[i + 1]},
+                             {DNNL_ARG_SCRATCHPAD, r.scratch}});
+    }
+    r.toOut.execute(s, r.tensors[p->output], r.out);
+    s.wait();
+  });
+}
+
+// planFree(id): drops the plan, its primitives and buffers.
+napi_value PlanFree(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  double id = a.num(0);
+  if (!a.ok) return nullptr;
+  plans.erase(static_cast<int32_t>(id));
+  return nullptr;
+}
+
 // info() → { onednn: "2.6.3", threads: n, isa: "..." }
 napi_value Info(napi_env env, napi_callback_info) {
   napi_value obj, v;
@@ -500,7 +848,41 @@ napi_value Info(napi_env env, napi_callback_info) {
   }
   napi_create_string_utf8(env, isa, NAPI_AUTO_LENGTH, &v);
   napi_set_named_property(env, obj, "isa", v);
+  napi_get_boolean(env, cpuHasBf16(), &v);
+  napi_set_named_property(env, obj, "bf16", v);
+  napi_create_string_utf8(env, bf16Convs ? "bf16" : "fp32", NAPI_AUTO_LENGTH, &v);
+  napi_set_named_property(env, obj, "precision", v);
   return obj;
+}
+
+// setPrecision("fp32" | "bf16"): the convolutions' input precision for all later calls. bf16 is
+// refused (an Error) on CPUs without AVX512-BF16 or AMX, where oneDNN would emulate it slowly
+// or not at all.
+napi_value SetPrecision(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  std::string p;
+  if (a.argc >= 1) {
+    size_t len = 0;
+    char buf[16] = {0};
+    if (napi_get_value_string_utf8(env, a.argv[0], buf, sizeof buf, &len) == napi_ok) p.assign(buf, len);
+  }
+  if (p != "fp32" && p != "bf16") return a.fail("precision must be \"fp32\" or \"bf16\""), nullptr;
+  if (p == "bf16" && !cpuHasBf16()) {
+    const char* isa = "this CPU";
+    switch (dnnl::get_effective_cpu_isa()) {
+      case dnnl::cpu_isa::avx2: isa = "this CPU (oneDNN: avx2)"; break;
+      case dnnl::cpu_isa::avx512_core: isa = "this CPU (oneDNN: avx512_core)"; break;
+      case dnnl::cpu_isa::avx512_core_vnni: isa = "this CPU (oneDNN: avx512_core_vnni)"; break;
+      default: break;
+    }
+    napi_throw_error(env, nullptr,
+                     (std::string("precision bf16 needs a CPU with AVX512-BF16 or AMX, which ") + isa + " lacks; use fp32").c_str());
+    return nullptr;
+  }
+  bool want = p == "bf16";
+  if (want != bf16Convs) cache.clear();  // primitives of the other precision
+  bf16Convs = want;
+  return nullptr;
 }
 
 // setThreads(n): OpenMP threads for all later kernels.
@@ -523,7 +905,12 @@ NAPI_MODULE_INIT() {
       {"bnForward", nullptr, BnForward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"bnBackward", nullptr, BnBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"channelSum", nullptr, ChannelSum, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"planCreate", nullptr, PlanCreate, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"planOutputShape", nullptr, PlanOutputShape, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"planRun", nullptr, PlanRun, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"planFree", nullptr, PlanFree, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"setPrecision", nullptr, SetPrecision, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);

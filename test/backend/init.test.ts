@@ -35,7 +35,7 @@ test('wasm starts with all cores, cpu on request, and the active tfjs backend ma
   assert.equal(tf.getBackend(), 'wasm');
   assert.equal(wasm.threads, defaultThreads());
   const cpu = await initBackend('cpu');
-  assert.deepEqual(cpu, { name: 'cpu', threads: 1 });
+  assert.deepEqual(cpu, { name: 'cpu', threads: 1, precision: 'fp32' });
   assert.equal(tf.getBackend(), 'cpu');
 });
 

@@ -65,6 +65,19 @@ cases.push({
   bias: true,
   activation: 'relu',
 });
+// The small conv encoder's layer: valid padding, stride 2, ReLU fused as a oneDNN post-op.
+cases.push({
+  n: 2,
+  h: 11,
+  w: 11,
+  cin: 3,
+  cout: 8,
+  k: 3,
+  stride: 2,
+  pad: 'valid',
+  bias: true,
+  activation: 'relu',
+});
 cases.push({ n: 4, h: 32, w: 32, cin: 16, cout: 16, k: 3, stride: 1, pad: 'same', bias: true });
 cases.push({ n: 4, h: 32, w: 32, cin: 16, cout: 32, k: 3, stride: 2, pad: 'same', bias: true });
 

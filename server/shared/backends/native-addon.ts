@@ -9,6 +9,21 @@ import { fileURLToPath } from 'node:url';
  *  y shape (NHWC), strides, padding top/left, padding bottom/right, dilations. */
 export type ConvGeometry = [number[], number[], number[], number[], number[], number[], number[]];
 
+/** One convolution of an inference plan: source tensor, residual tensor (-1: none), ReLU (0/1),
+ *  HWIO weights, bias, [kh, kw, cin, cout], strides, padding top/left, padding bottom/right.
+ *  Step i writes tensor i + 1; tensor 0 is the plan's input. */
+export type PlanStep = [
+  number,
+  number,
+  number,
+  Float32Array,
+  Float32Array,
+  [number, number, number, number],
+  [number, number],
+  [number, number],
+  [number, number],
+];
+
 /** The addon's functions; shapes are tfjs' (NHWC tensors, HWIO filters). */
 export interface NativeAddon {
   convForward(
@@ -16,7 +31,7 @@ export interface NativeAddon {
     w: Float32Array,
     bias: Float32Array | null,
     y: Float32Array,
-    ...g: ConvGeometry
+    ...g: [...ConvGeometry, relu?: number]
   ): void;
   convBackwardData(dy: Float32Array, w: Float32Array, dx: Float32Array, ...g: ConvGeometry): void;
   convBackwardWeights(x: Float32Array, dy: Float32Array, dw: Float32Array, ...g: ConvGeometry): void;
@@ -43,7 +58,16 @@ export interface NativeAddon {
     epsilon: number,
   ): void;
   channelSum(x: Float32Array, out: Float32Array, channels: number): void;
-  info(): { onednn: string; threads: number; isa: string };
+  /** An inference chain of convolutions (batch norm folded, ReLU / residual sum fused); its id. */
+  planCreate(input: [number, number, number], steps: PlanStep[], output: number): number;
+  /** [h, w, c] of the plan's output tensor. */
+  planOutputShape(plan: number): [number, number, number];
+  /** Runs the plan on n NHWC images; `out` gets the output tensor (NHWC). */
+  planRun(plan: number, x: Float32Array, n: number, out: Float32Array): void;
+  planFree(plan: number): void;
+  info(): { onednn: string; threads: number; isa: string; bf16: boolean; precision: 'fp32' | 'bf16' };
+  /** Convolution input precision for later calls; 'bf16' throws on CPUs without AVX512-BF16/AMX. */
+  setPrecision(precision: 'fp32' | 'bf16'): void;
   setThreads(n: number): void;
 }
 

@@ -1,6 +1,7 @@
 import os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { registerFusedBatchNorm } from './fused-batchnorm.js';
+import { installReluGrad } from './wasm-kernels/activation-grads.js';
 import { setGradientRelease } from './release-gradients.js';
 import { loadNative } from '../../shared/backends/native-addon.js';
 import { registerNativeKernels, unregisterNativeKernels } from './native/kernels.js';
@@ -10,10 +11,15 @@ import { describeAdapter } from '../../shared/backends/webgpu-adapter.js';
 import { registerWebgpuKernels } from './webgpu-kernels/index.js';
 import { startWebgpu } from './webgpu.js';
 
+/** What the convolutions compute in: bf16 (native backend only) keeps fp32 master weights,
+ *  batch norm, loss and optimizer; only the convolutions' inputs are bf16. */
+export type Precision = 'fp32' | 'bf16';
+
 export interface BackendChoice {
   /** 'tensorflow-gpu' | 'tensorflow' | 'native' | 'wasm' | 'cpu' | 'webgpu' */
   name: string;
   threads: number;
+  precision: Precision;
   /**
    * What it runs on: oneDNN's version and ISA for native ('oneDNN 2.6.3 avx512_core_bf16'), the
    * adapter for webgpu ('nvidia hopper NVIDIA H200 (…)').
@@ -35,6 +41,17 @@ let wasmThreads = 1;
 let detail: string | undefined;
 
 /**
+ * The precision asked for: `PRETEXT_PRECISION` (fp32 | bf16, default fp32). The backend-level
+ * switch until the run settings carry a `precision` field (then passed to initBackend).
+ */
+export function precisionFromEnv(): Precision {
+  const v = (process.env.PRETEXT_PRECISION ?? 'fp32').toLowerCase();
+  if (v !== 'fp32' && v !== 'bf16')
+    throw new Error(`PRETEXT_PRECISION must be fp32 or bf16, got "${v.slice(0, 20)}"`);
+  return v;
+}
+
+/**
  * wasm threads: every core on plain wasm. Under 'native' one: the heavy kernels run on OpenMP
  * threads, and wasm's pthreads only compete with them (324 vs 308 img/s, ResNet20, 2 cores).
  * PRETEXT_WASM_THREADS overrides.
@@ -45,16 +62,18 @@ function wasmThreadCount(native: boolean): number {
   return native ? 1 : defaultThreads();
 }
 
-async function startWasm(native = false): Promise<number> {
+async function startWasm(native = false, precision: Precision = 'fp32'): Promise<number> {
   const wasm = await import('@tensorflow/tfjs-backend-wasm');
   registerWasmKernels();
   if (!native) unregisterNativeKernels();
   if (native) {
     const addon = loadNative();
+    // Before the kernels are registered: bf16 on a CPU without it fails here, leaving wasm as it was.
+    addon.setPrecision(precision);
     registerNativeKernels(addon);
     addon.setThreads(defaultThreads());
     const info = addon.info();
-    detail = `oneDNN ${info.onednn} ${info.isa}, ${info.threads} threads`;
+    detail = `oneDNN ${info.onednn} ${info.isa}, ${info.threads} threads${precision === 'bf16' ? ', bf16 convolutions' : ''}`;
   }
   const threads = wasmThreadCount(native);
   if (threads > 1 && threadsSupported()) {
@@ -69,9 +88,14 @@ async function startWasm(native = false): Promise<number> {
   return wasmThreads;
 }
 
-async function start(name: string): Promise<number> {
+async function start(name: string, precision: Precision): Promise<number> {
   detail = undefined;
+  if (precision === 'bf16' && name !== 'native')
+    throw new Error(
+      `precision bf16 needs the native backend (oneDNN on a CPU with AVX512-BF16 or AMX); "${name}" computes in fp32`,
+    );
   registerFusedBatchNorm();
+  installReluGrad();
   // PRETEXT_KEEP_GRADIENTS=1: tfjs' own behaviour (all gradients kept until backprop ends).
   setGradientRelease(process.env.PRETEXT_KEEP_GRADIENTS !== '1');
   switch (name) {
@@ -87,7 +111,7 @@ async function start(name: string): Promise<number> {
     case 'wasm':
       return startWasm();
     case 'native':
-      await startWasm(true);
+      await startWasm(true, precision);
       return defaultThreads();
     case 'cpu':
       await tf.setBackend('cpu');
@@ -109,43 +133,42 @@ function tfName(name: string): string {
   return name === 'tensorflow-gpu' ? 'tensorflow' : name;
 }
 
-async function startVerified(name: string): Promise<BackendChoice> {
-  const threads = await start(name);
+async function startVerified(name: string, precision: Precision): Promise<BackendChoice> {
+  const threads = await start(name, precision);
   // tf.setBackend resolves false (and tfjs may keep another backend) when initialisation fails.
   const active = tf.getBackend();
   if (active !== tfName(name)) throw new Error(`backend "${name}" did not start (tfjs is on "${active}")`);
   await tf.ready();
-  return detail ? { name, threads, detail } : { name, threads };
+  return detail ? { name, threads, precision, detail } : { name, threads, precision };
 }
 
 /**
  * Starts the requested backend ('auto' or a name) and returns what is in use. 'auto' tries
- * AUTO_ORDER (tensorflow-gpu → tensorflow → native → webgpu → wasm → cpu); a named backend
- * that cannot start throws.
+ * AUTO_ORDER (tensorflow-gpu → tensorflow → native → webgpu → wasm → cpu; only native for
+ * bf16); a named backend that cannot start throws, as does bf16 where it cannot run.
  */
-export async function initBackend(requested: string): Promise<BackendChoice> {
+export async function initBackend(
+  requested: string,
+  opts: { precision?: Precision } = {},
+): Promise<BackendChoice> {
   const want = (requested || 'auto').toLowerCase();
+  const precision = opts.precision ?? precisionFromEnv();
   if (want !== 'auto') {
     try {
-      return await startVerified(want);
+      return await startVerified(want, precision);
     } catch (err) {
       const msg = err instanceof Error ? err.message : String(err);
       throw new Error(`backend "${want}" was requested but cannot start: ${msg}`);
     }
   }
   const failures: string[] = [];
-  for (const name of AUTO_ORDER) {
+  for (const name of precision === 'bf16' ? (['native'] as const) : AUTO_ORDER) {
     if (!probeOne(name)[0]) continue;
     try {
-      return await startVerified(name);
+      return await startVerified(name, precision);
     } catch (err) {
       failures.push(`${name}: ${err instanceof Error ? err.message : String(err)}`);
     }
   }
   throw new Error(`no TensorFlow.js backend could start (${failures.join('; ')})`);
-}
-
-/** Threads of the wasm backend as started (1 before it starts or when single-threaded). */
-export function wasmThreadsCount(): number {
-  return wasmThreads;
 }

@@ -5,6 +5,7 @@ import type { EvalResult } from '../../../gen/ts/pretext/v1/run.js';
 import { allRotations, fillBatch, fillRotationBatch } from '../data/batches.js';
 import type { ImageSet } from '../../shared/data/types.js';
 import { CancelledError } from '../engine/worker-runtime.js';
+import { nativeInferencePlan } from '../backend/native/inference.js';
 
 /** `count` labelled examples; `fill` writes examples [start, end) as NHWC floats and labels. */
 export interface EvalSource {
@@ -34,25 +35,32 @@ export async function countPredictions(
   const pix = h * w * c;
   const confusion = new Uint32Array(numClasses * numClasses);
   let lossSum = 0;
-  for (let start = 0; start < source.count; start += bs) {
-    if (opts.signal?.aborted) throw new CancelledError();
-    const end = Math.min(source.count, start + bs);
-    const n = end - start;
-    const x = new Float32Array(n * pix);
-    const labels = new Int32Array(n);
-    source.fill(start, end, x, labels);
-    const [pred, loss] = tf.tidy(() => {
-      const probs = model.predict(tf.tensor4d(x, [n, h, w, c])) as tf.Tensor2D;
-      const y = tf.oneHot(tf.tensor1d(labels, 'int32'), numClasses);
-      const p = tf.sum(tf.mul(probs, y), -1);
-      return [tf.argMax(probs, -1), tf.neg(tf.log(tf.clipByValue(p, 1e-7, 1)))];
-    });
-    const [predicted, losses] = await Promise.all([pred.data(), loss.data()]);
-    tf.dispose([pred, loss]);
-    for (let i = 0; i < n; i++) {
-      confusion[labels[i]! * numClasses + predicted[i]!]!++;
-      lossSum += losses[i]!;
+  // On 'native': the whole network as one fused oneDNN chain (the weights do not change here).
+  const plan = nativeInferencePlan(model);
+  try {
+    for (let start = 0; start < source.count; start += bs) {
+      if (opts.signal?.aborted) throw new CancelledError();
+      const end = Math.min(source.count, start + bs);
+      const n = end - start;
+      const x = new Float32Array(n * pix);
+      const labels = new Int32Array(n);
+      source.fill(start, end, x, labels);
+      const [pred, loss] = tf.tidy(() => {
+        const input = tf.tensor4d(x, [n, h, w, c]);
+        const probs = (plan ? plan.predict(input) : model.predict(input)) as tf.Tensor2D;
+        const y = tf.oneHot(tf.tensor1d(labels, 'int32'), numClasses);
+        const p = tf.sum(tf.mul(probs, y), -1);
+        return [tf.argMax(probs, -1), tf.neg(tf.log(tf.clipByValue(p, 1e-7, 1)))];
+      });
+      const [predicted, losses] = await Promise.all([pred.data(), loss.data()]);
+      tf.dispose([pred, loss]);
+      for (let i = 0; i < n; i++) {
+        confusion[labels[i]! * numClasses + predicted[i]!]!++;
+        lossSum += losses[i]!;
+      }
     }
+  } finally {
+    plan?.dispose();
   }
   return { numClasses, n: source.count, lossSum, confusion };
 }

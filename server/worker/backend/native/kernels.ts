@@ -50,12 +50,13 @@ function convForward(
   filter: Info,
   bias: Info | undefined,
   attrs: ConvAttrs,
+  relu = false,
 ): Info {
   const g = geometry(x.shape, filter.shape, attrs);
   const out = b.makeOutput(g[2], 'float32');
   // Views after the allocation: growing wasm memory detaches older views.
   const h = (i: Info) => b.typedArrayFromHeap(i);
-  addon.convForward(h(x), h(filter), bias ? h(bias) : null, h(out), ...g);
+  addon.convForward(h(x), h(filter), bias ? h(bias) : null, h(out), ...g, relu ? 1 : 0);
   return out;
 }
 
@@ -92,9 +93,10 @@ export function makeNativeKernelConfigs(addon: NativeAddon): tf.KernelConfig[] {
         const attrs = args.attrs as unknown as ConvAttrs & { activation?: string };
         const { x, filter, bias, preluActivationWeights } = args.inputs as Record<string, Info | undefined>;
         const linear = attrs.activation === undefined || attrs.activation === 'linear';
-        if (!nhwc(attrs) || !linear || preluActivationWeights || (bias && bias.shape.length !== 1))
+        const relu = attrs.activation === 'relu';
+        if (!nhwc(attrs) || !(linear || relu) || preluActivationWeights || (bias && bias.shape.length !== 1))
           return call('FusedConv2D', args);
-        return convForward(addon, args.backend as unknown as WasmBackendLike, x!, filter!, bias, attrs);
+        return convForward(addon, args.backend as unknown as WasmBackendLike, x!, filter!, bias, attrs, relu);
       },
     },
     {

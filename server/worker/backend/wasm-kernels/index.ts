@@ -1,5 +1,6 @@
 // pretext's kernels for the wasm backend: what stock tfjs-wasm lacks or does slowly.
 import * as tf from '@tensorflow/tfjs';
+import { makeAvgPoolGradConfig } from './activation-grads.js';
 import { installBatchNormGrad } from './batchnorm-grad.js';
 import { makeBatchNormInferenceConfig } from './batchnorm-infer.js';
 import { makeConvBackpropConfigs } from './conv-backprop.js';
@@ -19,6 +20,7 @@ export function registerWasmKernels(): void {
     ...makeConvBackpropConfigs(stockInput),
     makeBatchNormInferenceConfig(stockBatchNorm),
     makeIdentityConfig(tf.getKernel('Identity', 'wasm')),
+    makeAvgPoolGradConfig(tf.getKernel('AvgPoolGrad', 'wasm')),
   ])
     replaceWasmKernel(config);
 }

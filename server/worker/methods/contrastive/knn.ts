@@ -6,6 +6,7 @@ import { fillBatch } from '../../data/batches.js';
 import type { ImageSet } from '../../../shared/data/types.js';
 import type { EvalResult } from '../../../../gen/ts/pretext/v1/run.js';
 import { type ClassCounts, toEvalResult } from '../../eval/classify.js';
+import { nativeInferencePlan } from '../../backend/native/inference.js';
 
 export const KNN_TEMPERATURE = 0.07;
 const FEATURE_BATCH = 256;
@@ -23,17 +24,23 @@ export async function backboneFeatures(
   const dim = backbone.outputs[0]?.shape[1];
   if (typeof dim !== 'number') throw new Error('the backbone output must be flat (N × d)');
   const features = new Float32Array(indices.length * dim);
-  for (let start = 0; start < indices.length; start += FEATURE_BATCH) {
-    if (signal?.aborted) throw new Error('feature extraction aborted');
-    const idx = indices.subarray(start, Math.min(indices.length, start + FEATURE_BATCH));
-    const x = new Float32Array(idx.length * h * w * 3);
-    fillBatch(set, idx, mean, x);
-    const f = tf.tidy(() => {
-      const out = backbone.predict(tf.tensor4d(x, [idx.length, h, w, 3])) as tf.Tensor2D;
-      return tf.div(out, tf.sqrt(tf.maximum(tf.sum(tf.square(out), -1, true), 1e-12)));
-    });
-    features.set(await f.data(), start * dim);
-    f.dispose();
+  const plan = nativeInferencePlan(backbone);
+  try {
+    for (let start = 0; start < indices.length; start += FEATURE_BATCH) {
+      if (signal?.aborted) throw new Error('feature extraction aborted');
+      const idx = indices.subarray(start, Math.min(indices.length, start + FEATURE_BATCH));
+      const x = new Float32Array(idx.length * h * w * 3);
+      fillBatch(set, idx, mean, x);
+      const f = tf.tidy(() => {
+        const input = tf.tensor4d(x, [idx.length, h, w, 3]);
+        const out = (plan ? plan.predict(input) : backbone.predict(input)) as tf.Tensor2D;
+        return tf.div(out, tf.sqrt(tf.maximum(tf.sum(tf.square(out), -1, true), 1e-12)));
+      });
+      features.set(await f.data(), start * dim);
+      f.dispose();
+    }
+  } finally {
+    plan?.dispose();
   }
   return { features, dim };
 }

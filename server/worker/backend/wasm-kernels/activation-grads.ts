@@ -1,0 +1,103 @@
+// Two gradients that tfjs computes slowly on wasm, as one pass each:
+// - ReLU: tfjs builds dy · cast(step(x)) from three kernels and two activation-sized
+//   temporaries, 19 times per ResNet20 step; here one loop (cpu and wasm backends).
+// - Average pooling whose windows tile the input (the global 8×8 pool of a ResNet): the stock
+//   wasm AvgPoolGrad took 94 ms of a step on its own; spreading dy / (fh·fw) over each window
+//   is one loop. Other poolings fall back to the stock kernel.
+import * as tf from '@tensorflow/tfjs';
+import { memoryOf } from '../kernel-memory.js';
+
+export const RELU_GRAD = 'PretextReluGrad';
+const BACKENDS = ['cpu', 'wasm'] as const;
+
+function reluGradKernel(backendName: string): tf.KernelConfig {
+  return {
+    kernelName: RELU_GRAD,
+    backendName,
+    kernelFunc: ({ inputs, backend }) => {
+      const { dy, x } = inputs as { dy: tf.TensorInfo; x: tf.TensorInfo };
+      const mem = memoryOf(backendName, backend as tf.KernelBackend);
+      const out = mem.alloc(x.shape);
+      const g = mem.read(dy);
+      const v = mem.read(x);
+      const o = mem.view(out);
+      for (let i = 0; i < o.length; i++) o[i] = v[i]! > 0 ? g[i]! : 0;
+      return out;
+    },
+  };
+}
+
+const stockReluGrad = (dy: tf.Tensor, x: tf.Tensor) => tf.mul(dy, tf.cast(tf.step(x), 'float32'));
+
+let installed = false;
+
+/** Registers the ReLU gradient kernel and makes it Relu's gradient where it exists (once). */
+export function installReluGrad(): void {
+  if (installed) return;
+  installed = true;
+  for (const b of BACKENDS) if (!tf.getKernel(RELU_GRAD, b)) tf.registerKernel(reluGradKernel(b));
+  if (tf.getGradient('Relu')) tf.unregisterGradient('Relu');
+  tf.registerGradient({
+    kernelName: 'Relu',
+    inputsToSave: ['x'],
+    gradFunc: (dy, saved) => {
+      const [x] = saved as [tf.Tensor];
+      const g = dy as tf.Tensor;
+      return {
+        x: () =>
+          x.dtype === 'float32' && g.dtype === 'float32' && tf.getKernel(RELU_GRAD, tf.getBackend())
+            ? (tf.engine().runKernel(RELU_GRAD, { dy: g, x }) as tf.Tensor)
+            : stockReluGrad(g, x),
+      };
+    },
+  });
+}
+
+interface PoolAttrs {
+  filterSize: number | [number, number];
+  strides: number | [number, number];
+  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
+}
+
+/** wasm AvgPoolGrad for pools whose windows tile the input exactly; else the stock kernel. */
+export function makeAvgPoolGradConfig(stock: tf.KernelConfig | undefined): tf.KernelConfig {
+  return {
+    kernelName: 'AvgPoolGrad',
+    backendName: 'wasm',
+    kernelFunc: (args) => {
+      const { dy, input } = args.inputs as { dy: tf.TensorInfo; input: tf.TensorInfo };
+      const a = args.attrs as unknown as PoolAttrs;
+      const [fh, fw] = typeof a.filterSize === 'number' ? [a.filterSize, a.filterSize] : a.filterSize;
+      const [sh, sw] = typeof a.strides === 'number' ? [a.strides, a.strides] : a.strides;
+      const [n, h, w, c] = input.shape as [number, number, number, number];
+      const tiles =
+        input.shape.length === 4 &&
+        (a.pad === 'valid' || a.pad === 0) &&
+        fh === sh &&
+        fw === sw &&
+        h % fh === 0 &&
+        w % fw === 0 &&
+        dy.dtype === 'float32';
+      if (!tiles) {
+        if (!stock) throw new Error('AvgPoolGrad: no stock wasm kernel to fall back to');
+        return stock.kernelFunc(args);
+      }
+      const mem = memoryOf('wasm', args.backend as tf.KernelBackend);
+      const out = mem.alloc(input.shape);
+      const g = mem.read(dy);
+      const o = mem.view(out);
+      const [oh, ow] = [h / fh, w / fw];
+      const k = 1 / (fh * fw);
+      let i = 0;
+      for (let b = 0; b < n; b++)
+        for (let y = 0; y < h; y++) {
+          const row = (b * oh + Math.floor(y / fh)) * ow;
+          for (let x = 0; x < w; x++) {
+            const base = (row + Math.floor(x / fw)) * c;
+            for (let ch = 0; ch < c; ch++) o[i++] = g[base + ch]! * k;
+          }
+        }
+      return out;
+    },
+  };
+}
