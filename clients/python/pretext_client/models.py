@@ -329,6 +329,7 @@ class Run(_Model):
     last_seq: int = 0
     dataset: str = ""
     study_id: str = ""
+    backend_detail: str = ""
 
     @property
     def config(self) -> Optional[RunConfig]:
@@ -349,6 +350,7 @@ class BackendInfo(_Model):
     name: str = ""
     available: bool = False
     reason: str = ""
+    detail: str = ""
 
 
 @dataclass
@@ -375,6 +377,8 @@ class ServerInfo(_Model):
     last_seq: int = 0
     node_version: str = ""
     data_dir: str = ""
+    study_presets: List[str] = field(default_factory=list)
+    architectures: List[str] = field(default_factory=list)
 
 
 @dataclass
@@ -666,6 +670,8 @@ def from_proto(cls: type, msg: Message) -> Any:
                 values[name] = hint.from_proto(raw)
             except ValueError:
                 values[name] = hint.UNSPECIFIED  # a value newer than this client
+        elif getattr(fd, "has_presence", False) and not msg.HasField(fd.name):
+            values[name] = None  # an unset `optional` field: the daemon's default applies
         else:
             values[name] = raw
     return cls(**values)
