@@ -125,7 +125,10 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   if (Boolean(opts.tlsCert) !== Boolean(opts.tlsKey))
     throw new Error('TLS needs both --tls-cert and --tls-key');
 
-  const db = openDb(opts.stateDir);
+  const db = openDb(opts.stateDir, {
+    onBackup: (file, from, to) =>
+      log.warn('state database upgraded; the old one was copied first', { from, to, backup: file }),
+  });
   const events = new EventLog(db);
   const registry = new RunRegistry(db, events);
   const backend = opts.backend ?? 'auto';
