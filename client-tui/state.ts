@@ -63,6 +63,8 @@ export interface DashState {
   /** The open study's own stream; the study itself is in `studies`. */
   studyView?: { studyId: string; lastSeq: number };
   studyLink: Link;
+  /** The daemon's own warning (low disk space: no run starts), from GetServerInfo. */
+  daemonWarning?: string;
 }
 
 export const STEP_METRICS = ['loss', 'accuracy'] as const;
@@ -80,7 +82,8 @@ export type Action =
   | { type: 'studyOpen'; studyId: string }
   | { type: 'studyClose' }
   | { type: 'studyEvents'; studyId: string; events: RunEvent[] }
-  | { type: 'link'; which: 'all' | 'detail' | 'study'; link: Link };
+  | { type: 'link'; which: 'all' | 'detail' | 'study'; link: Link }
+  | { type: 'serverInfo'; warning: string };
 
 export const initialState: DashState = {
   link: { state: 'connecting', attempt: 0 },
@@ -165,6 +168,9 @@ export function reduce(state: DashState, action: Action): DashState {
       const next = withStudies(state, applyStudyEvents(state.studies, events));
       return { ...next, studyView: { ...v, lastSeq: last.seq } };
     }
+    case 'serverInfo':
+      if ((state.daemonWarning ?? '') === action.warning) return state;
+      return { ...state, daemonWarning: action.warning || undefined };
     case 'link':
       if (action.which === 'all') return { ...state, link: action.link };
       return action.which === 'detail'

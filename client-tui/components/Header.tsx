@@ -9,10 +9,12 @@ export interface HeaderProps {
   running: number;
   queued: number;
   width: number;
+  /** The daemon's warning (low disk space), shown after the counts. */
+  warning?: string;
 }
 
 /** One line, always on screen: where we are connected and whether the link is up. Counts go first when narrow. */
-export function Header({ addr, link, total, running, queued, width }: HeaderProps) {
+export function Header({ addr, link, total, running, queued, width, warning }: HeaderProps) {
   const l = linkText(link);
   return (
     <Text wrap="truncate">
@@ -22,6 +24,7 @@ export function Header({ addr, link, total, running, queued, width }: HeaderProp
       <Text>{` ${addr.length > width / 3 ? `${addr.slice(0, Math.floor(width / 3) - 1)}…` : addr} `}</Text>
       <Text color={l.color}>{l.text}</Text>
       <Text dimColor>{`  ${total} runs · ${running} running · ${queued} queued`}</Text>
+      {warning ? <Text color="red" bold>{`  ⚠ ${warning}`}</Text> : null}
     </Text>
   );
 }

@@ -85,6 +85,7 @@ export function useDaemon(conn: Connection, detailRunId: string | undefined, thr
     const init = async () => {
       try {
         const info = await conn.call(conn.client.getServerInfo, {});
+        dispatch({ type: 'serverInfo', warning: info.disk?.startingPaused ? info.disk.reason : '' });
         await loadRuns();
         if (stopped) return;
         follower = follow(conn, {
@@ -114,7 +115,15 @@ export function useDaemon(conn: Connection, detailRunId: string | undefined, thr
     };
     init();
     // Belt and braces: the stream keeps summaries current, a slow reload catches anything else.
-    const periodic = setInterval(() => reloadRuns(), 15_000);
+    const periodic = setInterval(() => {
+      reloadRuns();
+      // The free-space guard's verdict changes without an event: ask for it with the reload.
+      conn.call(conn.client.getServerInfo, {}).then(
+        (info) =>
+          dispatch({ type: 'serverInfo', warning: info.disk?.startingPaused ? info.disk.reason : '' }),
+        () => {},
+      );
+    }, 15_000);
     return () => {
       stopped = true;
       clearTimeout(retry);

@@ -14,6 +14,8 @@ import type {
   StartStudyResponse,
   CancelRunRequest,
   CancelRunResponse,
+  CollectGarbageRequest,
+  CollectGarbageResponse,
   EvaluateRequest,
   EvaluateResponse,
   GetRunRequest,
@@ -32,6 +34,8 @@ import type {
   StreamMetricsRequest,
   StreamMetricsResponse,
 } from '../../../gen/ts/pretext/v1/service.js';
+import type { DiskGuard } from '../disk/guard.js';
+import type { Retention } from '../disk/retention.js';
 import type { Logger } from '../log.js';
 import type { EventLog } from '../runs/event-log.js';
 import { FINAL_STATES, type RunRegistry, stateName, TERMINAL_STATES } from '../runs/registry.js';
@@ -58,6 +62,9 @@ export interface ServiceDeps {
   scheduler: Scheduler;
   log: Logger;
   dataDir: string;
+  stateDir: string;
+  disk: DiskGuard;
+  retention: Retention;
   backend: string;
   maxConcurrentRuns: number;
   startedAt: number;
@@ -150,15 +157,20 @@ export function createService(deps: ServiceDeps): PretextServiceServer {
       lastSeq: deps.events.lastSeq(),
       nodeVersion: process.version,
       dataDir: deps.dataDir,
+      disk: deps.disk.check(),
+      stateDir: deps.stateDir,
+      retention: deps.retention.policy,
     })),
 
     startPretext: unary<StartPretextRequest, StartPretextResponse>(log, 'StartPretext', (req) => {
+      deps.disk.assertCanStart();
       const run = submitPretext(registry, preparePretext(req.config), req.name);
       scheduler.kick();
       return { run: registry.get(run.id)! };
     }),
 
     startDownstream: unary<StartDownstreamRequest, StartDownstreamResponse>(log, 'StartDownstream', (req) => {
+      deps.disk.assertCanStart();
       const { config, parent } = prepareDownstream(registry, req.config);
       const run = submitDownstream(registry, config, parent, req.name);
       scheduler.kick();
@@ -166,6 +178,7 @@ export function createService(deps: ServiceDeps): PretextServiceServer {
     }),
 
     evaluate: unary<EvaluateRequest, EvaluateResponse>(log, 'Evaluate', async (req, call) => {
+      deps.disk.assertCanStart();
       const config: EvaluateConfig = completeEvaluate(req.config);
       const target = mustGet(config.targetRunId, 'config.target_run_id');
       if (target.kind === RunKind.RUN_KIND_EVALUATE) {
@@ -258,9 +271,10 @@ export function createService(deps: ServiceDeps): PretextServiceServer {
       return { run: registry.get(run.id)! };
     }),
 
-    startStudy: unary<StartStudyRequest, StartStudyResponse>(log, 'StartStudy', (req) => ({
-      study: deps.studies.start(req.config, req.name),
-    })),
+    startStudy: unary<StartStudyRequest, StartStudyResponse>(log, 'StartStudy', (req) => {
+      deps.disk.assertCanStart();
+      return { study: deps.studies.start(req.config, req.name) };
+    }),
 
     getStudy: unary<GetStudyRequest, GetStudyResponse>(log, 'GetStudy', (req) => ({
       study: deps.studies.get(req.studyId),
@@ -274,6 +288,16 @@ export function createService(deps: ServiceDeps): PretextServiceServer {
       study: deps.studies.cancel(req.studyId),
     })),
 
+    collectGarbage: unary<CollectGarbageRequest, CollectGarbageResponse>(log, 'CollectGarbage', (req) => {
+      const p = req.policy;
+      if (p && (p.lastCheckpointDays > 36_500 || p.stepEventsPerRun > 100_000_000)) {
+        throw invalidArgument(
+          'policy out of range: last_checkpoint_days ≤ 36500, step_events_per_run ≤ 100000000',
+        );
+      }
+      return deps.retention.collect(req.dryRun, p);
+    }),
+
     resumeRun: unary<ResumeRunRequest, ResumeRunResponse>(log, 'ResumeRun', (req) => {
       const run = mustGet(req.runId);
       if (run.state !== RunState.RUN_STATE_INTERRUPTED && run.state !== RunState.RUN_STATE_FAILED) {
@@ -281,6 +305,7 @@ export function createService(deps: ServiceDeps): PretextServiceServer {
           `run ${run.id} is ${stateName(run.state)}; only INTERRUPTED or FAILED runs can be resumed`,
         );
       }
+      deps.disk.assertCanStart();
       registry.transition(run.id, RunState.RUN_STATE_QUEUED, {
         from: [RunState.RUN_STATE_INTERRUPTED, RunState.RUN_STATE_FAILED],
         message: 'queued to resume from its last checkpoint',
