@@ -9,7 +9,7 @@ export interface HeaderProps {
   running: number;
   queued: number;
   width: number;
-  /** The daemon's warning (low disk space), shown after the counts. */
+  /** The daemon's warning (low disk space). */
   warning?: string;
 }
 
@@ -21,10 +21,15 @@ export function Header({ addr, link, total, running, queued, width, warning }: H
       <Text bold color="blue">
         pretext
       </Text>
+      {/* First after the name, so a narrow terminal truncates the rest, not the warning. */}
+      {warning ? (
+        <Text color="red" bold>
+          {` ⚠ ${warning}`}
+        </Text>
+      ) : null}
       <Text>{` ${addr.length > width / 3 ? `${addr.slice(0, Math.floor(width / 3) - 1)}…` : addr} `}</Text>
       <Text color={l.color}>{l.text}</Text>
       <Text dimColor>{`  ${total} runs · ${running} running · ${queued} queued`}</Text>
-      {warning ? <Text color="red" bold>{`  ⚠ ${warning}`}</Text> : null}
     </Text>
   );
 }
