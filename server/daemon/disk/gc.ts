@@ -27,7 +27,7 @@ export interface GcPlanItem extends GarbageItem {
   paths?: string[];
   /** Step events: the sequence numbers to delete. */
   seqs?: number[];
-  /** Step events: when the run finished (recorded as compacted up to then). */
+  /** Step events: when the run finished (recorded in runs.events_compacted_ms). */
   finishedMs?: number;
 }
 
@@ -83,15 +83,16 @@ export function planGc(db: Db, stateDir: string, policy: RetentionPolicy, now = 
   }
   if (policy.stepEventsPerRun > 0) {
     const runs = db
-      .prepare(
-        `SELECT id, finished_ms FROM runs WHERE state IN (${marks(FINISHED)}) AND finished_ms > events_compacted_ms
-         ORDER BY finished_ms`,
-      )
+      .prepare(`SELECT id, finished_ms FROM runs WHERE state IN (${marks(FINISHED)}) ORDER BY finished_ms`)
       .all(...FINISHED) as Array<{ id: string; finished_ms: number }>;
+    // Counted through the (run_id, kind, seq) index: cheap per run, and a smaller cap set
+    // later still applies to runs thinned before.
+    const count = db.prepare("SELECT COUNT(*) AS n FROM events WHERE run_id = ? AND kind = 'step'");
     const steps = db.prepare(
       "SELECT seq, length(data) AS size FROM events WHERE run_id = ? AND kind = 'step' ORDER BY seq",
     );
     for (const run of runs) {
+      if ((count.get(run.id) as { n: number }).n <= policy.stepEventsPerRun) continue;
       const rows = steps.all(run.id) as Array<{ seq: number; size: number }>;
       if (rows.length <= policy.stepEventsPerRun) continue;
       const keep = new Set(evenlySpaced(rows.length, policy.stepEventsPerRun));

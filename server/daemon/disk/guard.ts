@@ -43,7 +43,9 @@ export function parseBytes(text: string, flag: string): number {
   if (!m || unit === undefined) {
     throw new Error(`${flag} "${text.slice(0, 40)}" is not a size (e.g. 5GiB, 500MB, 0 = off)`);
   }
-  return Math.round(Number(m[1]) * unit);
+  const bytes = Math.round(Number(m[1]) * unit);
+  if (!Number.isSafeInteger(bytes)) throw new Error(`${flag} "${text.slice(0, 40)}" is too large`);
+  return bytes;
 }
 
 export function formatBytes(n: number): string {
