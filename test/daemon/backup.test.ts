@@ -43,7 +43,7 @@ test('a backup taken during a run restores into a state dir that a daemon serves
   t.after(() => rmSync(work, { recursive: true, force: true }));
   const d = await startTestDaemon({ workerEnv: CHECKPOINTS });
   let restored: Awaited<ReturnType<typeof startTestDaemon>> | undefined;
-  const liveId = '';
+  let liveId = '';
   try {
     const { run: done } = await d.call<{ run: Run }>('startPretext', tinyPretext({ epochs: 2, steps: 3 }));
     await d.waitState(done.id, [RunState.RUN_STATE_SUCCEEDED]);
@@ -51,6 +51,7 @@ test('a backup taken during a run restores into a state dir that a daemon serves
       'startPretext',
       tinyPretext({ epochs: 500, steps: 2, seed: 4 }),
     );
+    liveId = live.id;
     await d.stream(
       { runId: live.id },
       (ev) => ev.filter((e) => e.payload?.$case === 'checkpoint').length >= 3,
@@ -143,9 +144,7 @@ test('a backup taken during a run restores into a state dir that a daemon serves
     assert.deepEqual(readdirSync(path.join(stateDir, 'runs')).sort(), [done.id, live.id, ds.id].sort());
   } finally {
     await restored?.stop();
-    await d
-      .call('cancelRun', { runId: (await d.call<{ runs: Run[] }>('listRuns', {})).runs[0]!.id })
-      .catch(() => {});
+    if (liveId) await d.call('cancelRun', { runId: liveId }).catch(() => {});
     await d.stop();
   }
 });
