@@ -359,6 +359,23 @@ class DatasetInfo(_Model):
 
 
 @dataclass
+class DiskStatus(_Model):
+    """Free space where the daemon writes, and whether its free-space guard holds runs."""
+
+    state_dir_free_bytes: int = 0
+    data_dir_free_bytes: int = 0
+    min_free_bytes: int = 0
+    starting_paused: bool = False
+    reason: str = ""
+
+
+@dataclass
+class RetentionPolicy(_Model):
+    last_checkpoint_days: int = 0
+    step_events_per_run: int = 0
+
+
+@dataclass
 class ServerInfo(_Model):
     version: str = ""
     code_revision: str = ""
@@ -374,6 +391,9 @@ class ServerInfo(_Model):
     last_seq: int = 0
     node_version: str = ""
     data_dir: str = ""
+    disk: Optional[DiskStatus] = None
+    state_dir: str = ""
+    retention: Optional[RetentionPolicy] = None
 
 
 @dataclass
@@ -585,6 +605,8 @@ _MESSAGES: Dict[type, Any] = {
     Run: run_pb2.Run,
     BackendInfo: service_pb2.BackendInfo,
     DatasetInfo: service_pb2.DatasetInfo,
+    DiskStatus: service_pb2.DiskStatus,
+    RetentionPolicy: service_pb2.RetentionPolicy,
     ServerInfo: service_pb2.GetServerInfoResponse,
     StateChange: event_pb2.StateChange,
     StepMetrics: event_pb2.StepMetrics,
