@@ -4,7 +4,7 @@
 // Checks the unit's key settings, READY=1 only once the port answers, MAINPID, STOPPING=1 on
 // SIGTERM, JSON log lines (pino) with run ids as fields, and that the token is never logged.
 import assert from 'node:assert/strict';
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -108,6 +108,22 @@ test('the unit has the settings an operator relies on', () => {
   ]) {
     assert.ok(exec.includes(flag), `ExecStart lacks ${flag}`);
   }
+});
+
+test('systemd-analyze accepts the unit', (t) => {
+  // systemd ships systemd-analyze beside systemd-notify; CI installs systemd for the notify test.
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'pretext-verify-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  // The node binary of this host stands in for /usr/bin/node (verify checks it is executable).
+  const unit = path.join(dir, 'pretextd.service');
+  writeFileSync(unit, readFileSync(UNIT, 'utf8').replace('/usr/bin/node', process.execPath));
+  const res = spawnSync('systemd-analyze', ['verify', unit], { encoding: 'utf8', timeout: 30_000 });
+  assert.equal(res.status, 0, res.stderr);
+  // Missing /opt/pretext is fine here; anything else systemd-analyze says is not.
+  const complaints = `${res.stdout}${res.stderr}`
+    .split('\n')
+    .filter((l) => l.trim() && !l.includes('/opt/pretext'));
+  assert.deepEqual(complaints, []);
 });
 
 test('started as the unit starts it, pretextd signals READY once serving, logs JSON, and never logs the token', async (t) => {
