@@ -201,7 +201,12 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => stop('SIGTERM'));
 }
 
+// Exit 2 = fix the configuration (systemd does not retry it: RestartPreventExitStatus=2);
+// exit 1 = a condition that may pass (a full disk, a busy database): systemd retries.
+const TRANSIENT = /^(SQLITE_(FULL|BUSY|LOCKED|IOERR)|ENOSPC|EIO|EAGAIN)/;
+
 main().catch((err: unknown) => {
   process.stderr.write(`pretextd: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(2);
+  const code = (err as { code?: unknown } | undefined)?.code;
+  process.exit(typeof code === 'string' && TRANSIENT.test(code) ? 1 : 2);
 });
