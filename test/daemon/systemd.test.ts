@@ -193,7 +193,7 @@ test('started as the unit starts it, pretextd signals READY once serving, logs J
 
   // A run: its worker must not inherit NOTIFY_SOCKET (only the daemon speaks to systemd).
   const runId = await new Promise<string>((resolve, reject) =>
-    client.startPretext(StartPretextRequest.fromPartial(tinyPretext({ epochs: 2, steps: 2 })), md, (e, r) =>
+    client.startPretext(StartPretextRequest.fromPartial(tinyPretext({ epochs: 3, steps: 3 })), md, (e, r) =>
       e ? reject(e) : resolve(r.run!.id),
     ),
   );
