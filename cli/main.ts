@@ -9,6 +9,7 @@ import {
   resolveConnection,
 } from '../clients/ts/connection.js';
 import { CliError, EXIT_CODE_HELP, ExitCode } from '../clients/ts/exit-codes.js';
+import { gcCommand } from './commands/gc.js';
 import { infoCommand, runsCommand, showCommand } from './commands/read.js';
 import { studyCancel, studyList, studyReport, studyShow, studyStart, studyWatch } from './commands/study.js';
 import { watchCommand } from './commands/watch.js';
@@ -282,6 +283,18 @@ export function buildProgram(io: Io, codeOut: { code: number }): Command {
     .argument('<study>', 'study id')
     .option('--out <dir>', 'output folder (default ./study-<id>)')
     .action(run(withConn((c, cmd, id) => studyReport(c, io, id ?? '', cmd.opts()))));
+
+  program
+    .command('gc')
+    .description(
+      "apply the daemon's retention settings now: old 'last' checkpoints, step events of finished runs",
+    )
+    .option('--dry-run', 'only list what would go and how many bytes')
+    .option('--last-days <n>', "instead of the daemon's setting: drop 'last' of runs that ended n days ago")
+    .option('--step-events <n>', "instead of the daemon's setting: keep n step events per finished run")
+    .option('--json', 'print one JSON document')
+    .addHelpText('after', '\nExample: pretext gc --dry-run --last-days 30')
+    .action(run(withConn((c, cmd) => gcCommand(c, io, cmd.opts()))));
 
   program
     .command('tui')

@@ -65,6 +65,8 @@ export interface DashState {
   studyLink: Link;
   /** Names the daemon offers for form fields ("method" → its pretext methods, "dataset" → its datasets). */
   choices: Record<string, string[]>;
+  /** The daemon's own warning (low disk space: no run starts), from GetServerInfo. */
+  daemonWarning?: string;
 }
 
 export const STEP_METRICS = ['loss', 'accuracy'] as const;
@@ -83,7 +85,8 @@ export type Action =
   | { type: 'studyClose' }
   | { type: 'studyEvents'; studyId: string; events: RunEvent[] }
   | { type: 'link'; which: 'all' | 'detail' | 'study'; link: Link }
-  | { type: 'choices'; choices: Record<string, string[]> };
+  | { type: 'choices'; choices: Record<string, string[]> }
+  | { type: 'serverInfo'; warning: string };
 
 export const initialState: DashState = {
   link: { state: 'connecting', attempt: 0 },
@@ -171,6 +174,9 @@ export function reduce(state: DashState, action: Action): DashState {
     }
     case 'choices':
       return { ...state, choices: action.choices };
+    case 'serverInfo':
+      if ((state.daemonWarning ?? '') === action.warning) return state;
+      return { ...state, daemonWarning: action.warning || undefined };
     case 'link':
       if (action.which === 'all') return { ...state, link: action.link };
       return action.which === 'detail'

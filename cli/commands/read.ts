@@ -7,6 +7,7 @@ import {
   bestMetric,
   configSummary,
   evalSummary,
+  formatBytes,
   formatDuration,
   formatPercent,
   formatTime,
@@ -52,8 +53,39 @@ export async function infoCommand(conn: Connection, io: Io, opts: { json?: boole
       `${info.runningRuns} running, ${info.queuedRuns} queued, at most ${info.maxConcurrentRuns} at once`,
     ],
     ['last event', String(info.lastSeq)],
+    [
+      'state dir',
+      `${info.stateDir}${info.disk ? ` (${formatBytes(info.disk.stateDirFreeBytes)} free)` : ''}`,
+    ],
+    ...(info.disk
+      ? [
+          ['data free', formatBytes(info.disk.dataDirFreeBytes)],
+          [
+            'disk guard',
+            info.disk.minFreeBytes === 0
+              ? 'off'
+              : info.disk.startingPaused
+                ? 'NOT STARTING RUNS (see below)'
+                : `runs start while ${formatBytes(info.disk.minFreeBytes)} or more are free`,
+          ],
+        ]
+      : []),
+    [
+      'retention',
+      [
+        info.retention?.lastCheckpointDays
+          ? `'last' dropped ${info.retention.lastCheckpointDays} days after a run ends`
+          : '',
+        info.retention?.stepEventsPerRun
+          ? `${info.retention.stepEventsPerRun} step events per finished run`
+          : '',
+      ]
+        .filter(Boolean)
+        .join('; ') || 'keep everything',
+    ],
   ];
   io.out(`${table(rows, 100)}\n`);
+  if (info.disk?.startingPaused) io.out(`\nwarning: ${info.disk.reason}\n`);
   return ExitCode.OK;
 }
 

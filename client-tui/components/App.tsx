@@ -122,6 +122,7 @@ export function App({ dash, ui, addr, width, height }: AppProps) {
           running={running}
           queued={queued}
           width={width}
+          warning={dash.daemonWarning}
         />
         {problem ? (
           <Box height={problemRows} overflow="hidden">

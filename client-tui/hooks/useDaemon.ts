@@ -90,6 +90,7 @@ export function useDaemon(conn: Connection, detailRunId: string | undefined, thr
           type: 'choices',
           choices: { method: info.pretextMethods, dataset: info.datasets.map((d) => d.name) },
         });
+        dispatch({ type: 'serverInfo', warning: info.disk?.startingPaused ? info.disk.reason : '' });
         await loadRuns();
         if (stopped) return;
         follower = follow(conn, {
@@ -119,7 +120,15 @@ export function useDaemon(conn: Connection, detailRunId: string | undefined, thr
     };
     init();
     // Belt and braces: the stream keeps summaries current, a slow reload catches anything else.
-    const periodic = setInterval(() => reloadRuns(), 15_000);
+    const periodic = setInterval(() => {
+      reloadRuns();
+      // The free-space guard's verdict changes without an event: ask for it with the reload.
+      conn.call(conn.client.getServerInfo, {}).then(
+        (info) =>
+          dispatch({ type: 'serverInfo', warning: info.disk?.startingPaused ? info.disk.reason : '' }),
+        () => {},
+      );
+    }, 15_000);
     return () => {
       stopped = true;
       clearTimeout(retry);

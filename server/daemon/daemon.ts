@@ -8,13 +8,18 @@ import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
 import { PretextServiceService } from '../../gen/ts/pretext/v1/service.js';
 import { RunState } from '../../gen/ts/pretext/v1/run.js';
+import type { RetentionPolicy } from '../../gen/ts/pretext/v1/service.js';
 import { datasetStatus } from '../shared/data/registry.js';
 import { probeBackendsWithAdapter } from '../shared/backends/probe.js';
 import { backendNames, isBackendName } from '../shared/contract/catalog.js';
 import { quote } from '../shared/contract/verdict.js';
+import { isLoopback, splitHostPort } from './listen.js';
 import { createLogger, type Logger } from './log.js';
+import { DiskGuard } from './disk/guard.js';
+import { Retention } from './disk/retention.js';
+import { Metrics } from './metrics.js';
 import { createService } from './rpc/service.js';
-import { openDb } from './runs/db.js';
+import { DB_FILE, openDb } from './runs/db.js';
 import { EventLog } from './runs/event-log.js';
 import { RunRegistry } from './runs/registry.js';
 import { Scheduler } from './runs/scheduler.js';
@@ -51,33 +56,35 @@ export interface DaemonOptions {
   workerEnv?: NodeJS.ProcessEnv;
   /** Kill a worker that reports nothing this long after it starts (default 180 s). */
   workerStartTimeoutMs?: number;
+  /** Serve Prometheus metrics on PORT (loopback) or HOST:PORT; off when absent. */
+  metricsListen?: string;
+  /** Free-space guard: below this many free bytes on the state or data dir no run starts (0 = off, the default here). */
+  minFreeBytes?: number;
+  /** How often the guard measures free space (default 10 s). */
+  diskCheckIntervalMs?: number;
+  /** Retention (default: keep everything). */
+  retention?: Partial<RetentionPolicy>;
+  /** How often retention runs when enabled (default 1 h). */
+  gcIntervalMs?: number;
 }
 
 export interface Daemon {
   /** host:port actually bound. */
   address: string;
   port: number;
+  /** host:port of the metrics endpoint, when --metrics-listen was given. */
+  metricsAddress?: string;
   /** PIDs of running worker processes (for tests that check for leaks). */
   workerPids(): number[];
   /** Graceful shutdown: ends streams, interrupts runs, closes the database. Idempotent. */
   close(): Promise<void>;
 }
 
+export { isLoopback, splitHostPort };
+
 export const DEFAULT_LISTEN = '127.0.0.1:50051';
 const SERVICE_NAME = 'pretext.v1.PretextService';
 const DEFAULT_WORKER = path.join(PROJECT_ROOT, 'server/worker/engine/worker.ts');
-
-export function splitHostPort(listen: string): { host: string; port: number } {
-  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(listen);
-  if (!m) throw new Error(`--listen "${listen}" is not host:port (e.g. 127.0.0.1:50051 or [::1]:0)`);
-  const port = Number(m[3]);
-  if (port > 65535) throw new Error(`--listen port ${port} is out of range`);
-  return { host: (m[1] ?? m[2])!, port };
-}
-
-export function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
-}
 
 function authInterceptor(token: string): grpc.ServerInterceptor {
   const expected = Buffer.from(`Bearer ${token}`);
@@ -127,7 +134,10 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   if (Boolean(opts.tlsCert) !== Boolean(opts.tlsKey))
     throw new Error('TLS needs both --tls-cert and --tls-key');
 
-  const db = openDb(opts.stateDir);
+  const db = openDb(opts.stateDir, {
+    onBackup: (file, from, to) =>
+      log.warn('state database upgraded; the old one was copied first', { from, to, backup: file }),
+  });
   const events = new EventLog(db);
   const registry = new RunRegistry(db, events);
   const backend = opts.backend ?? 'auto';
@@ -136,7 +146,27 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     throw new Error(`--backend ${quote(backend)} is unknown; use one of: ${backendNames().join(', ')}`);
   }
   const maxConcurrentRuns = opts.maxConcurrentRuns ?? 1;
+  // The guard and the scheduler refer to each other: space coming back restarts the queue.
+  let kick = () => {};
+  const disk = new DiskGuard({
+    stateDir: opts.stateDir,
+    dataDir: opts.dataDir,
+    minFreeBytes: opts.minFreeBytes ?? 0,
+    intervalMs: opts.diskCheckIntervalMs ?? 10_000,
+    log,
+    onRecovered: () => kick(),
+  });
+  const retention = new Retention(
+    db,
+    opts.stateDir,
+    {
+      lastCheckpointDays: opts.retention?.lastCheckpointDays ?? 0,
+      stepEventsPerRun: opts.retention?.stepEventsPerRun ?? 0,
+    },
+    log,
+  );
   const scheduler = new Scheduler(registry, {
+    mayStart: () => disk.canStart(),
     stateDir: opts.stateDir,
     dataDir: opts.dataDir,
     backend,
@@ -149,6 +179,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     workerStartTimeoutMs: opts.workerStartTimeoutMs,
   });
 
+  kick = () => scheduler.kick();
   const studies = new Studies(db, registry, events, scheduler, log);
 
   // Runs that were RUNNING belong to a daemon that died: they are INTERRUPTED now.
@@ -177,8 +208,22 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     return () => streams.delete(end);
   };
 
+  const metrics = opts.metricsListen
+    ? new Metrics({
+        db,
+        dbFile: path.join(opts.stateDir, DB_FILE),
+        events,
+        disk,
+        openStreams: () => streams.size,
+        workers: () => scheduler.workers(),
+      })
+    : undefined;
+  // Metrics first, so calls the token check rejects are counted too.
+  const interceptors: grpc.ServerInterceptor[] = [];
+  if (metrics) interceptors.push(metrics.interceptor());
+  if (opts.token) interceptors.push(authInterceptor(opts.token));
   const server = new grpc.Server({
-    interceptors: opts.token ? [authInterceptor(opts.token)] : [],
+    interceptors,
     'grpc.keepalive_permit_without_calls': 1,
     'grpc.keepalive_time_ms': 60_000,
   });
@@ -194,6 +239,9 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       scheduler,
       log,
       dataDir: opts.dataDir,
+      stateDir: opts.stateDir,
+      disk,
+      retention,
       backend,
       maxConcurrentRuns,
       startedAt: Date.now(),
@@ -214,17 +262,34 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const boundPort = await new Promise<number>((resolve, reject) =>
     server.bindAsync(`${bindHost}:${port}`, creds, (err, p) => (err ? reject(err) : resolve(p))),
   ).catch((err: Error) => {
+    metrics?.close();
     db.close();
     throw new Error(`cannot listen on ${host}:${port}: ${err.message}`);
   });
   const address = `${bindHost}:${boundPort}`;
+  let metricsServer: Awaited<ReturnType<Metrics['serve']>> | undefined;
+  if (metrics && opts.metricsListen) {
+    try {
+      metricsServer = await metrics.serve(opts.metricsListen, log);
+    } catch (err) {
+      server.forceShutdown();
+      metrics.close();
+      db.close();
+      throw err;
+    }
+  }
   log.info('pretextd listening', {
     address,
     stateDir: opts.stateDir,
     dataDir: opts.dataDir,
     backend,
     tls: Boolean(opts.tlsCert),
+    metrics: metricsServer?.address,
+    minFreeBytes: opts.minFreeBytes ?? 0,
+    retention: retention.policy,
   });
+  disk.start();
+  retention.start(opts.gcIntervalMs ?? 3_600_000);
   scheduler.kick();
 
   let closing: Promise<void> | undefined;
@@ -240,11 +305,21 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       const timer = setTimeout(() => server.forceShutdown(), 2_000);
       await drained;
       clearTimeout(timer);
+      disk.stop();
+      retention.stop();
+      await metricsServer?.close();
+      metrics?.close();
       db.close();
       log.info('stopped');
     })();
     return closing;
   };
 
-  return { address, port: boundPort, workerPids: () => scheduler.pids(), close };
+  return {
+    address,
+    port: boundPort,
+    metricsAddress: metricsServer?.address,
+    workerPids: () => scheduler.pids(),
+    close,
+  };
 }

@@ -362,6 +362,23 @@ class DatasetInfo(_Model):
 
 
 @dataclass
+class DiskStatus(_Model):
+    """Free space where the daemon writes, and whether its free-space guard holds runs."""
+
+    state_dir_free_bytes: int = 0
+    data_dir_free_bytes: int = 0
+    min_free_bytes: int = 0
+    starting_paused: bool = False
+    reason: str = ""
+
+
+@dataclass
+class RetentionPolicy(_Model):
+    last_checkpoint_days: int = 0
+    step_events_per_run: int = 0
+
+
+@dataclass
 class ServerInfo(_Model):
     version: str = ""
     code_revision: str = ""
@@ -379,6 +396,9 @@ class ServerInfo(_Model):
     data_dir: str = ""
     study_presets: List[str] = field(default_factory=list)
     architectures: List[str] = field(default_factory=list)
+    disk: Optional[DiskStatus] = None
+    state_dir: str = ""
+    retention: Optional[RetentionPolicy] = None
 
 
 @dataclass
@@ -590,6 +610,8 @@ _MESSAGES: Dict[type, Any] = {
     Run: run_pb2.Run,
     BackendInfo: service_pb2.BackendInfo,
     DatasetInfo: service_pb2.DatasetInfo,
+    DiskStatus: service_pb2.DiskStatus,
+    RetentionPolicy: service_pb2.RetentionPolicy,
     ServerInfo: service_pb2.GetServerInfoResponse,
     StateChange: event_pb2.StateChange,
     StepMetrics: event_pb2.StepMetrics,

@@ -14,6 +14,8 @@ import type {
   StartStudyResponse,
   CancelRunRequest,
   CancelRunResponse,
+  CollectGarbageRequest,
+  CollectGarbageResponse,
   EvaluateRequest,
   EvaluateResponse,
   GetRunRequest,
@@ -32,6 +34,8 @@ import type {
   StreamMetricsRequest,
   StreamMetricsResponse,
 } from '../../../gen/ts/pretext/v1/service.js';
+import type { DiskGuard } from '../disk/guard.js';
+import type { Retention } from '../disk/retention.js';
 import type { Logger } from '../log.js';
 import type { EventLog } from '../runs/event-log.js';
 import { type RunRegistry, stateName, TERMINAL_STATES } from '../runs/registry.js';
@@ -59,6 +63,9 @@ export interface ServiceDeps {
   scheduler: Scheduler;
   log: Logger;
   dataDir: string;
+  stateDir: string;
+  disk: DiskGuard;
+  retention: Retention;
   backend: string;
   maxConcurrentRuns: number;
   startedAt: number;
@@ -154,11 +161,15 @@ export function createService(deps: ServiceDeps): PretextServiceServer {
       lastSeq: deps.events.lastSeq(),
       nodeVersion: process.version,
       dataDir: deps.dataDir,
+      disk: deps.disk.check(),
+      stateDir: deps.stateDir,
+      retention: deps.retention.policy,
     })),
 
     startPretext: unary<StartPretextRequest, StartPretextResponse>(log, 'StartPretext', (req) => {
       const spec = preparePretext(req.config, req.name);
       if (req.validateOnly) return { run: previewRun(spec) };
+      deps.disk.assertCanStart();
       const run = registry.create(spec);
       scheduler.kick();
       return { run: registry.get(run.id)! };
@@ -167,6 +178,7 @@ export function createService(deps: ServiceDeps): PretextServiceServer {
     startDownstream: unary<StartDownstreamRequest, StartDownstreamResponse>(log, 'StartDownstream', (req) => {
       const spec = prepareDownstream(registry, req.config, req.name);
       if (req.validateOnly) return { run: previewRun(spec) };
+      deps.disk.assertCanStart();
       const run = registry.create(spec);
       scheduler.kick();
       return { run: registry.get(run.id)! };
@@ -175,6 +187,7 @@ export function createService(deps: ServiceDeps): PretextServiceServer {
     evaluate: unary<EvaluateRequest, EvaluateResponse>(log, 'Evaluate', async (req, call) => {
       const spec = prepareEvaluate(registry, req.config, req.name);
       if (req.validateOnly) return { run: previewRun(spec), result: undefined };
+      deps.disk.assertCanStart();
       const created = registry.create(spec);
       scheduler.kick();
       if (!req.wait) return { run: registry.get(created.id)!, result: undefined };
@@ -244,9 +257,11 @@ export function createService(deps: ServiceDeps): PretextServiceServer {
       return { run: registry.get(run.id)! };
     }),
 
-    startStudy: unary<StartStudyRequest, StartStudyResponse>(log, 'StartStudy', (req) => ({
-      study: deps.studies.start(req.config, req.name, req.validateOnly),
-    })),
+    startStudy: unary<StartStudyRequest, StartStudyResponse>(log, 'StartStudy', (req) => {
+      // A dry run creates nothing, so a full disk does not stop it.
+      if (!req.validateOnly) deps.disk.assertCanStart();
+      return { study: deps.studies.start(req.config, req.name, req.validateOnly) };
+    }),
 
     getStudy: unary<GetStudyRequest, GetStudyResponse>(log, 'GetStudy', (req) => ({
       study: deps.studies.get(req.studyId),
@@ -260,6 +275,16 @@ export function createService(deps: ServiceDeps): PretextServiceServer {
       study: deps.studies.cancel(req.studyId),
     })),
 
+    collectGarbage: unary<CollectGarbageRequest, CollectGarbageResponse>(log, 'CollectGarbage', (req) => {
+      const p = req.policy;
+      if (p && (p.lastCheckpointDays > 36_500 || p.stepEventsPerRun > 100_000_000)) {
+        throw invalidArgument(
+          'policy out of range: last_checkpoint_days ≤ 36500, step_events_per_run ≤ 100000000',
+        );
+      }
+      return deps.retention.collect(req.dryRun, p);
+    }),
+
     resumeRun: unary<ResumeRunRequest, ResumeRunResponse>(log, 'ResumeRun', (req) => {
       const run = mustGet(req.runId);
       if (run.state !== RunState.RUN_STATE_INTERRUPTED && run.state !== RunState.RUN_STATE_FAILED) {
@@ -267,6 +292,7 @@ export function createService(deps: ServiceDeps): PretextServiceServer {
           `run ${run.id} is ${stateName(run.state)}; only INTERRUPTED or FAILED runs can be resumed`,
         );
       }
+      deps.disk.assertCanStart();
       registry.transition(run.id, RunState.RUN_STATE_QUEUED, {
         from: [RunState.RUN_STATE_INTERRUPTED, RunState.RUN_STATE_FAILED],
         message: 'queued to resume from its last checkpoint',

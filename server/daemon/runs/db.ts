@@ -1,11 +1,15 @@
-// The daemon's SQLite database (WAL): runs, their artifacts and the event log.
-import { mkdirSync } from 'node:fs';
+// The daemon's SQLite database (WAL): runs, their artifacts and the event log. The schema
+// carries its version (PRAGMA user_version); a newer pretextd migrates an older database
+// forward — first a backup copy next to it, then every step in one transaction — and an older
+// pretextd refuses a newer one instead of misreading it.
+import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 
 export type Db = Database.Database;
 
-const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
+export const DB_FILE = 'pretext.sqlite';
 
 const MIGRATIONS: Record<number, string> = {
   1: `
@@ -67,37 +71,78 @@ const MIGRATIONS: Record<number, string> = {
     );
     CREATE INDEX runs_study ON runs(study_id);
   `,
+  // What a run's backend ran on (the webgpu adapter, oneDNN's ISA).
   3: `
     ALTER TABLE runs ADD COLUMN backend_detail TEXT NOT NULL DEFAULT '';
   `,
+  // Retention: when a finished run's step events were thinned, and an index to find a run's
+  // events of one kind without scanning the others.
+  4: `
+    ALTER TABLE runs ADD COLUMN events_compacted_ms INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX events_run_kind ON events(run_id, kind, seq);
+  `,
 };
 
-export function openDb(stateDir: string): Db {
+export interface OpenDbOptions {
+  /** Told where the pre-migration copy went (the daemon logs it). */
+  onBackup?: (file: string, from: number, to: number) => void;
+}
+
+export function openDb(stateDir: string, opts: OpenDbOptions = {}): Db {
   mkdirSync(stateDir, { recursive: true });
-  const db = new Database(path.join(stateDir, 'pretext.sqlite'));
+  const db = new Database(path.join(stateDir, DB_FILE));
   db.pragma('journal_mode = WAL');
   // NORMAL is durable across application crashes in WAL mode (only an OS crash can lose the
   // last transactions), at a fraction of FULL's fsync cost per event.
   db.pragma('synchronous = NORMAL');
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
-  migrate(db);
+  try {
+    migrate(db, stateDir, opts);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
   return db;
 }
 
-function migrate(db: Db): void {
-  const current = db.pragma('user_version', { simple: true }) as number;
+/** Throws the message an operator sees when the database is newer than this pretextd. */
+export function checkSchemaVersion(current: number, file: string): void {
   if (current > SCHEMA_VERSION) {
     throw new Error(
-      `the state database has schema version ${current}, newer than this pretextd (${SCHEMA_VERSION}); upgrade pretextd or use another --state-dir`,
+      `${file} has schema version ${current}, newer than this pretextd understands (${SCHEMA_VERSION}): ` +
+        'it was written by a newer pretextd. Run that version again (downgrades are not supported), ' +
+        'or point --state-dir elsewhere',
     );
   }
-  for (let v = current + 1; v <= SCHEMA_VERSION; v++) {
-    const sql = MIGRATIONS[v];
-    if (!sql) throw new Error(`missing migration ${v}`);
-    db.transaction(() => {
-      db.exec(sql);
-      db.pragma(`user_version = ${v}`);
-    })();
+}
+
+/** Where the copy taken before migrating `from` → SCHEMA_VERSION goes (never overwritten). */
+export function migrationBackupPath(stateDir: string, from: number): string {
+  const base = path.join(stateDir, `${DB_FILE}.v${from}.bak`);
+  let file = base;
+  for (let i = 1; existsSync(file); i++) file = `${base}.${i}`;
+  return file;
+}
+
+function migrate(db: Db, stateDir: string, opts: OpenDbOptions): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  checkSchemaVersion(current, path.join(stateDir, DB_FILE));
+  if (current === SCHEMA_VERSION) return;
+  if (current > 0) {
+    // A consistent copy (VACUUM INTO reads one snapshot) before anything changes: if a
+    // migration goes wrong, the operator restores it with the pretextd they had.
+    const file = migrationBackupPath(stateDir, current);
+    db.prepare('VACUUM INTO ?').run(file);
+    opts.onBackup?.(file, current, SCHEMA_VERSION);
   }
+  // All steps in one transaction: a crash or a failing step leaves the old version intact.
+  db.transaction(() => {
+    for (let v = current + 1; v <= SCHEMA_VERSION; v++) {
+      const sql = MIGRATIONS[v];
+      if (!sql) throw new Error(`missing migration ${v}`);
+      db.exec(sql);
+    }
+    db.pragma(`user_version = ${SCHEMA_VERSION}`);
+  })();
 }

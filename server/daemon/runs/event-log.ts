@@ -54,6 +54,11 @@ export class EventLog {
     return (this.selectMax.get() as { seq: number }).seq;
   }
 
+  /** Live subscribers (streams, waits, studies, metrics). */
+  subscriberCount(): number {
+    return this.bus.listenerCount('event');
+  }
+
   subscribe(listener: EventListener): () => void {
     this.bus.on('event', listener);
     return () => this.bus.off('event', listener);

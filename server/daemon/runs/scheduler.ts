@@ -25,6 +25,8 @@ export interface SchedulerOptions {
   workerEnv?: NodeJS.ProcessEnv;
   /** A worker that reports nothing for this long after it starts is killed (default 180 s). */
   workerStartTimeoutMs?: number;
+  /** False while queued runs must wait (the free-space guard); kick() starts nothing then. */
+  mayStart?: () => boolean;
 }
 
 type StopReason = 'cancel' | 'shutdown';
@@ -77,6 +79,7 @@ export class Scheduler {
   /** Starts queued runs while slots are free. Cheap; call after anything that may free a slot. */
   kick(): void {
     if (this.stopping) return;
+    if (this.opts.mayStart && !this.opts.mayStart()) return;
     for (const run of this.registry.queued()) {
       if (this.active.size >= this.opts.maxConcurrentRuns) return;
       const parent = run.parentRunId ? this.registry.get(run.parentRunId) : undefined;
@@ -225,6 +228,13 @@ export class Scheduler {
       waits.push(active.worker.exitedPromise);
     }
     await Promise.all(waits);
+  }
+
+  /** Running workers by run (metrics). */
+  workers(): Array<{ runId: string; pid: number }> {
+    return [...this.active].flatMap(([runId, a]) =>
+      a.worker.pid === undefined ? [] : [{ runId, pid: a.worker.pid }],
+    );
   }
 
   pids(): number[] {

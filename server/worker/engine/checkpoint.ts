@@ -5,7 +5,9 @@
 //                              then the trainer's and the method's JSON state
 // Every file is written to a temporary name, fsynced and renamed; a whole checkpoint is built in
 // `<name>.tmp/` and swapped in with two renames, so a crash at any point leaves either the old
-// or the new checkpoint complete (readers fall back to `<name>.old/` for the one gap).
+// or the new checkpoint complete (readers fall back to `<name>.old/` for the one gap). A write
+// that fails (ENOSPC when the disk fills) removes what it staged, so a full disk leaves the
+// previous checkpoint and no partial file behind.
 import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -29,15 +31,20 @@ function fsyncPath(p: string): void {
 export async function writeFileAtomic(file: string, data: Uint8Array | string): Promise<void> {
   const tmp = `${file}.tmp-${process.pid}`;
   const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-  const fd = openSync(tmp, 'w');
   try {
-    let done = 0;
-    while (done < bytes.byteLength) done += writeSync(fd, bytes, done, bytes.byteLength - done);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+    const fd = openSync(tmp, 'w');
+    try {
+      let done = 0;
+      while (done < bytes.byteLength) done += writeSync(fd, bytes, done, bytes.byteLength - done);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    await rename(tmp, file);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
   }
-  await rename(tmp, file);
   fsyncPath(path.dirname(file));
 }
 
@@ -180,12 +187,18 @@ export async function saveCheckpoint<S>(
   const stage = `${dir}.tmp`;
   const old = `${dir}.old`;
   await rm(stage, { recursive: true, force: true });
-  await mkdir(stage, { recursive: true });
-  await model.save(fileHandler(stage));
-  const { json, bin } = await encodeState(payload);
-  await writeFileAtomic(path.join(stage, STATE_BIN), bin);
-  await writeFileAtomic(path.join(stage, STATE_JSON), json);
-  fsyncPath(stage);
+  try {
+    await mkdir(stage, { recursive: true });
+    await model.save(fileHandler(stage));
+    const { json, bin } = await encodeState(payload);
+    await writeFileAtomic(path.join(stage, STATE_BIN), bin);
+    await writeFileAtomic(path.join(stage, STATE_JSON), json);
+    fsyncPath(stage);
+  } catch (err) {
+    // Nothing was swapped yet: `dir` still holds the previous checkpoint whole.
+    await rm(stage, { recursive: true, force: true });
+    throw err;
+  }
   // A leftover `.old` is stale only when `dir` itself is complete.
   if (await exists(path.join(dir, STATE_JSON))) await rm(old, { recursive: true, force: true });
   if (await exists(dir)) await rename(dir, old);

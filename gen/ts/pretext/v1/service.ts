@@ -102,6 +102,77 @@ export interface GetServerInfoResponse {
   studyPresets: string[];
   /** Backbones this daemon knows ("resnet", "small_conv", "small_conv_<width>"). */
   architectures: string[];
+  /** Free space and the free-space guard. */
+  disk:
+    | DiskStatus
+    | undefined;
+  /** State directory (SQLite registry, event log, checkpoints). */
+  stateDir: string;
+  /** Retention settings in force. */
+  retention: RetentionPolicy | undefined;
+}
+
+/** Free disk space where the daemon writes, and whether it still starts runs. */
+export interface DiskStatus {
+  /** Free bytes (available to the daemon's user) on the state dir's file system. */
+  stateDirFreeBytes: number;
+  /** Free bytes on the data dir's file system. */
+  dataDirFreeBytes: number;
+  /** The threshold (--min-free-disk); 0 = the guard is off. */
+  minFreeBytes: number;
+  /**
+   * True while free space is below the threshold: new runs are refused, queued runs wait,
+   * running runs go on.
+   */
+  startingPaused: boolean;
+  /** Why starting is paused (empty when it is not). */
+  reason: string;
+}
+
+/** What retention removes from finished runs. Best and last checkpoints are kept otherwise. */
+export interface RetentionPolicy {
+  /**
+   * Drop the `last` checkpoint of runs that ended SUCCEEDED or CANCELLED this many days ago
+   * (their `best` stays). 0 = keep forever.
+   */
+  lastCheckpointDays: number;
+  /**
+   * Thin a finished run's step events to at most this many, evenly spaced (epoch, state,
+   * checkpoint, result and log events are kept). 0 = keep all.
+   */
+  stepEventsPerRun: number;
+}
+
+/** Request of CollectGarbage. */
+export interface CollectGarbageRequest {
+  /** Only report what would be removed. */
+  dryRun: boolean;
+  /** Use this policy instead of the daemon's (fields left 0 take the daemon's setting). */
+  policy: RetentionPolicy | undefined;
+}
+
+/** One thing retention removes (or would remove). */
+export interface GarbageItem {
+  /** The run it belongs to. */
+  runId: string;
+  /** "checkpoint" or "step_events". */
+  kind: string;
+  /** What exactly: the checkpoint's path, or "N of M step events". */
+  detail: string;
+  /** Bytes it occupies (for events: their stored size inside the SQLite file). */
+  bytes: number;
+}
+
+/** Response of CollectGarbage. */
+export interface CollectGarbageResponse {
+  /** What was (or, with dry_run, would be) removed. */
+  items: GarbageItem[];
+  /** Sum of the items' bytes. */
+  bytes: number;
+  /** Echo of the request's dry_run. */
+  dryRun: boolean;
+  /** The policy applied. */
+  policy: RetentionPolicy | undefined;
 }
 
 /** Request of StartPretext. */
@@ -611,6 +682,9 @@ function createBaseGetServerInfoResponse(): GetServerInfoResponse {
     dataDir: "",
     studyPresets: [],
     architectures: [],
+    disk: undefined,
+    stateDir: "",
+    retention: undefined,
   };
 }
 
@@ -663,6 +737,15 @@ export const GetServerInfoResponse: MessageFns<GetServerInfoResponse> = {
     }
     for (const v of message.architectures) {
       writer.uint32(130).string(v!);
+    }
+    if (message.disk !== undefined) {
+      DiskStatus.encode(message.disk, writer.uint32(138).fork()).join();
+    }
+    if (message.stateDir !== "") {
+      writer.uint32(146).string(message.stateDir);
+    }
+    if (message.retention !== undefined) {
+      RetentionPolicy.encode(message.retention, writer.uint32(154).fork()).join();
     }
     return writer;
   },
@@ -808,6 +891,30 @@ export const GetServerInfoResponse: MessageFns<GetServerInfoResponse> = {
             message.architectures.push(reader.string());
             continue;
           }
+          case 17: {
+            if (tag !== 138) {
+              break;
+            }
+
+            message.disk = DiskStatus.decode(reader, reader.uint32());
+            continue;
+          }
+          case 18: {
+            if (tag !== 146) {
+              break;
+            }
+
+            message.stateDir = reader.string();
+            continue;
+          }
+          case 19: {
+            if (tag !== 154) {
+              break;
+            }
+
+            message.retention = RetentionPolicy.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -884,6 +991,13 @@ export const GetServerInfoResponse: MessageFns<GetServerInfoResponse> = {
       architectures: globalThis.Array.isArray(object?.architectures)
         ? object.architectures.map((e: any) => globalThis.String(e))
         : [],
+      disk: isSet(object.disk) ? DiskStatus.fromJSON(object.disk) : undefined,
+      stateDir: isSet(object.stateDir)
+        ? globalThis.String(object.stateDir)
+        : isSet(object.state_dir)
+        ? globalThis.String(object.state_dir)
+        : "",
+      retention: isSet(object.retention) ? RetentionPolicy.fromJSON(object.retention) : undefined,
     };
   },
 
@@ -937,6 +1051,15 @@ export const GetServerInfoResponse: MessageFns<GetServerInfoResponse> = {
     if (message.architectures?.length) {
       obj.architectures = message.architectures;
     }
+    if (message.disk !== undefined) {
+      obj.disk = DiskStatus.toJSON(message.disk);
+    }
+    if (message.stateDir !== "") {
+      obj.stateDir = message.stateDir;
+    }
+    if (message.retention !== undefined) {
+      obj.retention = RetentionPolicy.toJSON(message.retention);
+    }
     return obj;
   },
 
@@ -961,6 +1084,590 @@ export const GetServerInfoResponse: MessageFns<GetServerInfoResponse> = {
     message.dataDir = object.dataDir ?? "";
     message.studyPresets = object.studyPresets?.map((e) => e) || [];
     message.architectures = object.architectures?.map((e) => e) || [];
+    message.disk = (object.disk !== undefined && object.disk !== null)
+      ? DiskStatus.fromPartial(object.disk)
+      : undefined;
+    message.stateDir = object.stateDir ?? "";
+    message.retention = (object.retention !== undefined && object.retention !== null)
+      ? RetentionPolicy.fromPartial(object.retention)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseDiskStatus(): DiskStatus {
+  return { stateDirFreeBytes: 0, dataDirFreeBytes: 0, minFreeBytes: 0, startingPaused: false, reason: "" };
+}
+
+export const DiskStatus: MessageFns<DiskStatus> = {
+  encode(message: DiskStatus, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.stateDirFreeBytes !== 0) {
+      writer.uint32(8).uint64(message.stateDirFreeBytes);
+    }
+    if (message.dataDirFreeBytes !== 0) {
+      writer.uint32(16).uint64(message.dataDirFreeBytes);
+    }
+    if (message.minFreeBytes !== 0) {
+      writer.uint32(24).uint64(message.minFreeBytes);
+    }
+    if (message.startingPaused !== false) {
+      writer.uint32(32).bool(message.startingPaused);
+    }
+    if (message.reason !== "") {
+      writer.uint32(42).string(message.reason);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DiskStatus {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDiskStatus();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.stateDirFreeBytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.dataDirFreeBytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.minFreeBytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.startingPaused = reader.bool();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DiskStatus {
+    return {
+      stateDirFreeBytes: isSet(object.stateDirFreeBytes)
+        ? globalThis.Number(object.stateDirFreeBytes)
+        : isSet(object.state_dir_free_bytes)
+        ? globalThis.Number(object.state_dir_free_bytes)
+        : 0,
+      dataDirFreeBytes: isSet(object.dataDirFreeBytes)
+        ? globalThis.Number(object.dataDirFreeBytes)
+        : isSet(object.data_dir_free_bytes)
+        ? globalThis.Number(object.data_dir_free_bytes)
+        : 0,
+      minFreeBytes: isSet(object.minFreeBytes)
+        ? globalThis.Number(object.minFreeBytes)
+        : isSet(object.min_free_bytes)
+        ? globalThis.Number(object.min_free_bytes)
+        : 0,
+      startingPaused: isSet(object.startingPaused)
+        ? globalThis.Boolean(object.startingPaused)
+        : isSet(object.starting_paused)
+        ? globalThis.Boolean(object.starting_paused)
+        : false,
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+    };
+  },
+
+  toJSON(message: DiskStatus): unknown {
+    const obj: any = {};
+    if (message.stateDirFreeBytes !== 0) {
+      obj.stateDirFreeBytes = Math.round(message.stateDirFreeBytes);
+    }
+    if (message.dataDirFreeBytes !== 0) {
+      obj.dataDirFreeBytes = Math.round(message.dataDirFreeBytes);
+    }
+    if (message.minFreeBytes !== 0) {
+      obj.minFreeBytes = Math.round(message.minFreeBytes);
+    }
+    if (message.startingPaused !== false) {
+      obj.startingPaused = message.startingPaused;
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DiskStatus>, I>>(base?: I): DiskStatus {
+    return DiskStatus.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DiskStatus>, I>>(object: I): DiskStatus {
+    const message = createBaseDiskStatus();
+    message.stateDirFreeBytes = object.stateDirFreeBytes ?? 0;
+    message.dataDirFreeBytes = object.dataDirFreeBytes ?? 0;
+    message.minFreeBytes = object.minFreeBytes ?? 0;
+    message.startingPaused = object.startingPaused ?? false;
+    message.reason = object.reason ?? "";
+    return message;
+  },
+};
+
+function createBaseRetentionPolicy(): RetentionPolicy {
+  return { lastCheckpointDays: 0, stepEventsPerRun: 0 };
+}
+
+export const RetentionPolicy: MessageFns<RetentionPolicy> = {
+  encode(message: RetentionPolicy, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.lastCheckpointDays !== 0) {
+      writer.uint32(8).uint32(message.lastCheckpointDays);
+    }
+    if (message.stepEventsPerRun !== 0) {
+      writer.uint32(16).uint32(message.stepEventsPerRun);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RetentionPolicy {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRetentionPolicy();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.lastCheckpointDays = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.stepEventsPerRun = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RetentionPolicy {
+    return {
+      lastCheckpointDays: isSet(object.lastCheckpointDays)
+        ? globalThis.Number(object.lastCheckpointDays)
+        : isSet(object.last_checkpoint_days)
+        ? globalThis.Number(object.last_checkpoint_days)
+        : 0,
+      stepEventsPerRun: isSet(object.stepEventsPerRun)
+        ? globalThis.Number(object.stepEventsPerRun)
+        : isSet(object.step_events_per_run)
+        ? globalThis.Number(object.step_events_per_run)
+        : 0,
+    };
+  },
+
+  toJSON(message: RetentionPolicy): unknown {
+    const obj: any = {};
+    if (message.lastCheckpointDays !== 0) {
+      obj.lastCheckpointDays = Math.round(message.lastCheckpointDays);
+    }
+    if (message.stepEventsPerRun !== 0) {
+      obj.stepEventsPerRun = Math.round(message.stepEventsPerRun);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RetentionPolicy>, I>>(base?: I): RetentionPolicy {
+    return RetentionPolicy.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RetentionPolicy>, I>>(object: I): RetentionPolicy {
+    const message = createBaseRetentionPolicy();
+    message.lastCheckpointDays = object.lastCheckpointDays ?? 0;
+    message.stepEventsPerRun = object.stepEventsPerRun ?? 0;
+    return message;
+  },
+};
+
+function createBaseCollectGarbageRequest(): CollectGarbageRequest {
+  return { dryRun: false, policy: undefined };
+}
+
+export const CollectGarbageRequest: MessageFns<CollectGarbageRequest> = {
+  encode(message: CollectGarbageRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.dryRun !== false) {
+      writer.uint32(8).bool(message.dryRun);
+    }
+    if (message.policy !== undefined) {
+      RetentionPolicy.encode(message.policy, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CollectGarbageRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCollectGarbageRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.dryRun = reader.bool();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.policy = RetentionPolicy.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CollectGarbageRequest {
+    return {
+      dryRun: isSet(object.dryRun)
+        ? globalThis.Boolean(object.dryRun)
+        : isSet(object.dry_run)
+        ? globalThis.Boolean(object.dry_run)
+        : false,
+      policy: isSet(object.policy) ? RetentionPolicy.fromJSON(object.policy) : undefined,
+    };
+  },
+
+  toJSON(message: CollectGarbageRequest): unknown {
+    const obj: any = {};
+    if (message.dryRun !== false) {
+      obj.dryRun = message.dryRun;
+    }
+    if (message.policy !== undefined) {
+      obj.policy = RetentionPolicy.toJSON(message.policy);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CollectGarbageRequest>, I>>(base?: I): CollectGarbageRequest {
+    return CollectGarbageRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CollectGarbageRequest>, I>>(object: I): CollectGarbageRequest {
+    const message = createBaseCollectGarbageRequest();
+    message.dryRun = object.dryRun ?? false;
+    message.policy = (object.policy !== undefined && object.policy !== null)
+      ? RetentionPolicy.fromPartial(object.policy)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseGarbageItem(): GarbageItem {
+  return { runId: "", kind: "", detail: "", bytes: 0 };
+}
+
+export const GarbageItem: MessageFns<GarbageItem> = {
+  encode(message: GarbageItem, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.runId !== "") {
+      writer.uint32(10).string(message.runId);
+    }
+    if (message.kind !== "") {
+      writer.uint32(18).string(message.kind);
+    }
+    if (message.detail !== "") {
+      writer.uint32(26).string(message.detail);
+    }
+    if (message.bytes !== 0) {
+      writer.uint32(32).uint64(message.bytes);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GarbageItem {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGarbageItem();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.runId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.kind = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.detail = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.bytes = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GarbageItem {
+    return {
+      runId: isSet(object.runId)
+        ? globalThis.String(object.runId)
+        : isSet(object.run_id)
+        ? globalThis.String(object.run_id)
+        : "",
+      kind: isSet(object.kind) ? globalThis.String(object.kind) : "",
+      detail: isSet(object.detail) ? globalThis.String(object.detail) : "",
+      bytes: isSet(object.bytes) ? globalThis.Number(object.bytes) : 0,
+    };
+  },
+
+  toJSON(message: GarbageItem): unknown {
+    const obj: any = {};
+    if (message.runId !== "") {
+      obj.runId = message.runId;
+    }
+    if (message.kind !== "") {
+      obj.kind = message.kind;
+    }
+    if (message.detail !== "") {
+      obj.detail = message.detail;
+    }
+    if (message.bytes !== 0) {
+      obj.bytes = Math.round(message.bytes);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GarbageItem>, I>>(base?: I): GarbageItem {
+    return GarbageItem.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GarbageItem>, I>>(object: I): GarbageItem {
+    const message = createBaseGarbageItem();
+    message.runId = object.runId ?? "";
+    message.kind = object.kind ?? "";
+    message.detail = object.detail ?? "";
+    message.bytes = object.bytes ?? 0;
+    return message;
+  },
+};
+
+function createBaseCollectGarbageResponse(): CollectGarbageResponse {
+  return { items: [], bytes: 0, dryRun: false, policy: undefined };
+}
+
+export const CollectGarbageResponse: MessageFns<CollectGarbageResponse> = {
+  encode(message: CollectGarbageResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.items) {
+      GarbageItem.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.bytes !== 0) {
+      writer.uint32(16).uint64(message.bytes);
+    }
+    if (message.dryRun !== false) {
+      writer.uint32(24).bool(message.dryRun);
+    }
+    if (message.policy !== undefined) {
+      RetentionPolicy.encode(message.policy, writer.uint32(34).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CollectGarbageResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCollectGarbageResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.items.push(GarbageItem.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.bytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.dryRun = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.policy = RetentionPolicy.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CollectGarbageResponse {
+    return {
+      items: globalThis.Array.isArray(object?.items) ? object.items.map((e: any) => GarbageItem.fromJSON(e)) : [],
+      bytes: isSet(object.bytes) ? globalThis.Number(object.bytes) : 0,
+      dryRun: isSet(object.dryRun)
+        ? globalThis.Boolean(object.dryRun)
+        : isSet(object.dry_run)
+        ? globalThis.Boolean(object.dry_run)
+        : false,
+      policy: isSet(object.policy) ? RetentionPolicy.fromJSON(object.policy) : undefined,
+    };
+  },
+
+  toJSON(message: CollectGarbageResponse): unknown {
+    const obj: any = {};
+    if (message.items?.length) {
+      obj.items = message.items.map((e) => GarbageItem.toJSON(e));
+    }
+    if (message.bytes !== 0) {
+      obj.bytes = Math.round(message.bytes);
+    }
+    if (message.dryRun !== false) {
+      obj.dryRun = message.dryRun;
+    }
+    if (message.policy !== undefined) {
+      obj.policy = RetentionPolicy.toJSON(message.policy);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CollectGarbageResponse>, I>>(base?: I): CollectGarbageResponse {
+    return CollectGarbageResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CollectGarbageResponse>, I>>(object: I): CollectGarbageResponse {
+    const message = createBaseCollectGarbageResponse();
+    message.items = object.items?.map((e) => GarbageItem.fromPartial(e)) || [];
+    message.bytes = object.bytes ?? 0;
+    message.dryRun = object.dryRun ?? false;
+    message.policy = (object.policy !== undefined && object.policy !== null)
+      ? RetentionPolicy.fromPartial(object.policy)
+      : undefined;
     return message;
   },
 };
@@ -3112,6 +3819,18 @@ export const PretextServiceService = {
     responseSerialize: (value: CancelStudyResponse): Buffer => Buffer.from(CancelStudyResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): CancelStudyResponse => CancelStudyResponse.decode(value),
   },
+  /** Applies the retention settings now (or, with dry_run, says what would go and how many bytes). */
+  collectGarbage: {
+    path: "/pretext.v1.PretextService/CollectGarbage" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: CollectGarbageRequest): Buffer =>
+      Buffer.from(CollectGarbageRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CollectGarbageRequest => CollectGarbageRequest.decode(value),
+    responseSerialize: (value: CollectGarbageResponse): Buffer =>
+      Buffer.from(CollectGarbageResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): CollectGarbageResponse => CollectGarbageResponse.decode(value),
+  },
 } as const;
 
 export interface PretextServiceServer extends UntypedServiceImplementation {
@@ -3141,6 +3860,8 @@ export interface PretextServiceServer extends UntypedServiceImplementation {
   listStudies: handleUnaryCall<ListStudiesRequest, ListStudiesResponse>;
   /** Cancels a study and its unfinished child runs. */
   cancelStudy: handleUnaryCall<CancelStudyRequest, CancelStudyResponse>;
+  /** Applies the retention settings now (or, with dry_run, says what would go and how many bytes). */
+  collectGarbage: handleUnaryCall<CollectGarbageRequest, CollectGarbageResponse>;
 }
 
 export interface PretextServiceClient extends Client {
@@ -3345,6 +4066,22 @@ export interface PretextServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: CancelStudyResponse) => void,
+  ): ClientUnaryCall;
+  /** Applies the retention settings now (or, with dry_run, says what would go and how many bytes). */
+  collectGarbage(
+    request: CollectGarbageRequest,
+    callback: (error: ServiceError | null, response: CollectGarbageResponse) => void,
+  ): ClientUnaryCall;
+  collectGarbage(
+    request: CollectGarbageRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: CollectGarbageResponse) => void,
+  ): ClientUnaryCall;
+  collectGarbage(
+    request: CollectGarbageRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: CollectGarbageResponse) => void,
   ): ClientUnaryCall;
 }
 

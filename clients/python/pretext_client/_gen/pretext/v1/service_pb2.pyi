@@ -44,6 +44,26 @@ class CancelStudyResponse(_message.Message):
     study: _study_pb2.Study
     def __init__(self, study: _Optional[_Union[_study_pb2.Study, _Mapping]] = ...) -> None: ...
 
+class CollectGarbageRequest(_message.Message):
+    __slots__ = ["dry_run", "policy"]
+    DRY_RUN_FIELD_NUMBER: _ClassVar[int]
+    POLICY_FIELD_NUMBER: _ClassVar[int]
+    dry_run: bool
+    policy: RetentionPolicy
+    def __init__(self, dry_run: bool = ..., policy: _Optional[_Union[RetentionPolicy, _Mapping]] = ...) -> None: ...
+
+class CollectGarbageResponse(_message.Message):
+    __slots__ = ["bytes", "dry_run", "items", "policy"]
+    BYTES_FIELD_NUMBER: _ClassVar[int]
+    DRY_RUN_FIELD_NUMBER: _ClassVar[int]
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    POLICY_FIELD_NUMBER: _ClassVar[int]
+    bytes: int
+    dry_run: bool
+    items: _containers.RepeatedCompositeFieldContainer[GarbageItem]
+    policy: RetentionPolicy
+    def __init__(self, items: _Optional[_Iterable[_Union[GarbageItem, _Mapping]]] = ..., bytes: _Optional[int] = ..., dry_run: bool = ..., policy: _Optional[_Union[RetentionPolicy, _Mapping]] = ...) -> None: ...
+
 class DatasetInfo(_message.Message):
     __slots__ = ["hint", "name", "path", "present"]
     HINT_FIELD_NUMBER: _ClassVar[int]
@@ -55,6 +75,20 @@ class DatasetInfo(_message.Message):
     path: str
     present: bool
     def __init__(self, name: _Optional[str] = ..., present: bool = ..., path: _Optional[str] = ..., hint: _Optional[str] = ...) -> None: ...
+
+class DiskStatus(_message.Message):
+    __slots__ = ["data_dir_free_bytes", "min_free_bytes", "reason", "starting_paused", "state_dir_free_bytes"]
+    DATA_DIR_FREE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    MIN_FREE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    STARTING_PAUSED_FIELD_NUMBER: _ClassVar[int]
+    STATE_DIR_FREE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    data_dir_free_bytes: int
+    min_free_bytes: int
+    reason: str
+    starting_paused: bool
+    state_dir_free_bytes: int
+    def __init__(self, state_dir_free_bytes: _Optional[int] = ..., data_dir_free_bytes: _Optional[int] = ..., min_free_bytes: _Optional[int] = ..., starting_paused: bool = ..., reason: _Optional[str] = ...) -> None: ...
 
 class EvaluateRequest(_message.Message):
     __slots__ = ["config", "name", "validate_only", "wait"]
@@ -76,6 +110,18 @@ class EvaluateResponse(_message.Message):
     run: _run_pb2.Run
     def __init__(self, run: _Optional[_Union[_run_pb2.Run, _Mapping]] = ..., result: _Optional[_Union[_run_pb2.EvalResult, _Mapping]] = ...) -> None: ...
 
+class GarbageItem(_message.Message):
+    __slots__ = ["bytes", "detail", "kind", "run_id"]
+    BYTES_FIELD_NUMBER: _ClassVar[int]
+    DETAIL_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    bytes: int
+    detail: str
+    kind: str
+    run_id: str
+    def __init__(self, run_id: _Optional[str] = ..., kind: _Optional[str] = ..., detail: _Optional[str] = ..., bytes: _Optional[int] = ...) -> None: ...
+
 class GetRunRequest(_message.Message):
     __slots__ = ["run_id"]
     RUN_ID_FIELD_NUMBER: _ClassVar[int]
@@ -93,21 +139,24 @@ class GetServerInfoRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class GetServerInfoResponse(_message.Message):
-    __slots__ = ["architectures", "backend", "backends", "code_revision", "data_dir", "datasets", "hostname", "last_seq", "max_concurrent_runs", "node_version", "pretext_methods", "queued_runs", "running_runs", "started_at_unix_ms", "study_presets", "version"]
+    __slots__ = ["architectures", "backend", "backends", "code_revision", "data_dir", "datasets", "disk", "hostname", "last_seq", "max_concurrent_runs", "node_version", "pretext_methods", "queued_runs", "retention", "running_runs", "started_at_unix_ms", "state_dir", "study_presets", "version"]
     ARCHITECTURES_FIELD_NUMBER: _ClassVar[int]
     BACKENDS_FIELD_NUMBER: _ClassVar[int]
     BACKEND_FIELD_NUMBER: _ClassVar[int]
     CODE_REVISION_FIELD_NUMBER: _ClassVar[int]
     DATASETS_FIELD_NUMBER: _ClassVar[int]
     DATA_DIR_FIELD_NUMBER: _ClassVar[int]
+    DISK_FIELD_NUMBER: _ClassVar[int]
     HOSTNAME_FIELD_NUMBER: _ClassVar[int]
     LAST_SEQ_FIELD_NUMBER: _ClassVar[int]
     MAX_CONCURRENT_RUNS_FIELD_NUMBER: _ClassVar[int]
     NODE_VERSION_FIELD_NUMBER: _ClassVar[int]
     PRETEXT_METHODS_FIELD_NUMBER: _ClassVar[int]
     QUEUED_RUNS_FIELD_NUMBER: _ClassVar[int]
+    RETENTION_FIELD_NUMBER: _ClassVar[int]
     RUNNING_RUNS_FIELD_NUMBER: _ClassVar[int]
     STARTED_AT_UNIX_MS_FIELD_NUMBER: _ClassVar[int]
+    STATE_DIR_FIELD_NUMBER: _ClassVar[int]
     STUDY_PRESETS_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     architectures: _containers.RepeatedScalarFieldContainer[str]
@@ -116,17 +165,20 @@ class GetServerInfoResponse(_message.Message):
     code_revision: str
     data_dir: str
     datasets: _containers.RepeatedCompositeFieldContainer[DatasetInfo]
+    disk: DiskStatus
     hostname: str
     last_seq: int
     max_concurrent_runs: int
     node_version: str
     pretext_methods: _containers.RepeatedScalarFieldContainer[str]
     queued_runs: int
+    retention: RetentionPolicy
     running_runs: int
     started_at_unix_ms: int
+    state_dir: str
     study_presets: _containers.RepeatedScalarFieldContainer[str]
     version: str
-    def __init__(self, version: _Optional[str] = ..., code_revision: _Optional[str] = ..., hostname: _Optional[str] = ..., backends: _Optional[_Iterable[_Union[BackendInfo, _Mapping]]] = ..., backend: _Optional[str] = ..., max_concurrent_runs: _Optional[int] = ..., running_runs: _Optional[int] = ..., queued_runs: _Optional[int] = ..., datasets: _Optional[_Iterable[_Union[DatasetInfo, _Mapping]]] = ..., pretext_methods: _Optional[_Iterable[str]] = ..., started_at_unix_ms: _Optional[int] = ..., last_seq: _Optional[int] = ..., node_version: _Optional[str] = ..., data_dir: _Optional[str] = ..., study_presets: _Optional[_Iterable[str]] = ..., architectures: _Optional[_Iterable[str]] = ...) -> None: ...
+    def __init__(self, version: _Optional[str] = ..., code_revision: _Optional[str] = ..., hostname: _Optional[str] = ..., backends: _Optional[_Iterable[_Union[BackendInfo, _Mapping]]] = ..., backend: _Optional[str] = ..., max_concurrent_runs: _Optional[int] = ..., running_runs: _Optional[int] = ..., queued_runs: _Optional[int] = ..., datasets: _Optional[_Iterable[_Union[DatasetInfo, _Mapping]]] = ..., pretext_methods: _Optional[_Iterable[str]] = ..., started_at_unix_ms: _Optional[int] = ..., last_seq: _Optional[int] = ..., node_version: _Optional[str] = ..., data_dir: _Optional[str] = ..., study_presets: _Optional[_Iterable[str]] = ..., architectures: _Optional[_Iterable[str]] = ..., disk: _Optional[_Union[DiskStatus, _Mapping]] = ..., state_dir: _Optional[str] = ..., retention: _Optional[_Union[RetentionPolicy, _Mapping]] = ...) -> None: ...
 
 class GetStudyRequest(_message.Message):
     __slots__ = ["study_id"]
@@ -183,6 +235,14 @@ class ResumeRunResponse(_message.Message):
     RUN_FIELD_NUMBER: _ClassVar[int]
     run: _run_pb2.Run
     def __init__(self, run: _Optional[_Union[_run_pb2.Run, _Mapping]] = ...) -> None: ...
+
+class RetentionPolicy(_message.Message):
+    __slots__ = ["last_checkpoint_days", "step_events_per_run"]
+    LAST_CHECKPOINT_DAYS_FIELD_NUMBER: _ClassVar[int]
+    STEP_EVENTS_PER_RUN_FIELD_NUMBER: _ClassVar[int]
+    last_checkpoint_days: int
+    step_events_per_run: int
+    def __init__(self, last_checkpoint_days: _Optional[int] = ..., step_events_per_run: _Optional[int] = ...) -> None: ...
 
 class StartDownstreamRequest(_message.Message):
     __slots__ = ["config", "name", "validate_only"]

@@ -81,6 +81,11 @@ class PretextServiceStub(object):
                 request_serializer=pretext_dot_v1_dot_service__pb2.CancelStudyRequest.SerializeToString,
                 response_deserializer=pretext_dot_v1_dot_service__pb2.CancelStudyResponse.FromString,
                 )
+        self.CollectGarbage = channel.unary_unary(
+                '/pretext.v1.PretextService/CollectGarbage',
+                request_serializer=pretext_dot_v1_dot_service__pb2.CollectGarbageRequest.SerializeToString,
+                response_deserializer=pretext_dot_v1_dot_service__pb2.CollectGarbageResponse.FromString,
+                )
 
 
 class PretextServiceServicer(object):
@@ -179,6 +184,13 @@ class PretextServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CollectGarbage(self, request, context):
+        """Applies the retention settings now (or, with dry_run, says what would go and how many bytes).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PretextServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -246,6 +258,11 @@ def add_PretextServiceServicer_to_server(servicer, server):
                     servicer.CancelStudy,
                     request_deserializer=pretext_dot_v1_dot_service__pb2.CancelStudyRequest.FromString,
                     response_serializer=pretext_dot_v1_dot_service__pb2.CancelStudyResponse.SerializeToString,
+            ),
+            'CollectGarbage': grpc.unary_unary_rpc_method_handler(
+                    servicer.CollectGarbage,
+                    request_deserializer=pretext_dot_v1_dot_service__pb2.CollectGarbageRequest.FromString,
+                    response_serializer=pretext_dot_v1_dot_service__pb2.CollectGarbageResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -477,5 +494,22 @@ class PretextService(object):
         return grpc.experimental.unary_unary(request, target, '/pretext.v1.PretextService/CancelStudy',
             pretext_dot_v1_dot_service__pb2.CancelStudyRequest.SerializeToString,
             pretext_dot_v1_dot_service__pb2.CancelStudyResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def CollectGarbage(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/pretext.v1.PretextService/CollectGarbage',
+            pretext_dot_v1_dot_service__pb2.CollectGarbageRequest.SerializeToString,
+            pretext_dot_v1_dot_service__pb2.CollectGarbageResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
