@@ -12,73 +12,86 @@ _sym_db = _symbol_database.Default()
 
 
 from . import event_pb2 as pretext_dot_v1_dot_event__pb2
+from . import models_pb2 as pretext_dot_v1_dot_models__pb2
 from . import run_pb2 as pretext_dot_v1_dot_run__pb2
 from . import study_pb2 as pretext_dot_v1_dot_study__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18pretext/v1/service.proto\x12\npretext.v1\x1a\x16pretext/v1/event.proto\x1a\x14pretext/v1/run.proto\x1a\x16pretext/v1/study.proto\"\x16\n\x14GetServerInfoRequest\">\n\x0b\x42\x61\x63kendInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x11\n\tavailable\x18\x02 \x01(\x08\x12\x0e\n\x06reason\x18\x03 \x01(\t\"H\n\x0b\x44\x61tasetInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07present\x18\x02 \x01(\x08\x12\x0c\n\x04path\x18\x03 \x01(\t\x12\x0c\n\x04hint\x18\x04 \x01(\t\"\xef\x02\n\x15GetServerInfoResponse\x12\x0f\n\x07version\x18\x01 \x01(\t\x12\x15\n\rcode_revision\x18\x02 \x01(\t\x12\x10\n\x08hostname\x18\x03 \x01(\t\x12)\n\x08\x62\x61\x63kends\x18\x04 \x03(\x0b\x32\x17.pretext.v1.BackendInfo\x12\x0f\n\x07\x62\x61\x63kend\x18\x05 \x01(\t\x12\x1b\n\x13max_concurrent_runs\x18\x06 \x01(\r\x12\x14\n\x0crunning_runs\x18\x07 \x01(\r\x12\x13\n\x0bqueued_runs\x18\x08 \x01(\r\x12)\n\x08\x64\x61tasets\x18\t \x03(\x0b\x32\x17.pretext.v1.DatasetInfo\x12\x17\n\x0fpretext_methods\x18\n \x03(\t\x12\x1a\n\x12started_at_unix_ms\x18\x0b \x01(\x03\x12\x10\n\x08last_seq\x18\x0c \x01(\x04\x12\x14\n\x0cnode_version\x18\r \x01(\t\x12\x10\n\x08\x64\x61ta_dir\x18\x0e \x01(\t\"N\n\x13StartPretextRequest\x12)\n\x06\x63onfig\x18\x01 \x01(\x0b\x32\x19.pretext.v1.PretextConfig\x12\x0c\n\x04name\x18\x02 \x01(\t\"4\n\x14StartPretextResponse\x12\x1c\n\x03run\x18\x01 \x01(\x0b\x32\x0f.pretext.v1.Run\"T\n\x16StartDownstreamRequest\x12,\n\x06\x63onfig\x18\x01 \x01(\x0b\x32\x1c.pretext.v1.DownstreamConfig\x12\x0c\n\x04name\x18\x02 \x01(\t\"7\n\x17StartDownstreamResponse\x12\x1c\n\x03run\x18\x01 \x01(\x0b\x32\x0f.pretext.v1.Run\"Y\n\x0f\x45valuateRequest\x12*\n\x06\x63onfig\x18\x01 \x01(\x0b\x32\x1a.pretext.v1.EvaluateConfig\x12\x0c\n\x04wait\x18\x02 \x01(\x08\x12\x0c\n\x04name\x18\x03 \x01(\t\"X\n\x10\x45valuateResponse\x12\x1c\n\x03run\x18\x01 \x01(\x0b\x32\x0f.pretext.v1.Run\x12&\n\x06result\x18\x02 \x01(\x0b\x32\x16.pretext.v1.EvalResult\"b\n\x14StreamMetricsRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x10\n\x08\x66rom_seq\x18\x02 \x01(\x04\x12\x14\n\x0chistory_only\x18\x03 \x01(\x08\x12\x12\n\nskip_steps\x18\x04 \x01(\x08\"<\n\x15StreamMetricsResponse\x12#\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x14.pretext.v1.RunEvent\"\x1f\n\rGetRunRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\".\n\x0eGetRunResponse\x12\x1c\n\x03run\x18\x01 \x01(\x0b\x32\x0f.pretext.v1.Run\"\x93\x01\n\x0fListRunsRequest\x12$\n\x06states\x18\x01 \x03(\x0e\x32\x14.pretext.v1.RunState\x12\"\n\x05kinds\x18\x02 \x03(\x0e\x32\x13.pretext.v1.RunKind\x12\r\n\x05limit\x18\x03 \x01(\r\x12\x15\n\rparent_run_id\x18\x04 \x01(\t\x12\x10\n\x08study_id\x18\x05 \x01(\t\"1\n\x10ListRunsResponse\x12\x1d\n\x04runs\x18\x01 \x03(\x0b\x32\x0f.pretext.v1.Run\"\"\n\x10\x43\x61ncelRunRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\"1\n\x11\x43\x61ncelRunResponse\x12\x1c\n\x03run\x18\x01 \x01(\x0b\x32\x0f.pretext.v1.Run\"\"\n\x10ResumeRunRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\"1\n\x11ResumeRunResponse\x12\x1c\n\x03run\x18\x01 \x01(\x0b\x32\x0f.pretext.v1.Run\"J\n\x11StartStudyRequest\x12\'\n\x06\x63onfig\x18\x01 \x01(\x0b\x32\x17.pretext.v1.StudyConfig\x12\x0c\n\x04name\x18\x02 \x01(\t\"6\n\x12StartStudyResponse\x12 \n\x05study\x18\x01 \x01(\x0b\x32\x11.pretext.v1.Study\"#\n\x0fGetStudyRequest\x12\x10\n\x08study_id\x18\x01 \x01(\t\"4\n\x10GetStudyResponse\x12 \n\x05study\x18\x01 \x01(\x0b\x32\x11.pretext.v1.Study\"#\n\x12ListStudiesRequest\x12\r\n\x05limit\x18\x01 \x01(\r\"9\n\x13ListStudiesResponse\x12\"\n\x07studies\x18\x01 \x03(\x0b\x32\x11.pretext.v1.Study\"&\n\x12\x43\x61ncelStudyRequest\x12\x10\n\x08study_id\x18\x01 \x01(\t\"7\n\x13\x43\x61ncelStudyResponse\x12 \n\x05study\x18\x01 \x01(\x0b\x32\x11.pretext.v1.Study2\x84\x08\n\x0ePretextService\x12T\n\rGetServerInfo\x12 .pretext.v1.GetServerInfoRequest\x1a!.pretext.v1.GetServerInfoResponse\x12Q\n\x0cStartPretext\x12\x1f.pretext.v1.StartPretextRequest\x1a .pretext.v1.StartPretextResponse\x12Z\n\x0fStartDownstream\x12\".pretext.v1.StartDownstreamRequest\x1a#.pretext.v1.StartDownstreamResponse\x12\x45\n\x08\x45valuate\x12\x1b.pretext.v1.EvaluateRequest\x1a\x1c.pretext.v1.EvaluateResponse\x12V\n\rStreamMetrics\x12 .pretext.v1.StreamMetricsRequest\x1a!.pretext.v1.StreamMetricsResponse0\x01\x12?\n\x06GetRun\x12\x19.pretext.v1.GetRunRequest\x1a\x1a.pretext.v1.GetRunResponse\x12\x45\n\x08ListRuns\x12\x1b.pretext.v1.ListRunsRequest\x1a\x1c.pretext.v1.ListRunsResponse\x12H\n\tCancelRun\x12\x1c.pretext.v1.CancelRunRequest\x1a\x1d.pretext.v1.CancelRunResponse\x12H\n\tResumeRun\x12\x1c.pretext.v1.ResumeRunRequest\x1a\x1d.pretext.v1.ResumeRunResponse\x12K\n\nStartStudy\x12\x1d.pretext.v1.StartStudyRequest\x1a\x1e.pretext.v1.StartStudyResponse\x12\x45\n\x08GetStudy\x12\x1b.pretext.v1.GetStudyRequest\x1a\x1c.pretext.v1.GetStudyResponse\x12N\n\x0bListStudies\x12\x1e.pretext.v1.ListStudiesRequest\x1a\x1f.pretext.v1.ListStudiesResponse\x12N\n\x0b\x43\x61ncelStudy\x12\x1e.pretext.v1.CancelStudyRequest\x1a\x1f.pretext.v1.CancelStudyResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18pretext/v1/service.proto\x12\npretext.v1\x1a\x16pretext/v1/event.proto\x1a\x17pretext/v1/models.proto\x1a\x14pretext/v1/run.proto\x1a\x16pretext/v1/study.proto\"\x16\n\x14GetServerInfoRequest\">\n\x0b\x42\x61\x63kendInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x11\n\tavailable\x18\x02 \x01(\x08\x12\x0e\n\x06reason\x18\x03 \x01(\t\"H\n\x0b\x44\x61tasetInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07present\x18\x02 \x01(\x08\x12\x0c\n\x04path\x18\x03 \x01(\t\x12\x0c\n\x04hint\x18\x04 \x01(\t\"\xef\x02\n\x15GetServerInfoResponse\x12\x0f\n\x07version\x18\x01 \x01(\t\x12\x15\n\rcode_revision\x18\x02 \x01(\t\x12\x10\n\x08hostname\x18\x03 \x01(\t\x12)\n\x08\x62\x61\x63kends\x18\x04 \x03(\x0b\x32\x17.pretext.v1.BackendInfo\x12\x0f\n\x07\x62\x61\x63kend\x18\x05 \x01(\t\x12\x1b\n\x13max_concurrent_runs\x18\x06 \x01(\r\x12\x14\n\x0crunning_runs\x18\x07 \x01(\r\x12\x13\n\x0bqueued_runs\x18\x08 \x01(\r\x12)\n\x08\x64\x61tasets\x18\t \x03(\x0b\x32\x17.pretext.v1.DatasetInfo\x12\x17\n\x0fpretext_methods\x18\n \x03(\t\x12\x1a\n\x12started_at_unix_ms\x18\x0b \x01(\x03\x12\x10\n\x08last_seq\x18\x0c \x01(\x04\x12\x14\n\x0cnode_version\x18\r \x01(\t\x12\x10\n\x08\x64\x61ta_dir\x18\x0e \x01(\t\"N\n\x13StartPretextRequest\x12)\n\x06\x63onfig\x18\x01 \x01(\x0b\x32\x19.pretext.v1.PretextConfig\x12\x0c\n\x04name\x18\x02 \x01(\t\"4\n\x14StartPretextResponse\x12\x1c\n\x03run\x18\x01 \x01(\x0b\x32\x0f.pretext.v1.Run\"T\n\x16StartDownstreamRequest\x12,\n\x06\x63onfig\x18\x01 \x01(\x0b\x32\x1c.pretext.v1.DownstreamConfig\x12\x0c\n\x04name\x18\x02 \x01(\t\"7\n\x17StartDownstreamResponse\x12\x1c\n\x03run\x18\x01 \x01(\x0b\x32\x0f.pretext.v1.Run\"Y\n\x0f\x45valuateRequest\x12*\n\x06\x63onfig\x18\x01 \x01(\x0b\x32\x1a.pretext.v1.EvaluateConfig\x12\x0c\n\x04wait\x18\x02 \x01(\x08\x12\x0c\n\x04name\x18\x03 \x01(\t\"X\n\x10\x45valuateResponse\x12\x1c\n\x03run\x18\x01 \x01(\x0b\x32\x0f.pretext.v1.Run\x12&\n\x06result\x18\x02 \x01(\x0b\x32\x16.pretext.v1.EvalResult\"b\n\x14StreamMetricsRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x10\n\x08\x66rom_seq\x18\x02 \x01(\x04\x12\x14\n\x0chistory_only\x18\x03 \x01(\x08\x12\x12\n\nskip_steps\x18\x04 \x01(\x08\"<\n\x15StreamMetricsResponse\x12#\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x14.pretext.v1.RunEvent\"\x1f\n\rGetRunRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\".\n\x0eGetRunResponse\x12\x1c\n\x03run\x18\x01 \x01(\x0b\x32\x0f.pretext.v1.Run\"\x93\x01\n\x0fListRunsRequest\x12$\n\x06states\x18\x01 \x03(\x0e\x32\x14.pretext.v1.RunState\x12\"\n\x05kinds\x18\x02 \x03(\x0e\x32\x13.pretext.v1.RunKind\x12\r\n\x05limit\x18\x03 \x01(\r\x12\x15\n\rparent_run_id\x18\x04 \x01(\t\x12\x10\n\x08study_id\x18\x05 \x01(\t\"1\n\x10ListRunsResponse\x12\x1d\n\x04runs\x18\x01 \x03(\x0b\x32\x0f.pretext.v1.Run\"\"\n\x10\x43\x61ncelRunRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\"1\n\x11\x43\x61ncelRunResponse\x12\x1c\n\x03run\x18\x01 \x01(\x0b\x32\x0f.pretext.v1.Run\"\"\n\x10ResumeRunRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\"1\n\x11ResumeRunResponse\x12\x1c\n\x03run\x18\x01 \x01(\x0b\x32\x0f.pretext.v1.Run\"J\n\x11StartStudyRequest\x12\'\n\x06\x63onfig\x18\x01 \x01(\x0b\x32\x17.pretext.v1.StudyConfig\x12\x0c\n\x04name\x18\x02 \x01(\t\"6\n\x12StartStudyResponse\x12 \n\x05study\x18\x01 \x01(\x0b\x32\x11.pretext.v1.Study\"#\n\x0fGetStudyRequest\x12\x10\n\x08study_id\x18\x01 \x01(\t\"4\n\x10GetStudyResponse\x12 \n\x05study\x18\x01 \x01(\x0b\x32\x11.pretext.v1.Study\"#\n\x12ListStudiesRequest\x12\r\n\x05limit\x18\x01 \x01(\r\"9\n\x13ListStudiesResponse\x12\"\n\x07studies\x18\x01 \x03(\x0b\x32\x11.pretext.v1.Study\"&\n\x12\x43\x61ncelStudyRequest\x12\x10\n\x08study_id\x18\x01 \x01(\t\"7\n\x13\x43\x61ncelStudyResponse\x12 \n\x05study\x18\x01 \x01(\x0b\x32\x11.pretext.v1.Study\"\x8f\x01\n\x12\x45xportModelRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x0e\n\x06\x66ormat\x18\x02 \x01(\t\x12\x30\n\ncheckpoint\x18\x03 \x01(\x0e\x32\x1c.pretext.v1.CheckpointChoice\x12\x0e\n\x06offset\x18\x04 \x01(\x04\x12\x17\n\x0f\x65xpected_sha256\x18\x05 \x01(\t\"Y\n\x13\x45xportModelResponse\x12$\n\x04info\x18\x01 \x01(\x0b\x32\x16.pretext.v1.ExportInfo\x12\x0e\n\x06offset\x18\x02 \x01(\x04\x12\x0c\n\x04\x64\x61ta\x18\x03 \x01(\x0c\"\xae\x01\n\x0c\x45mbedRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x30\n\ncheckpoint\x18\x02 \x01(\x0e\x32\x1c.pretext.v1.CheckpointChoice\x12(\n\x05split\x18\x03 \x01(\x0b\x32\x17.pretext.v1.SplitSourceH\x00\x12(\n\x06images\x18\x04 \x01(\x0b\x32\x16.pretext.v1.ImageBatchH\x00\x42\x08\n\x06source\"Y\n\rEmbedResponse\x12#\n\x04info\x18\x01 \x01(\x0b\x32\x15.pretext.v1.EmbedInfo\x12#\n\x04rows\x18\x02 \x01(\x0b\x32\x15.pretext.v1.EmbedRows\"q\n\x0ePredictRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x30\n\ncheckpoint\x18\x02 \x01(\x0e\x32\x1c.pretext.v1.CheckpointChoice\x12\x0e\n\x06images\x18\x03 \x03(\x0c\x12\r\n\x05top_k\x18\x04 \x01(\r\"d\n\x0fPredictResponse\x12$\n\x05model\x18\x01 \x01(\x0b\x32\x15.pretext.v1.ModelInfo\x12+\n\x0bpredictions\x18\x02 \x03(\x0b\x32\x16.pretext.v1.Prediction2\xda\t\n\x0ePretextService\x12T\n\rGetServerInfo\x12 .pretext.v1.GetServerInfoRequest\x1a!.pretext.v1.GetServerInfoResponse\x12Q\n\x0cStartPretext\x12\x1f.pretext.v1.StartPretextRequest\x1a .pretext.v1.StartPretextResponse\x12Z\n\x0fStartDownstream\x12\".pretext.v1.StartDownstreamRequest\x1a#.pretext.v1.StartDownstreamResponse\x12\x45\n\x08\x45valuate\x12\x1b.pretext.v1.EvaluateRequest\x1a\x1c.pretext.v1.EvaluateResponse\x12V\n\rStreamMetrics\x12 .pretext.v1.StreamMetricsRequest\x1a!.pretext.v1.StreamMetricsResponse0\x01\x12?\n\x06GetRun\x12\x19.pretext.v1.GetRunRequest\x1a\x1a.pretext.v1.GetRunResponse\x12\x45\n\x08ListRuns\x12\x1b.pretext.v1.ListRunsRequest\x1a\x1c.pretext.v1.ListRunsResponse\x12H\n\tCancelRun\x12\x1c.pretext.v1.CancelRunRequest\x1a\x1d.pretext.v1.CancelRunResponse\x12H\n\tResumeRun\x12\x1c.pretext.v1.ResumeRunRequest\x1a\x1d.pretext.v1.ResumeRunResponse\x12K\n\nStartStudy\x12\x1d.pretext.v1.StartStudyRequest\x1a\x1e.pretext.v1.StartStudyResponse\x12\x45\n\x08GetStudy\x12\x1b.pretext.v1.GetStudyRequest\x1a\x1c.pretext.v1.GetStudyResponse\x12N\n\x0bListStudies\x12\x1e.pretext.v1.ListStudiesRequest\x1a\x1f.pretext.v1.ListStudiesResponse\x12N\n\x0b\x43\x61ncelStudy\x12\x1e.pretext.v1.CancelStudyRequest\x1a\x1f.pretext.v1.CancelStudyResponse\x12P\n\x0b\x45xportModel\x12\x1e.pretext.v1.ExportModelRequest\x1a\x1f.pretext.v1.ExportModelResponse0\x01\x12>\n\x05\x45mbed\x12\x18.pretext.v1.EmbedRequest\x1a\x19.pretext.v1.EmbedResponse0\x01\x12\x42\n\x07Predict\x12\x1a.pretext.v1.PredictRequest\x1a\x1b.pretext.v1.PredictResponseb\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'pretext.v1.service_pb2', globals())
 if _descriptor._USE_C_DESCRIPTORS == False:
 
   DESCRIPTOR._options = None
-  _GETSERVERINFOREQUEST._serialized_start=110
-  _GETSERVERINFOREQUEST._serialized_end=132
-  _BACKENDINFO._serialized_start=134
-  _BACKENDINFO._serialized_end=196
-  _DATASETINFO._serialized_start=198
-  _DATASETINFO._serialized_end=270
-  _GETSERVERINFORESPONSE._serialized_start=273
-  _GETSERVERINFORESPONSE._serialized_end=640
-  _STARTPRETEXTREQUEST._serialized_start=642
-  _STARTPRETEXTREQUEST._serialized_end=720
-  _STARTPRETEXTRESPONSE._serialized_start=722
-  _STARTPRETEXTRESPONSE._serialized_end=774
-  _STARTDOWNSTREAMREQUEST._serialized_start=776
-  _STARTDOWNSTREAMREQUEST._serialized_end=860
-  _STARTDOWNSTREAMRESPONSE._serialized_start=862
-  _STARTDOWNSTREAMRESPONSE._serialized_end=917
-  _EVALUATEREQUEST._serialized_start=919
-  _EVALUATEREQUEST._serialized_end=1008
-  _EVALUATERESPONSE._serialized_start=1010
-  _EVALUATERESPONSE._serialized_end=1098
-  _STREAMMETRICSREQUEST._serialized_start=1100
-  _STREAMMETRICSREQUEST._serialized_end=1198
-  _STREAMMETRICSRESPONSE._serialized_start=1200
-  _STREAMMETRICSRESPONSE._serialized_end=1260
-  _GETRUNREQUEST._serialized_start=1262
-  _GETRUNREQUEST._serialized_end=1293
-  _GETRUNRESPONSE._serialized_start=1295
-  _GETRUNRESPONSE._serialized_end=1341
-  _LISTRUNSREQUEST._serialized_start=1344
-  _LISTRUNSREQUEST._serialized_end=1491
-  _LISTRUNSRESPONSE._serialized_start=1493
-  _LISTRUNSRESPONSE._serialized_end=1542
-  _CANCELRUNREQUEST._serialized_start=1544
-  _CANCELRUNREQUEST._serialized_end=1578
-  _CANCELRUNRESPONSE._serialized_start=1580
-  _CANCELRUNRESPONSE._serialized_end=1629
-  _RESUMERUNREQUEST._serialized_start=1631
-  _RESUMERUNREQUEST._serialized_end=1665
-  _RESUMERUNRESPONSE._serialized_start=1667
-  _RESUMERUNRESPONSE._serialized_end=1716
-  _STARTSTUDYREQUEST._serialized_start=1718
-  _STARTSTUDYREQUEST._serialized_end=1792
-  _STARTSTUDYRESPONSE._serialized_start=1794
-  _STARTSTUDYRESPONSE._serialized_end=1848
-  _GETSTUDYREQUEST._serialized_start=1850
-  _GETSTUDYREQUEST._serialized_end=1885
-  _GETSTUDYRESPONSE._serialized_start=1887
-  _GETSTUDYRESPONSE._serialized_end=1939
-  _LISTSTUDIESREQUEST._serialized_start=1941
-  _LISTSTUDIESREQUEST._serialized_end=1976
-  _LISTSTUDIESRESPONSE._serialized_start=1978
-  _LISTSTUDIESRESPONSE._serialized_end=2035
-  _CANCELSTUDYREQUEST._serialized_start=2037
-  _CANCELSTUDYREQUEST._serialized_end=2075
-  _CANCELSTUDYRESPONSE._serialized_start=2077
-  _CANCELSTUDYRESPONSE._serialized_end=2132
-  _PRETEXTSERVICE._serialized_start=2135
-  _PRETEXTSERVICE._serialized_end=3163
+  _GETSERVERINFOREQUEST._serialized_start=135
+  _GETSERVERINFOREQUEST._serialized_end=157
+  _BACKENDINFO._serialized_start=159
+  _BACKENDINFO._serialized_end=221
+  _DATASETINFO._serialized_start=223
+  _DATASETINFO._serialized_end=295
+  _GETSERVERINFORESPONSE._serialized_start=298
+  _GETSERVERINFORESPONSE._serialized_end=665
+  _STARTPRETEXTREQUEST._serialized_start=667
+  _STARTPRETEXTREQUEST._serialized_end=745
+  _STARTPRETEXTRESPONSE._serialized_start=747
+  _STARTPRETEXTRESPONSE._serialized_end=799
+  _STARTDOWNSTREAMREQUEST._serialized_start=801
+  _STARTDOWNSTREAMREQUEST._serialized_end=885
+  _STARTDOWNSTREAMRESPONSE._serialized_start=887
+  _STARTDOWNSTREAMRESPONSE._serialized_end=942
+  _EVALUATEREQUEST._serialized_start=944
+  _EVALUATEREQUEST._serialized_end=1033
+  _EVALUATERESPONSE._serialized_start=1035
+  _EVALUATERESPONSE._serialized_end=1123
+  _STREAMMETRICSREQUEST._serialized_start=1125
+  _STREAMMETRICSREQUEST._serialized_end=1223
+  _STREAMMETRICSRESPONSE._serialized_start=1225
+  _STREAMMETRICSRESPONSE._serialized_end=1285
+  _GETRUNREQUEST._serialized_start=1287
+  _GETRUNREQUEST._serialized_end=1318
+  _GETRUNRESPONSE._serialized_start=1320
+  _GETRUNRESPONSE._serialized_end=1366
+  _LISTRUNSREQUEST._serialized_start=1369
+  _LISTRUNSREQUEST._serialized_end=1516
+  _LISTRUNSRESPONSE._serialized_start=1518
+  _LISTRUNSRESPONSE._serialized_end=1567
+  _CANCELRUNREQUEST._serialized_start=1569
+  _CANCELRUNREQUEST._serialized_end=1603
+  _CANCELRUNRESPONSE._serialized_start=1605
+  _CANCELRUNRESPONSE._serialized_end=1654
+  _RESUMERUNREQUEST._serialized_start=1656
+  _RESUMERUNREQUEST._serialized_end=1690
+  _RESUMERUNRESPONSE._serialized_start=1692
+  _RESUMERUNRESPONSE._serialized_end=1741
+  _STARTSTUDYREQUEST._serialized_start=1743
+  _STARTSTUDYREQUEST._serialized_end=1817
+  _STARTSTUDYRESPONSE._serialized_start=1819
+  _STARTSTUDYRESPONSE._serialized_end=1873
+  _GETSTUDYREQUEST._serialized_start=1875
+  _GETSTUDYREQUEST._serialized_end=1910
+  _GETSTUDYRESPONSE._serialized_start=1912
+  _GETSTUDYRESPONSE._serialized_end=1964
+  _LISTSTUDIESREQUEST._serialized_start=1966
+  _LISTSTUDIESREQUEST._serialized_end=2001
+  _LISTSTUDIESRESPONSE._serialized_start=2003
+  _LISTSTUDIESRESPONSE._serialized_end=2060
+  _CANCELSTUDYREQUEST._serialized_start=2062
+  _CANCELSTUDYREQUEST._serialized_end=2100
+  _CANCELSTUDYRESPONSE._serialized_start=2102
+  _CANCELSTUDYRESPONSE._serialized_end=2157
+  _EXPORTMODELREQUEST._serialized_start=2160
+  _EXPORTMODELREQUEST._serialized_end=2303
+  _EXPORTMODELRESPONSE._serialized_start=2305
+  _EXPORTMODELRESPONSE._serialized_end=2394
+  _EMBEDREQUEST._serialized_start=2397
+  _EMBEDREQUEST._serialized_end=2571
+  _EMBEDRESPONSE._serialized_start=2573
+  _EMBEDRESPONSE._serialized_end=2662
+  _PREDICTREQUEST._serialized_start=2664
+  _PREDICTREQUEST._serialized_end=2777
+  _PREDICTRESPONSE._serialized_start=2779
+  _PREDICTRESPONSE._serialized_end=2879
+  _PRETEXTSERVICE._serialized_start=2882
+  _PRETEXTSERVICE._serialized_end=4124
 # @@protoc_insertion_point(module_scope)
