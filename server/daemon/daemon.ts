@@ -17,6 +17,8 @@ import { EventLog } from './runs/event-log.js';
 import { RunRegistry } from './runs/registry.js';
 import { Scheduler } from './runs/scheduler.js';
 import { Studies } from './studies/studies.js';
+import { InferenceRunner } from './inference/runner.js';
+import { MAX_REQUEST_MESSAGE_BYTES } from '../shared/contract/models-out.js';
 import { PROJECT_ROOT } from '../shared/version.js';
 
 export interface DaemonOptions {
@@ -49,6 +51,10 @@ export interface DaemonOptions {
   workerEnv?: NodeJS.ProcessEnv;
   /** Kill a worker that reports nothing this long after it starts (default 180 s). */
   workerStartTimeoutMs?: number;
+  /** Inference worker entry script (default: the production one). */
+  inferenceWorkerEntry?: string;
+  /** End an Embed/ExportModel stream whose client reads nothing this long (default 60 s). */
+  stalledStreamMs?: number;
 }
 
 export interface Daemon {
@@ -144,6 +150,10 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   });
 
   const studies = new Studies(db, registry, events, scheduler, log);
+  const inference = new InferenceRunner({
+    entry: opts.inferenceWorkerEntry,
+    env: opts.workerEnv ? { ...process.env, ...opts.workerEnv } : undefined,
+  });
 
   // Runs that were RUNNING belong to a daemon that died: they are INTERRUPTED now.
   for (const run of registry.list({ states: [RunState.RUN_STATE_RUNNING], limit: 10_000 })) {
@@ -175,6 +185,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     interceptors: opts.token ? [authInterceptor(opts.token)] : [],
     'grpc.keepalive_permit_without_calls': 1,
     'grpc.keepalive_time_ms': 60_000,
+    // Predict and Embed carry images: RESOURCE_EXHAUSTED comes from the checks, not the transport.
+    'grpc.max_receive_message_length': MAX_REQUEST_MESSAGE_BYTES,
   });
   const health = new HealthImplementation({ '': 'SERVING', [SERVICE_NAME]: 'SERVING' });
   health.addToServer(server);
@@ -194,6 +206,10 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       probeBackends,
       datasetStatus: (name) => datasetStatus(name, opts.dataDir),
       trackStream,
+      inference,
+      stateDir: opts.stateDir,
+      allowDownload: opts.allowDownload ?? true,
+      stalledStreamMs: opts.stalledStreamMs,
     }) as unknown as grpc.UntypedServiceImplementation,
   );
   const creds =
@@ -230,7 +246,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       // Stop accepting calls, then end open streams so tryShutdown does not wait on them.
       const drained = new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
       for (const end of [...streams]) end();
-      await scheduler.shutdown(opts.stopGraceMs ?? 10_000);
+      await Promise.all([scheduler.shutdown(opts.stopGraceMs ?? 10_000), inference.shutdown()]);
       const timer = setTimeout(() => server.forceShutdown(), 2_000);
       await drained;
       clearTimeout(timer);
@@ -240,5 +256,5 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     return closing;
   };
 
-  return { address, port: boundPort, workerPids: () => scheduler.pids(), close };
+  return { address, port: boundPort, workerPids: () => [...scheduler.pids(), ...inference.pids()], close };
 }

@@ -41,6 +41,8 @@ import { completeEvaluate, DATASETS, PRETEXT_METHODS } from './defaults.js';
 import { failedPrecondition, invalidArgument, RpcError } from './errors.js';
 import { isStudyId, type Studies } from '../studies/studies.js';
 import { serveStream } from './stream.js';
+import type { InferenceRunner } from '../inference/runner.js';
+import { modelsOutHandlers } from './models-out.js';
 import {
   checkId,
   checkName,
@@ -65,6 +67,12 @@ export interface ServiceDeps {
   datasetStatus(name: string): { present: boolean; path: string; hint: string };
   /** Registers an open stream so shutdown can end it. */
   trackStream(end: () => void): () => void;
+  /** Export, Embed and Predict run through this (inference workers in a slot of their own). */
+  inference: InferenceRunner;
+  stateDir: string;
+  allowDownload: boolean;
+  /** See ModelsOutDeps.stalledStreamMs. */
+  stalledStreamMs?: number;
 }
 
 function unary<Req, Res>(
@@ -135,6 +143,7 @@ export function createService(deps: ServiceDeps): PretextServiceServer {
     });
 
   return {
+    ...modelsOutHandlers({ ...deps, toServiceError: (name, err) => toServiceError(log, name, err) }),
     getServerInfo: unary<GetServerInfoRequest, GetServerInfoResponse>(log, 'GetServerInfo', () => ({
       version: VERSION,
       codeRevision: codeRevision(),
