@@ -39,7 +39,7 @@ export async function untar(bytes: Uint8Array): Promise<Map<string, Buffer>> {
   const done = new Promise<void>((resolve, reject) => {
     ex.on('entry', (h, stream, next) => {
       const parts: Buffer[] = [];
-      stream.on('data', (c: Buffer) => parts.push(c));
+      stream.on('data', (c) => parts.push(c as Buffer));
       stream.on('end', () => {
         files.set(h.name, Buffer.concat(parts));
         next();
@@ -207,10 +207,10 @@ test('ONNX export of a ResNet8 (batch norm, shortcuts, average pooling) equals t
     const weights = net.model.weights.map((w, i) =>
       tf.tidy(() => {
         const name = w.originalName;
-        if (name.endsWith('moving_mean')) return tf.randomNormal(w.shape, 0, 0.5, 'float32', i);
-        if (name.endsWith('moving_variance')) return tf.randomUniform(w.shape, 0.5, 2, 'float32', i);
-        if (name.endsWith('gamma')) return tf.randomUniform(w.shape, 0.5, 1.5, 'float32', i);
-        if (name.endsWith('beta')) return tf.randomNormal(w.shape, 0, 0.2, 'float32', i);
+        if (name.endsWith('moving_mean')) return tf.randomNormal(w.shape as number[], 0, 0.5, 'float32', i);
+        if (name.endsWith('moving_variance')) return tf.randomUniform(w.shape as number[], 0.5, 2, 'float32', i);
+        if (name.endsWith('gamma')) return tf.randomUniform(w.shape as number[], 0.5, 1.5, 'float32', i);
+        if (name.endsWith('beta')) return tf.randomNormal(w.shape as number[], 0, 0.2, 'float32', i);
         return w.read().clone();
       }),
     );
