@@ -208,7 +208,8 @@ test('ONNX export of a ResNet8 (batch norm, shortcuts, average pooling) equals t
       tf.tidy(() => {
         const name = w.originalName;
         if (name.endsWith('moving_mean')) return tf.randomNormal(w.shape as number[], 0, 0.5, 'float32', i);
-        if (name.endsWith('moving_variance')) return tf.randomUniform(w.shape as number[], 0.5, 2, 'float32', i);
+        if (name.endsWith('moving_variance'))
+          return tf.randomUniform(w.shape as number[], 0.5, 2, 'float32', i);
         if (name.endsWith('gamma')) return tf.randomUniform(w.shape as number[], 0.5, 1.5, 'float32', i);
         if (name.endsWith('beta')) return tf.randomNormal(w.shape as number[], 0, 0.2, 'float32', i);
         return w.read().clone();

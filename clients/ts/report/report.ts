@@ -98,7 +98,7 @@ export function markdownTable(header: string[], rows: string[][]): string {
   return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
 }
 
-async function render(
+export async function render(
   spec: vl.TopLevelSpec,
 ): Promise<{ svg: string; png: Buffer; width: number; height: number }> {
   const compiled = vl.compile(spec).spec;

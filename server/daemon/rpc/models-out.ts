@@ -194,7 +194,7 @@ export function modelsOutHandlers(deps: ModelsOutDeps) {
     }
     const job: InferenceJob = { kind: 'export', ...base(t), format, exportDir, metadata };
     const outcome = await deps.inference.run(job, () => {}, signal);
-    if (!outcome) return undefined;
+    if (!outcome || signal.aborted) return undefined;
     if (outcome.type !== 'done' || !outcome.export) {
       if (outcome.type === 'done') throw new Error('the export worker returned no archive');
       throw outcomeError(outcome, log, 'ExportModel');
@@ -334,7 +334,8 @@ export function modelsOutHandlers(deps: ModelsOutDeps) {
       );
       await chain;
       if (broken) throw broken;
-      if (!outcome) return;
+      // Ended by the client or by shutdown: the worker was killed on purpose.
+      if (!outcome || ctl.signal.aborted) return;
       if (outcome.type !== 'done') throw outcomeError(outcome, log, 'Embed');
       call.end();
     })()
@@ -364,7 +365,8 @@ export function modelsOutHandlers(deps: ModelsOutDeps) {
         () => {},
         ctl.signal,
       );
-      if (!outcome) throw new RpcError(status.CANCELLED, 'the call ended before its turn');
+      if (!outcome || ctl.signal.aborted)
+        throw new RpcError(status.CANCELLED, 'the call ended before it finished');
       if (outcome.type !== 'done' || !outcome.predict) {
         if (outcome.type === 'done') throw new Error('the predict worker returned nothing');
         throw outcomeError(outcome, log, 'Predict');
