@@ -44,6 +44,7 @@ export async function downloadExport(
 ): Promise<DownloadResult> {
   const part = `${file}.part`;
   const shaFile = `${part}.sha256`;
+  await mkdir(path.dirname(path.resolve(file)), { recursive: true });
   let resumed = 0;
   for (let attempt = 0; ; attempt++) {
     let offset = 0;
@@ -106,37 +107,43 @@ function receive(
   return new Promise((resolve, reject) => {
     const call = conn.client.exportModel(ExportModelRequest.fromPartial(req), conn.metadata());
     let info: ExportInfo | undefined;
-    // Appends are chained so chunks land in order; the stream pauses while one is written.
+    // Writes are chained so chunks land in order; the stream pauses while one is written.
     let chain: Promise<void> = Promise.resolve();
-    let failed = false;
+    let failure: unknown;
+    const step = (fn: () => Promise<void>) => {
+      chain = chain.then(async () => {
+        if (failure) return;
+        try {
+          await fn();
+        } catch (err) {
+          failure = err;
+          call.cancel();
+        }
+      });
+    };
     call.on('data', (msg: { info?: ExportInfo; offset: number; data: Buffer }) => {
       if (msg.info) {
-        info = msg.info;
-        const sha = msg.info.sha256;
-        chain = chain.then(() => writeFile(shaFile, sha));
+        const header = msg.info;
+        info = header;
+        step(() => writeFile(shaFile, header.sha256));
       }
       if (msg.data.byteLength === 0) return;
       call.pause();
-      chain = chain
-        .then(() => appendFile(part, msg.data))
-        .then(() => {
-          if (info) onProgress?.(msg.offset + msg.data.byteLength, info.totalBytes);
-          call.resume();
-        })
-        .catch((err: unknown) => {
-          failed = true;
-          call.cancel();
-          reject(err);
-        });
+      step(async () => {
+        await appendFile(part, msg.data);
+        if (info) onProgress?.(msg.offset + msg.data.byteLength, info.totalBytes);
+        call.resume();
+      });
     });
     call.on('error', (err) => {
-      if (!failed) chain.then(() => reject(err), reject);
+      void chain.then(() => reject(failure ?? err));
     });
     call.on('end', () => {
-      chain.then(() => {
-        if (!info) reject(new Error('the daemon ended the export without a header'));
+      void chain.then(() => {
+        if (failure) reject(failure);
+        else if (!info) reject(new Error('the daemon ended the export without a header'));
         else resolve(info);
-      }, reject);
+      });
     });
   });
 }

@@ -7,7 +7,6 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
-import sharp from 'sharp';
 import type { ExportInfo } from '../../gen/ts/pretext/v1/models.js';
 import { CheckpointChoice, type Run, RunState } from '../../gen/ts/pretext/v1/run.js';
 import {
@@ -21,6 +20,7 @@ import { MAX_IMAGES_PER_CALL } from '../../server/shared/contract/models-out.js'
 import { resolveDataset } from '../../server/shared/data/registry.js';
 import { REPO_ROOT, SHARED_DATASETS } from '../helpers/paths.js';
 import { startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
+import { testPngs } from './helpers.js';
 
 const REAL_WORKER = path.join(REPO_ROOT, 'server/worker/engine/worker.ts');
 const BEST = CheckpointChoice.CHECKPOINT_CHOICE_BEST;
@@ -30,7 +30,7 @@ let d: TestDaemon;
 let downstream: Run;
 let pngs: Buffer[] = [];
 
-export function downstreamRequest() {
+function downstreamRequest() {
   return {
     config: {
       dataset: 'cifar10',
@@ -41,23 +41,6 @@ export function downstreamRequest() {
     },
     name: 'models-out',
   };
-}
-
-/** The first `n` CIFAR-10 test images as PNG files' bytes. */
-export async function testPngs(n: number, side = 32): Promise<Buffer[]> {
-  const handle = await resolveDataset('cifar10', { dataDir: SHARED_DATASETS, allowDownload: false });
-  const set = await handle.load('test', { limit: n });
-  const px = 32 * 32 * 3;
-  return Promise.all(
-    Array.from({ length: n }, (_, i) =>
-      sharp(Buffer.from(set.images.subarray(i * px, (i + 1) * px)), {
-        raw: { width: 32, height: 32, channels: 3 },
-      })
-        .resize(side, side, { kernel: 'nearest' })
-        .png()
-        .toBuffer(),
-    ),
-  );
 }
 
 before(async () => {
