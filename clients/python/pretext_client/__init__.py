@@ -58,6 +58,7 @@ from .models import (
     SubsetScheme,
     TrainingOptions,
 )
+from .models_out import ClassScore, Embeddings, ExportResult, Prediction
 
 __version__ = "0.1.0"
 
@@ -67,22 +68,26 @@ __all__ = [
     "BackendInfo",
     "CheckpointChoice",
     "CheckpointSaved",
+    "ClassScore",
     "Client",
     "ContrastiveOptions",
     "DatasetInfo",
     "DeadlineExceededError",
     "DownloadProgress",
     "DownstreamConfig",
+    "Embeddings",
     "EpochMetrics",
     "EvalResult",
     "Evaluation",
     "EvaluateConfig",
     "Event",
     "EventStream",
+    "ExportResult",
     "InvalidArgumentError",
     "LogLevel",
     "LogLine",
     "NotFoundError",
+    "Prediction",
     "PretextConfig",
     "PretextError",
     "Progress",
