@@ -27,7 +27,7 @@ import {
   IMAGE_RESIZE_RULE,
   MAX_IMAGES_PER_CALL,
   MAX_TOP_K,
-} from '../server/shared/contract/models-out.js';
+} from './models-out-contract.js';
 import {
   cancelCommand,
   downstreamRequest,

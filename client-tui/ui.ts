@@ -19,10 +19,11 @@ import {
   type Values,
 } from '../cli/options.js';
 import { downstreamRequest, evaluateRequest, pretextRequest } from '../cli/commands/write.js';
+import { EXPORT_FORMATS } from '../cli/models-out-contract.js';
 import type { DashState } from './state.js';
 import { studyKey } from './studyKeys.js';
 
-export type FormKind = 'pretext' | 'downstream' | 'evaluate';
+export type FormKind = 'pretext' | 'downstream' | 'evaluate' | 'export';
 
 export interface FormState {
   kind: FormKind;
@@ -83,7 +84,8 @@ export type Effect =
   | { type: 'evaluate'; req: EvaluateRequest }
   | { type: 'cancel'; runId: string }
   | { type: 'resume'; runId: string }
-  | { type: 'cancelStudy'; studyId: string };
+  | { type: 'cancelStudy'; studyId: string }
+  | { type: 'export'; runId: string; format: string; checkpoint: string; out: string };
 
 export interface KeyResult {
   ui: UiState;
@@ -100,6 +102,7 @@ export const HELP_KEYS: readonly [string, string][] = [
   ['e', 'evaluate the selected run (form)'],
   ['c', 'cancel the selected run (asks first)'],
   ['R', 'resume the selected interrupted/failed run'],
+  ['x', "export the selected run's network (ONNX or tfjs + metadata) to a local folder (form)"],
   ['m', 'run view: charts per epoch → per step → final results'],
   ['s', 'label-budget studies ↔ runs; enter opens a study'],
   ['c (study)', 'studies: cancel the selected study and its runs (asks first)'],
@@ -121,7 +124,7 @@ export function visibleFields(form: FormState): FieldSpec[] {
 const defaults = (specs: readonly FieldSpec[]): Values =>
   Object.fromEntries(specs.map((s) => [s.key, s.formDefault]));
 
-export function newForm(kind: FormKind, runId?: string): FormState {
+export function newForm(kind: FormKind, runId?: string, checkpoint?: string): FormState {
   const name: FieldSpec = {
     key: 'name',
     flag: 'name',
@@ -147,6 +150,37 @@ export function newForm(kind: FormKind, runId?: string): FormState {
     const values = defaults(fields);
     return { kind, runId, fields, values, focus: 0, errors: [] };
   }
+  if (kind === 'export') {
+    const fields: FieldSpec[] = [
+      {
+        key: 'format',
+        flag: 'format',
+        label: 'Format',
+        help: 'onnx or tfjs',
+        type: 'choice',
+        choices: EXPORT_FORMATS,
+        formDefault: 'onnx',
+      },
+      {
+        key: 'checkpoint',
+        flag: 'checkpoint',
+        label: 'Checkpoint',
+        help: 'best, or last for a run still training',
+        type: 'choice',
+        choices: ['best', 'last'],
+        formDefault: checkpoint ?? 'best',
+      },
+      {
+        key: 'out',
+        flag: 'out',
+        label: 'Folder',
+        help: 'local folder (empty = ./<run>-<format>)',
+        type: 'text',
+        formDefault: '',
+      },
+    ];
+    return { kind, runId, fields, values: defaults(fields), focus: 0, errors: [] };
+  }
   const fields = [...EVAL_FIELDS, name];
   return { kind, runId, fields, values: defaults(fields), focus: 0, errors: [] };
 }
@@ -157,6 +191,18 @@ export function submitForm(form: FormState): { effect?: Effect; errors: string[]
   const values: Values = {};
   for (const [k, v] of Object.entries(form.values)) if (shown.has(k) && v !== '') values[k] = v;
   try {
+    if (form.kind === 'export') {
+      const errors: string[] = [];
+      for (const f of form.fields) {
+        const p = parseField(f, values[f.key]);
+        if (p.error) errors.push(p.error);
+      }
+      if (errors.length) return { errors };
+      const format = String(values.format ?? 'onnx');
+      const out = String(values.out ?? '').trim() || `${form.runId}-${format}`;
+      const checkpoint = String(values.checkpoint ?? 'best');
+      return { effect: { type: 'export', runId: form.runId ?? '', format, checkpoint, out }, errors: [] };
+    }
     if (form.kind === 'pretext')
       return { effect: { type: 'startPretext', req: pretextRequest(values) }, errors: [] };
     if (form.kind === 'downstream') {
@@ -294,6 +340,19 @@ export function handleKey(ui: UiState, dash: DashState, input: string, key: KeyI
       return { ui: { ...here, notice: { text: `${run.id} already ended; nothing to cancel`, error: true } } };
     }
     return { ui: { ...here, overlay: { kind: 'confirm', action: 'cancel', runId: run.id } } };
+  }
+  if (input === 'x') {
+    if (!run) return { ui: { ...here, notice: { text: 'no run selected', error: true } } };
+    if (run.kind === RunKind.RUN_KIND_EVALUATE)
+      return {
+        ui: { ...here, notice: { text: `${run.id} is an evaluation; export its target run`, error: true } },
+      };
+    if (run.artifacts.length === 0)
+      return { ui: { ...here, notice: { text: `${run.id} has no checkpoint to export yet`, error: true } } };
+    const last = !isTerminal(run.state) || run.state === RunState.RUN_STATE_INTERRUPTED;
+    return {
+      ui: { ...here, overlay: { kind: 'form', form: newForm('export', run.id, last ? 'last' : 'best') } },
+    };
   }
   if (input === 'R') {
     if (!run) return { ui: { ...here, notice: { text: 'no run selected', error: true } } };

@@ -13,12 +13,7 @@ import {
   writeEmbeddings,
 } from '../../clients/ts/models-out.js';
 import { PredictRequest, PredictResponse } from '../../gen/ts/pretext/v1/service.js';
-import {
-  EMBED_SPLITS,
-  EXPORT_FORMATS,
-  MAX_IMAGES_PER_CALL,
-  MAX_TOP_K,
-} from '../../server/shared/contract/models-out.js';
+import { EMBED_SPLITS, EXPORT_FORMATS, MAX_IMAGES_PER_CALL, MAX_TOP_K } from '../models-out-contract.js';
 import type { Io } from '../io.js';
 import { checkRunId } from '../options.js';
 import { json } from './read.js';
