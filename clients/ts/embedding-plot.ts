@@ -3,7 +3,7 @@
 import { writeFile } from 'node:fs/promises';
 import { UMAP } from 'umap-js';
 import type * as vl from 'vega-lite';
-import { render } from './report/report.js';
+import { render } from './report/render.js';
 
 export type Projection = 'umap' | 'pca';
 

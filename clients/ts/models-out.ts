@@ -4,11 +4,16 @@ import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
 import { appendFile, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { status } from '@grpc/grpc-js';
+import { type Metadata, status } from '@grpc/grpc-js';
 import tar from 'tar-stream';
 import type { EmbedInfo, ExportInfo } from '../../gen/ts/pretext/v1/models.js';
 import { CheckpointChoice } from '../../gen/ts/pretext/v1/run.js';
-import { EmbedRequest, type EmbedResponse, ExportModelRequest } from '../../gen/ts/pretext/v1/service.js';
+import {
+  EmbedRequest,
+  type EmbedResponse,
+  ExportModelRequest,
+  type PretextServiceClient,
+} from '../../gen/ts/pretext/v1/service.js';
 import { type Connection, isServiceError, isTransient } from './connection.js';
 
 export function checkpointChoice(name: string | undefined): CheckpointChoice {
@@ -189,8 +194,17 @@ export interface Embeddings {
 
 /** Runs Embed and gathers the whole stream. */
 export function collectEmbeddings(conn: Connection, req: Partial<EmbedRequest>): Promise<Embeddings> {
+  return embedWith(conn.client, conn.metadata(), req);
+}
+
+/** Embed through a bare client (the study report's collector has no Connection). */
+export function embedWith(
+  client: PretextServiceClient,
+  md: Metadata,
+  req: Partial<EmbedRequest>,
+): Promise<Embeddings> {
   return new Promise((resolve, reject) => {
-    const call = conn.client.embed(EmbedRequest.fromPartial(req), conn.metadata());
+    const call = client.embed(EmbedRequest.fromPartial(req), md);
     let info: EmbedInfo | undefined;
     let at = 0;
     let out: Embeddings | undefined;

@@ -16,6 +16,7 @@ import { resolveDataset } from '../../server/shared/data/registry.js';
 import type { InferenceJob } from '../../server/shared/inference-protocol.js';
 import { startBackend } from '../../server/worker/engine/job-support.js';
 import { trainJob } from '../../server/worker/engine/jobs.js';
+import { runEmbed } from '../../server/worker/inference/embed.js';
 import { exportModel, runExport } from '../../server/worker/inference/export.js';
 import { type LoadedModel, loadModel, normalise } from '../../server/worker/inference/load-model.js';
 import { toOnnx } from '../../server/worker/inference/onnx.js';
@@ -186,6 +187,45 @@ test('tfjs export: tf.loadLayersModel over HTTP (as in a browser) gives the same
     assert.equal(tf.memory().numTensors, before, 'no tensor leaked by the round trip');
   } finally {
     server.close();
+    m.dispose();
+  }
+});
+
+test('Embed in-process: rows of the split in blocks, and no tensor left behind', async () => {
+  const m = await loadModel(runDir, 'best');
+  try {
+    const job = {
+      kind: 'embed' as const,
+      runDir,
+      checkpoint: 'best' as const,
+      backend: 'auto',
+      dataDir: SHARED_DATASETS,
+      allowDownload: false,
+      source: { type: 'split' as const, dataset: '', split: 'test', offset: 5, limit: 70 },
+      rowsPerBlock: 32,
+    };
+    const blocks: number[][] = [];
+    let header: { dim: number; count: number } | undefined;
+    const sink = {
+      info: async (_m: unknown, dim: number, count: number) => {
+        header = { dim, count };
+      },
+      rows: async (indices: Int32Array) => {
+        blocks.push(Array.from(indices));
+      },
+    };
+    await runEmbed(job, m, sink);
+    const before = tf.memory().numTensors;
+    blocks.length = 0;
+    await runEmbed(job, m, sink);
+    assert.equal(tf.memory().numTensors, before, 'tensor count flat across an Embed');
+    assert.deepEqual(header, { dim: 16, count: 70 });
+    assert.deepEqual(
+      blocks.map((b) => b.length),
+      [32, 32, 6],
+    );
+    assert.equal(blocks[0]![0], 5);
+  } finally {
     m.dispose();
   }
 });
