@@ -22,6 +22,8 @@ export type InferenceJob =
       format: ExportFormat;
       /** Where the archive goes; the worker names the file by the checkpoint's stamp. */
       exportDir: string;
+      /** Where the run's dataset is (a pretext run's metadata names the dataset's classes). */
+      dataDir: string;
       /** Facts only the daemon knows (the run's row); the worker adds what the checkpoint says. */
       metadata: Pick<
         ExportMetadata,

@@ -110,6 +110,7 @@ async function exportOf(m: LoadedModel, format: 'onnx' | 'tfjs') {
     backend: 'auto',
     format,
     exportDir: path.join(runDir, 'exports'),
+    dataDir: SHARED_DATASETS,
     metadata: {
       run_id: 'r-test',
       run_state: 'SUCCEEDED',

@@ -142,6 +142,7 @@ class ExportTest(unittest.TestCase):
             self.assertEqual(res.metadata["method"], "simclr")
             self.assertEqual(res.metadata["input_shape"], [32, 32, 3])
             self.assertEqual([o["name"] for o in res.metadata["outputs"]], ["features"])
+            self.assertEqual(res.metadata["class_names"][0], "airplane")  # the dataset's, to label embeddings
             self.assertEqual(len(res.sha256), 64)
             self.assertFalse(os.path.exists(path + ".tar"))
             try:

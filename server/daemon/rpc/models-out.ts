@@ -192,7 +192,14 @@ export function modelsOutHandlers(deps: ModelsOutDeps) {
       const info = JSON.parse(readFileSync(`${cached}.json`, 'utf8')) as { epoch: number; files: string[] };
       return { file: cached, sha256: readFileSync(`${cached}.sha256`, 'utf8').trim(), ...info };
     }
-    const job: InferenceJob = { kind: 'export', ...base(t), format, exportDir, metadata };
+    const job: InferenceJob = {
+      kind: 'export',
+      ...base(t),
+      format,
+      exportDir,
+      dataDir: deps.dataDir,
+      metadata,
+    };
     const outcome = await deps.inference.run(job, () => {}, signal);
     if (!outcome || signal.aborted) return undefined;
     if (outcome.type !== 'done' || !outcome.export) {

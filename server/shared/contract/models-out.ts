@@ -104,6 +104,7 @@ export interface ExportMetadata {
     /** The mean image, [height, width, 3] row-major (HWC), in [0, 1]. */
     mean: number[];
   };
+  /** The classifier's classes (downstream runs), else the dataset's (to label embeddings). */
   class_names: string[];
   code_revision: string;
   data_checksum: string;

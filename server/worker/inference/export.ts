@@ -10,6 +10,7 @@ import {
   TFJS_SHARD_BYTES,
 } from '../../shared/contract/models-out.js';
 import { type ExportDone, exportFileName, type InferenceJob } from '../../shared/inference-protocol.js';
+import { resolveDataset } from '../../shared/data/registry.js';
 import { VERSION } from '../../shared/version.js';
 import { writeFileAtomic } from '../engine/checkpoint.js';
 import { type ArchiveFile, sha256Hex, tarArchive } from './archive.js';
@@ -61,7 +62,22 @@ export async function tfjsFiles(model: tf.LayersModel, metadata: object): Promis
   return [{ name: EXPORT_FILES.tfjsModel, data: new TextEncoder().encode(JSON.stringify(json)) }, ...files];
 }
 
-export function buildMetadata(job: ExportJob, m: LoadedModel, outputs: tf.SymbolicTensor[], names: string[]) {
+/** The dataset's class names from its files (no download); empty when they cannot be read. */
+async function datasetClassNames(name: string, dataDir: string): Promise<string[]> {
+  try {
+    return (await resolveDataset(name, { dataDir, allowDownload: false })).classNames;
+  } catch {
+    return [];
+  }
+}
+
+export function buildMetadata(
+  job: ExportJob,
+  m: LoadedModel,
+  outputs: tf.SymbolicTensor[],
+  names: string[],
+  classNames: string[],
+) {
   const { info } = m;
   const [h, w] = info.network.inputShape;
   const metadata: ExportMetadata = {
@@ -78,7 +94,7 @@ export function buildMetadata(job: ExportJob, m: LoadedModel, outputs: tf.Symbol
       formula: `input[n, y, x, c] = pixel[y, x, c] / 255 - mean[y, x, c] (RGB, ${h}×${w}, NHWC float32)`,
       mean: Array.from(m.mean, (v) => Math.fround(v)),
     },
-    class_names: m.classifier ? info.classNames : [],
+    class_names: classNames,
     architecture:
       info.network.architecture === 'resnet'
         ? `resnet${info.network.depth}_v1`
@@ -91,7 +107,8 @@ export function buildMetadata(job: ExportJob, m: LoadedModel, outputs: tf.Symbol
 
 export async function runExport(job: ExportJob, m: LoadedModel): Promise<ExportDone> {
   const { model, outputNames } = exportModel(m);
-  const metadata = buildMetadata(job, m, model.outputs, outputNames);
+  const classNames = m.classifier ? m.info.classNames : await datasetClassNames(m.info.dataset, job.dataDir);
+  const metadata = buildMetadata(job, m, model.outputs, outputNames, classNames);
   const files: ArchiveFile[] =
     job.format === 'onnx'
       ? [
