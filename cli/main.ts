@@ -315,7 +315,10 @@ export function buildProgram(io: Io, codeOut: { code: number }): Command {
     )
     .option('--out <file.npy>', 'embeddings (float32, n × dim); labels and indices go beside it')
     .option('--checkpoint <which>', 'best | last')
-    .option('--plot', 'also draw a 2-D projection coloured by class (<out>.svg, <out>.png; at most 2000 points)')
+    .option(
+      '--plot',
+      'also draw a 2-D projection coloured by class (<out>.svg, <out>.png; at most 2000 points)',
+    )
     .option('--beside <run>', 'with --plot: a second run drawn beside (e.g. the SL baseline)')
     .option('--projection <how>', 'umap | pca (default umap)')
     .option('--json', 'print one JSON document')
