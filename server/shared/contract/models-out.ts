@@ -55,7 +55,7 @@ export const STALLED_STREAM_MS = 60_000;
 
 /** Client images of another size are resized (centre crop to the aspect ratio, then scaled). */
 export const IMAGE_RESIZE_RULE =
-  'images of another size are resized to the network input: centre-cropped to its aspect ratio, then scaled (bilinear)';
+  'images of another size are resized to the network input: centre-cropped to its aspect ratio, then scaled (Lanczos)';
 
 /** Image containers Embed and Predict decode. */
 export const IMAGE_FORMATS = ['png', 'jpeg', 'webp'] as const;
