@@ -13,6 +13,14 @@ import { gcCommand } from './commands/gc.js';
 import { infoCommand, runsCommand, showCommand } from './commands/read.js';
 import { studyCancel, studyList, studyReport, studyShow, studyStart, studyWatch } from './commands/study.js';
 import { watchCommand } from './commands/watch.js';
+import { embedCommand, exportCommand, predictCommand } from './commands/models-out.js';
+import {
+  EMBED_SPLITS,
+  EXPORT_FORMATS,
+  IMAGE_RESIZE_RULE,
+  MAX_IMAGES_PER_CALL,
+  MAX_TOP_K,
+} from '../server/shared/contract/models-out.js';
 import {
   CONTRASTIVE_FIELDS,
   DOWNSTREAM_FIELDS,
@@ -295,6 +303,69 @@ export function buildProgram(io: Io, codeOut: { code: number }): Command {
     .option('--json', 'print one JSON document')
     .addHelpText('after', '\nExample: pretext gc --dry-run --last-days 30')
     .action(run(withConn((c, cmd) => gcCommand(c, io, cmd.opts()))));
+
+  program
+    .command('export')
+    .description("download a run's trained network (ONNX or TensorFlow.js) with its metadata.json")
+    .argument('<run>', 'run id')
+    .option('--format <name>', `${EXPORT_FORMATS.join(' | ')} (default onnx)`)
+    .option('--out <dir>', 'folder for the files (default ./<run>-<format>)')
+    .option('--checkpoint <which>', 'best | last (a run still training has only last)')
+    .option('--json', 'print one JSON document')
+    .addHelpText(
+      'after',
+      '\nA broken download resumes where it stopped when run again. The model takes NHWC float32\n' +
+        'input: pixel/255 minus the mean image in metadata.json.\nExample: pretext export r-20261128-0a1b2c --format onnx --out model/',
+    )
+    .action(run(withConn((c, cmd, id) => exportCommand(c, io, id ?? '', cmd.opts()))));
+
+  program
+    .command('embed')
+    .description("a run's backbone features of a dataset split or of image files, as .npy")
+    .argument('<run>', 'run id')
+    .option('--dataset <name>', "dataset (default: the run's)")
+    .option('--split <name>', `${EMBED_SPLITS.join(' | ')} (default test)`)
+    .option('--limit <n>', 'at most n images (0 = the whole split)')
+    .option('--offset <n>', 'first image of the split')
+    .option(
+      '--image <files...>',
+      `image files instead of a split (PNG, JPEG; at most ${MAX_IMAGES_PER_CALL})`,
+    )
+    .option('--out <file.npy>', 'embeddings (float32, n × dim); labels and indices go beside it')
+    .option('--checkpoint <which>', 'best | last')
+    .option(
+      '--plot',
+      'also draw a 2-D projection coloured by class (<out>.svg, <out>.png; at most 2000 points)',
+    )
+    .option('--beside <run>', 'with --plot: a second run drawn beside (e.g. the SL baseline)')
+    .option('--projection <how>', 'umap | pca (default umap)')
+    .option('--json', 'print one JSON document')
+    .addHelpText(
+      'after',
+      `\n${IMAGE_RESIZE_RULE}.\nExample: pretext embed r-20261128-0a1b2c --split test --out emb.npy --plot`,
+    )
+    .action(run(withConn((c, cmd, id) => embedCommand(c, io, id ?? '', cmd.opts()))));
+
+  program
+    .command('predict')
+    .description("top-k classes of image files by a downstream run's classifier")
+    .argument('<run>', 'a downstream run id')
+    .argument('<images...>', `PNG or JPEG files (at most ${MAX_IMAGES_PER_CALL})`)
+    .option('--top-k <n>', `classes per image, 1..${MAX_TOP_K} (default 5)`)
+    .option('--checkpoint <which>', 'best | last')
+    .option('--json', 'print one JSON document')
+    .addHelpText('after', `\n${IMAGE_RESIZE_RULE}.\nExample: pretext predict r-20261128-3c4d5e a.jpg b.png`)
+    .action(
+      run(async (cmd, id) => {
+        const c = conn(cmd);
+        try {
+          // commander hands the variadic argument over as an array; cmd.args has them all.
+          return await predictCommand(c, io, id ?? '', cmd.args.slice(1), cmd.opts());
+        } finally {
+          c.close();
+        }
+      }),
+    );
 
   program
     .command('tui')

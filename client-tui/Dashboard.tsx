@@ -2,7 +2,10 @@
 // Everything it renders is the props-only <App>.
 import { useApp, useInput } from 'ink';
 import { useCallback, useRef, useState } from 'react';
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
 import { type Connection, explainError } from '../clients/ts/connection.js';
+import { checkpointChoice, downloadExport, extractArchive } from '../clients/ts/models-out.js';
 import { App } from './components/App.js';
 import { useDaemon } from './hooks/useDaemon.js';
 import { useStudies } from './hooks/useStudies.js';
@@ -81,6 +84,22 @@ export function Dashboard({ conn, throttleMs, studyId }: DashboardProps) {
             const { study } = await conn.call(conn.client.cancelStudy, { studyId: effect.studyId });
             if (study) dispatch({ type: 'study', study });
             notify(`cancelling study ${effect.studyId} and its unfinished runs`);
+            return;
+          }
+          case 'export': {
+            notify(`exporting ${effect.runId} (${effect.format}, ${effect.checkpoint}) to ${effect.out} …`);
+            const dir = path.resolve(effect.out);
+            const archive = path.join(dir, `.${effect.runId}-${effect.format}.tar`);
+            const res = await downloadExport(
+              conn,
+              { runId: effect.runId, format: effect.format, checkpoint: checkpointChoice(effect.checkpoint) },
+              archive,
+            );
+            const files = await extractArchive(archive, dir);
+            await rm(archive, { force: true });
+            notify(
+              `exported ${effect.runId} (${res.info.checkpoint}, epoch ${res.info.epoch}${res.info.inProgress ? ', in progress' : ''}) to ${dir}: ${files.join(', ')}`,
+            );
             return;
           }
           case 'resume': {

@@ -21,10 +21,11 @@ import {
   TRAINING_FIELDS,
   type Values,
 } from '../clients/ts/requests.js';
+import { EXPORT_FORMATS } from '../server/shared/contract/models-out.js';
 import type { DashState } from './state.js';
 import { studyKey } from './studyKeys.js';
 
-export type FormKind = 'pretext' | 'downstream' | 'evaluate';
+export type FormKind = 'pretext' | 'downstream' | 'evaluate' | 'export';
 
 export interface FormState {
   kind: FormKind;
@@ -87,7 +88,8 @@ export type Effect =
   | { type: 'evaluate'; req: EvaluateRequest }
   | { type: 'cancel'; runId: string }
   | { type: 'resume'; runId: string }
-  | { type: 'cancelStudy'; studyId: string };
+  | { type: 'cancelStudy'; studyId: string }
+  | { type: 'export'; runId: string; format: string; checkpoint: string; out: string };
 
 export interface KeyResult {
   ui: UiState;
@@ -104,6 +106,7 @@ export const HELP_KEYS: readonly [string, string][] = [
   ['e', 'evaluate the selected run (form)'],
   ['c', 'cancel the selected run (asks first)'],
   ['R', 'resume the selected interrupted/failed run'],
+  ['x', "export the selected run's network (ONNX or tfjs + metadata) to a local folder (form)"],
   ['m', 'run view: charts per epoch → per step → final results'],
   ['s', 'label-budget studies ↔ runs; enter opens a study'],
   ['c (study)', 'studies: cancel the selected study and its runs (asks first)'],
@@ -126,7 +129,12 @@ export function visibleFields(form: FormState): FieldSpec[] {
 // every other client (submitting asks for its verdict).
 const empty = (specs: readonly FieldSpec[]): Values => Object.fromEntries(specs.map((s) => [s.key, '']));
 
-export function newForm(kind: FormKind, runId?: string, choices?: Record<string, string[]>): FormState {
+export function newForm(
+  kind: FormKind,
+  runId?: string,
+  choices?: Record<string, string[]>,
+  checkpoint?: string,
+): FormState {
   const name: FieldSpec = {
     key: 'name',
     flag: 'name',
@@ -152,6 +160,37 @@ export function newForm(kind: FormKind, runId?: string, choices?: Record<string,
     const values = { ...empty(fields), from: runId ?? '' };
     return { kind, runId, fields, values, focus: 0, errors: [], choices };
   }
+  if (kind === 'export') {
+    const fields: FieldSpec[] = [
+      {
+        key: 'format',
+        flag: 'format',
+        field: '',
+        label: 'Format',
+        help: EXPORT_FORMATS.join(' or '),
+        type: 'text',
+      },
+      {
+        key: 'checkpoint',
+        flag: 'checkpoint',
+        field: '',
+        label: 'Checkpoint',
+        help: 'best, or last for a run still training',
+        type: 'text',
+      },
+      {
+        key: 'out',
+        flag: 'out',
+        field: '',
+        label: 'Folder',
+        help: 'local folder (empty = ./<run>-<format>)',
+        type: 'text',
+      },
+    ];
+    const values = { format: EXPORT_FORMATS[0] ?? '', checkpoint: checkpoint ?? 'best', out: '' };
+    const offered = { format: [...EXPORT_FORMATS], checkpoint: ['best', 'last'] };
+    return { kind, runId, fields, values, focus: 0, errors: [], choices: offered };
+  }
   const fields = [...EVAL_FIELDS, name];
   return { kind, runId, fields, values: empty(fields), focus: 0, errors: [] };
 }
@@ -162,6 +201,18 @@ export function submitForm(form: FormState): { effect?: Effect; errors: string[]
   const values: Values = {};
   for (const [k, v] of Object.entries(form.values)) if (shown.has(k) && v !== '') values[k] = v;
   try {
+    if (form.kind === 'export') {
+      const errors: string[] = [];
+      for (const f of form.fields) {
+        const p = parseField(f, values[f.key]);
+        if (p.error) errors.push(p.error);
+      }
+      if (errors.length) return { errors };
+      const format = String(values.format ?? 'onnx');
+      const out = String(values.out ?? '').trim() || `${form.runId}-${format}`;
+      const checkpoint = String(values.checkpoint ?? 'best');
+      return { effect: { type: 'export', runId: form.runId ?? '', format, checkpoint, out }, errors: [] };
+    }
     if (form.kind === 'pretext')
       return { effect: { type: 'startPretext', req: pretextRequest(values) }, errors: [] };
     if (form.kind === 'downstream') {
@@ -308,6 +359,22 @@ export function handleKey(ui: UiState, dash: DashState, input: string, key: KeyI
       return { ui: { ...here, notice: { text: `${run.id} already ended; nothing to cancel`, error: true } } };
     }
     return { ui: { ...here, overlay: { kind: 'confirm', action: 'cancel', runId: run.id } } };
+  }
+  if (input === 'x') {
+    if (!run) return { ui: { ...here, notice: { text: 'no run selected', error: true } } };
+    if (run.kind === RunKind.RUN_KIND_EVALUATE)
+      return {
+        ui: { ...here, notice: { text: `${run.id} is an evaluation; export its target run`, error: true } },
+      };
+    if (run.artifacts.length === 0)
+      return { ui: { ...here, notice: { text: `${run.id} has no checkpoint to export yet`, error: true } } };
+    const last = !isTerminal(run.state) || run.state === RunState.RUN_STATE_INTERRUPTED;
+    return {
+      ui: {
+        ...here,
+        overlay: { kind: 'form', form: newForm('export', run.id, undefined, last ? 'last' : 'best') },
+      },
+    };
   }
   if (input === 'R') {
     if (!run) return { ui: { ...here, notice: { text: 'no run selected', error: true } } };

@@ -27,9 +27,9 @@ export interface AppProps {
 }
 
 const LIST_HINTS =
-  '↑↓ select · enter open · s studies · p pretext · d downstream · e eval · c cancel · R resume · ? help · q quit';
+  '↑↓ select · enter open · s studies · p pretext · d downstream · e eval · x export · c cancel · R resume · ? help · q quit';
 const RUN_HINTS =
-  'esc list · ←→ prev/next run · m charts/results · e eval · d downstream · c cancel · s studies · ? help · q quit';
+  'esc list · ←→ prev/next run · m charts/results · e eval · x export · d downstream · c cancel · s studies · ? help · q quit';
 const STUDIES_HINTS = '↑↓ select · enter open · c cancel study · esc/s runs · ? help · q quit';
 const STUDY_HINTS = 'esc studies · ←→ prev/next study · c cancel study · s runs · ? help · q quit';
 

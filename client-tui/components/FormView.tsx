@@ -12,6 +12,7 @@ const TITLES = {
   pretext: 'Start a pretext run',
   downstream: 'Start a downstream run',
   evaluate: 'Evaluate',
+  export: 'Export the network of',
 } as const;
 
 /** The start forms: a window of fields around the focused one, errors below. */
@@ -24,7 +25,7 @@ export function FormView({ form, width, height }: FormViewProps) {
   const labelW = 20;
   const valueW = Math.min(22, Math.max(10, width - labelW - 10));
   const helpW = Math.max(0, width - labelW - valueW - 6);
-  const title = `${TITLES[form.kind]}${form.runId && form.kind === 'evaluate' ? ` ${form.runId}` : ''}`;
+  const title = `${TITLES[form.kind]}${form.runId && (form.kind === 'evaluate' || form.kind === 'export') ? ` ${form.runId}` : ''}`;
   return (
     <Box flexDirection="column" width={width} height={height}>
       <Text bold color="blue">

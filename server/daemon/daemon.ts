@@ -24,6 +24,8 @@ import { EventLog } from './runs/event-log.js';
 import { RunRegistry } from './runs/registry.js';
 import { Scheduler } from './runs/scheduler.js';
 import { Studies } from './studies/studies.js';
+import { InferenceRunner } from './inference/runner.js';
+import { MAX_REQUEST_MESSAGE_BYTES } from '../shared/contract/models-out.js';
 import { PROJECT_ROOT } from '../shared/version.js';
 
 export interface DaemonOptions {
@@ -66,6 +68,10 @@ export interface DaemonOptions {
   retention?: Partial<RetentionPolicy>;
   /** How often retention runs when enabled (default 1 h). */
   gcIntervalMs?: number;
+  /** Inference worker entry script (default: the production one). */
+  inferenceWorkerEntry?: string;
+  /** End an Embed/ExportModel stream whose client reads nothing this long (default 60 s). */
+  stalledStreamMs?: number;
 }
 
 export interface Daemon {
@@ -181,6 +187,10 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
 
   kick = () => scheduler.kick();
   const studies = new Studies(db, registry, events, scheduler, log);
+  const inference = new InferenceRunner({
+    entry: opts.inferenceWorkerEntry,
+    env: opts.workerEnv ? { ...process.env, ...opts.workerEnv } : undefined,
+  });
 
   // Runs that were RUNNING belong to a daemon that died: they are INTERRUPTED now.
   for (const run of registry.list({ states: [RunState.RUN_STATE_RUNNING], limit: 10_000 })) {
@@ -226,6 +236,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     interceptors,
     'grpc.keepalive_permit_without_calls': 1,
     'grpc.keepalive_time_ms': 60_000,
+    // Predict and Embed carry images: RESOURCE_EXHAUSTED comes from the checks, not the transport.
+    'grpc.max_receive_message_length': MAX_REQUEST_MESSAGE_BYTES,
   });
   const health = new HealthImplementation({ '': 'SERVING', [SERVICE_NAME]: 'SERVING' });
   health.addToServer(server);
@@ -248,6 +260,9 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       probeBackends: probeBackendsWithAdapter,
       datasetStatus: (name) => datasetStatus(name, opts.dataDir),
       trackStream,
+      inference,
+      allowDownload: opts.allowDownload ?? true,
+      stalledStreamMs: opts.stalledStreamMs,
     }) as unknown as grpc.UntypedServiceImplementation,
   );
   const creds =
@@ -301,7 +316,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       // Stop accepting calls, then end open streams so tryShutdown does not wait on them.
       const drained = new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
       for (const end of [...streams]) end();
-      await scheduler.shutdown(opts.stopGraceMs ?? 10_000);
+      await Promise.all([scheduler.shutdown(opts.stopGraceMs ?? 10_000), inference.shutdown()]);
       const timer = setTimeout(() => server.forceShutdown(), 2_000);
       await drained;
       clearTimeout(timer);
@@ -319,7 +334,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     address,
     port: boundPort,
     metricsAddress: metricsServer?.address,
-    workerPids: () => scheduler.pids(),
+    workerPids: () => [...scheduler.pids(), ...inference.pids()],
     close,
   };
 }

@@ -61,6 +61,7 @@ from .models import (
     SubsetScheme,
     TrainingOptions,
 )
+from .models_out import ClassScore, Embeddings, ExportResult, Prediction
 
 __version__ = "0.1.0"
 
@@ -70,6 +71,7 @@ __all__ = [
     "BackendInfo",
     "CheckpointChoice",
     "CheckpointSaved",
+    "ClassScore",
     "Client",
     "ContrastiveOptions",
     "DatasetInfo",
@@ -79,16 +81,19 @@ __all__ = [
     "FieldError",
     "DownloadProgress",
     "DownstreamConfig",
+    "Embeddings",
     "EpochMetrics",
     "EvalResult",
     "Evaluation",
     "EvaluateConfig",
     "Event",
     "EventStream",
+    "ExportResult",
     "InvalidArgumentError",
     "LogLevel",
     "LogLine",
     "NotFoundError",
+    "Prediction",
     "PretextConfig",
     "PretextError",
     "Progress",

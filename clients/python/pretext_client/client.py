@@ -9,7 +9,7 @@ from typing import Any, Callable, Iterable, Iterator, List, Optional, Sequence, 
 
 import grpc
 
-from . import errors
+from . import errors, models_out
 from ._gen.pretext.v1 import service_pb2, service_pb2_grpc
 from .models import (
     CheckpointChoice,
@@ -460,6 +460,84 @@ class Client:
         if check and run.state != RunState.SUCCEEDED:
             raise errors.RunFailedError(run)
         return run
+
+
+    # -- models out -----------------------------------------------------------------------
+
+    def export(
+        self,
+        run_id: str,
+        path: Union[str, os.PathLike],
+        *,
+        format: Optional[str] = None,
+        checkpoint: Union[CheckpointChoice, str, None] = None,
+    ) -> models_out.ExportResult:
+        """ExportModel: downloads a run's network with its metadata.json.
+
+        ``path`` ending in ``.onnx`` receives the ONNX model (metadata at ``<stem>.metadata.json``);
+        any other path is a folder receiving every file (``format="tfjs"``: model.json + weight
+        shards). ``format`` defaults to onnx. A broken transfer resumes where it stopped (also on
+        a later call: the partial file ``<path>.tar.part`` is kept). ``checkpoint="last"`` exports
+        a run still training (marked ``in_progress``).
+        """
+        target = os.fspath(path)
+        fmt = format or "onnx"
+        choice = CheckpointChoice.parse(checkpoint) if checkpoint else CheckpointChoice.UNSPECIFIED
+        archive = target.rstrip("/") + ".tar"
+        info, resumed = models_out.download_archive(
+            self, {"run_id": run_id, "format": fmt, "checkpoint": choice.to_proto()}, archive
+        )
+        try:
+            model, meta, names = models_out.unpack(archive, target, fmt)
+        finally:
+            os.remove(archive)
+        return models_out.ExportResult(
+            path=model, metadata_path=meta, files=names, format=fmt, sha256=info.sha256,
+            total_bytes=info.total_bytes, checkpoint=info.checkpoint, epoch=info.epoch,
+            in_progress=info.in_progress, metadata=models_out.load_metadata(meta), resumed=resumed,
+        )
+
+    def embed(
+        self,
+        run_id: str,
+        *,
+        split: str = "test",
+        dataset: str = "",
+        limit: int = 0,
+        offset: int = 0,
+        images: Optional[Sequence[models_out.ImageInput]] = None,
+        checkpoint: Union[CheckpointChoice, str, None] = None,
+        with_labels: bool = False,
+        timeout: Optional[float] = None,
+    ) -> Any:
+        """Embed: the run's backbone features (not normalised) as a float32 numpy array
+        (n, dim) — of a dataset split on the daemon host (``split``, ``dataset`` = the run's by
+        default, ``offset``/``limit``) or of ``images`` (PNG/JPEG bytes or file paths; resized to
+        the network's input). ``with_labels=True`` returns an ``Embeddings`` with labels and
+        indices too. Needs numpy."""
+        choice = CheckpointChoice.parse(checkpoint) if checkpoint else CheckpointChoice.UNSPECIFIED
+        req = models_out.embed_request(run_id, choice.to_proto(), dataset, split, offset, limit, images)
+        stream = self.stub.Embed(req, metadata=self._metadata, timeout=timeout)
+        result = models_out.collect_embeddings(stream)
+        return result if with_labels else result.embeddings
+
+    def predict(
+        self,
+        run_id: str,
+        images: Sequence[models_out.ImageInput],
+        *,
+        top_k: int = 0,
+        checkpoint: Union[CheckpointChoice, str, None] = None,
+        timeout: Optional[float] = 120.0,
+    ) -> List[models_out.Prediction]:
+        """Predict: the top-k classes (default 5) of each image (PNG/JPEG bytes or file paths)
+        by a downstream run's classifier, most probable first."""
+        choice = CheckpointChoice.parse(checkpoint) if checkpoint else CheckpointChoice.UNSPECIFIED
+        req = service_pb2.PredictRequest(
+            run_id=run_id, checkpoint=choice.to_proto(), top_k=top_k,
+            images=[models_out.read_image(i) for i in images],
+        )
+        return models_out.predictions(self._call("Predict", req, timeout=timeout))
 
 
 def _merge(cls: type, config: Any, fields: dict) -> Any:

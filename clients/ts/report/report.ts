@@ -3,9 +3,9 @@
 // plain data (what GetStudy, GetRun and StreamMetrics return), so any client can write it.
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { Resvg } from '@resvg/resvg-js';
-import * as vega from 'vega';
-import * as vl from 'vega-lite';
+import type * as vl from 'vega-lite';
+import { type PlotPanel, writeEmbeddingPlot } from '../embedding-plot.js';
+import { render } from './render.js';
 import type { EpochMetrics } from '../../../gen/ts/pretext/v1/event.js';
 import type { Run } from '../../../gen/ts/pretext/v1/run.js';
 import { type Study, StudyArm, StudyState } from '../../../gen/ts/pretext/v1/study.js';
@@ -18,6 +18,10 @@ export interface StudyReportInput {
   pretextEpochs: EpochMetrics[];
   /** When the report was made (for the provenance block). */
   generatedAt?: Date;
+  /** Test embeddings of the SSL backbone and of the SL baseline, drawn side by side. */
+  embeddings?: PlotPanel[];
+  /** Why there is no embedding picture, when there is none. */
+  embeddingsNote?: string;
 }
 
 export const ARM_LABEL: Record<number, string> = {
@@ -96,20 +100,6 @@ export function tableRows(study: Study): { header: string[]; rows: string[][]; c
 export function markdownTable(header: string[], rows: string[][]): string {
   const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
   return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
-}
-
-async function render(
-  spec: vl.TopLevelSpec,
-): Promise<{ svg: string; png: Buffer; width: number; height: number }> {
-  const compiled = vl.compile(spec).spec;
-  const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
-  const svg = await view.toSVG();
-  view.finalize();
-  const rendered = new Resvg(svg, {
-    font: { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans' },
-    background: 'white',
-  }).render();
-  return { svg, png: Buffer.from(rendered.asPng()), width: rendered.width, height: rendered.height };
 }
 
 export function accuracySpec(study: Study): vl.TopLevelSpec {
@@ -214,6 +204,12 @@ export async function writeStudyReport(input: StudyReportInput, dir: string): Pr
     put('pretext_curves.png', curves.png);
   }
 
+  if (input.embeddings?.length) {
+    const stem = path.join(dir, 'embeddings_2d');
+    await writeEmbeddingPlot(input.embeddings, stem, 'umap');
+    files.push('embeddings_2d.svg', 'embeddings_2d.png');
+  }
+
   const children = runs.filter((r) => r.studyId === study.id && r.id !== study.pretextRunId);
   const wall = (r: Run) =>
     r.finishedAtUnixMs && r.startedAtUnixMs ? (r.finishedAtUnixMs - r.startedAtUnixMs) / 1000 : 0;
@@ -258,6 +254,14 @@ export async function writeStudyReport(input: StudyReportInput, dir: string): Pr
     '',
     '![accuracy vs labels](accuracy_vs_labels.png)',
     ...(files.includes('pretext_curves.png') ? ['', '![pretext curves](pretext_curves.png)'] : []),
+    '',
+    ...(files.includes('embeddings_2d.png')
+      ? [
+          'Test embeddings (UMAP of the backbone features, coloured by class): the SSL backbone beside the SL one.',
+          '',
+          '![test embeddings](embeddings_2d.png)',
+        ]
+      : [`Test embeddings: ${input.embeddingsNote ?? 'not collected'}.`]),
     '',
     '## Provenance',
     '',

@@ -47,6 +47,8 @@ import { presetNames } from '../../shared/contract/presets.js';
 import { asRpcError, failedPrecondition, invalidArgument, RpcError, serviceErrorOf } from './errors.js';
 import { isStudyId, type Studies } from '../studies/studies.js';
 import { serveStream } from './stream.js';
+import type { InferenceRunner } from '../inference/runner.js';
+import { modelsOutHandlers } from './models-out.js';
 import {
   checkId,
   mustGetRun,
@@ -73,6 +75,11 @@ export interface ServiceDeps {
   datasetStatus(name: string): { present: boolean; path: string; hint: string };
   /** Registers an open stream so shutdown can end it. */
   trackStream(end: () => void): () => void;
+  /** Export, Embed and Predict run through this (inference workers in a slot of their own). */
+  inference: InferenceRunner;
+  allowDownload: boolean;
+  /** See ModelsOutDeps.stalledStreamMs. */
+  stalledStreamMs?: number;
 }
 
 function unary<Req, Res>(
@@ -144,6 +151,7 @@ export function createService(deps: ServiceDeps): PretextServiceServer {
     });
 
   return {
+    ...modelsOutHandlers({ ...deps, toServiceError: (name, err) => toServiceError(log, name, err) }),
     getServerInfo: unary<GetServerInfoRequest, GetServerInfoResponse>(log, 'GetServerInfo', async () => ({
       version: VERSION,
       codeRevision: codeRevision(),

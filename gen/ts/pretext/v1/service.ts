@@ -21,7 +21,11 @@ import {
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import { RunEvent } from "./event.js";
+import { EmbedInfo, EmbedRows, ExportInfo, ImageBatch, ModelInfo, Prediction, SplitSource } from "./models.js";
 import {
+  CheckpointChoice,
+  checkpointChoiceFromJSON,
+  checkpointChoiceToJSON,
   DownstreamConfig,
   EvalResult,
   EvaluateConfig,
@@ -376,6 +380,84 @@ export interface CancelStudyRequest {
 export interface CancelStudyResponse {
   /** The study after cancellation. */
   study: Study | undefined;
+}
+
+/** Request of ExportModel. */
+export interface ExportModelRequest {
+  /** The run to export. */
+  runId: string;
+  /** "onnx" or "tfjs". */
+  format: string;
+  /** Which checkpoint (best by default; a run still training has only `last` to give). */
+  checkpoint: CheckpointChoice;
+  /** First byte to send (0 = from the start; bytes received so far, to resume). */
+  offset: number;
+  /**
+   * When resuming: the sha256 of the archive begun; the call fails with FAILED_PRECONDITION
+   * if the export changed since (e.g. a newer `last` checkpoint).
+   */
+  expectedSha256: string;
+}
+
+/** Response of ExportModel: the header first, then chunks of the archive. */
+export interface ExportModelResponse {
+  /** The archive's description (first message only). */
+  info:
+    | ExportInfo
+    | undefined;
+  /** Offset of `data` in the archive. */
+  offset: number;
+  /** A chunk of the archive. */
+  data: Buffer;
+}
+
+/** Request of Embed. */
+export interface EmbedRequest {
+  /** The run whose backbone embeds. */
+  runId: string;
+  /** Which checkpoint (best by default). */
+  checkpoint: CheckpointChoice;
+  /** What to embed. */
+  source:
+    | //
+    /** A dataset split on the daemon host. */
+    { $case: "split"; split: SplitSource }
+    | //
+    /** Images the client sends. */
+    { $case: "images"; images: ImageBatch }
+    | undefined;
+}
+
+/** Response of Embed: the header first, then blocks of rows. */
+export interface EmbedResponse {
+  /** Header (first message only). */
+  info:
+    | EmbedInfo
+    | undefined;
+  /** A block of embeddings. */
+  rows: EmbedRows | undefined;
+}
+
+/** Request of Predict. */
+export interface PredictRequest {
+  /** A downstream run (its classifier head predicts). */
+  runId: string;
+  /** Which checkpoint (best by default). */
+  checkpoint: CheckpointChoice;
+  /** The images (PNG, JPEG or WebP). */
+  images: Buffer[];
+  /** Classes per image (0 = 5). */
+  topK: number;
+}
+
+/** Response of Predict. */
+export interface PredictResponse {
+  /** The checkpoint used. */
+  model:
+    | ModelInfo
+    | undefined;
+  /** One prediction per image, in request order. */
+  predictions: Prediction[];
 }
 
 function createBaseGetServerInfoRequest(): GetServerInfoRequest {
@@ -3678,6 +3760,688 @@ export const CancelStudyResponse: MessageFns<CancelStudyResponse> = {
   },
 };
 
+function createBaseExportModelRequest(): ExportModelRequest {
+  return { runId: "", format: "", checkpoint: 0, offset: 0, expectedSha256: "" };
+}
+
+export const ExportModelRequest: MessageFns<ExportModelRequest> = {
+  encode(message: ExportModelRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.runId !== "") {
+      writer.uint32(10).string(message.runId);
+    }
+    if (message.format !== "") {
+      writer.uint32(18).string(message.format);
+    }
+    if (message.checkpoint !== 0) {
+      writer.uint32(24).int32(message.checkpoint);
+    }
+    if (message.offset !== 0) {
+      writer.uint32(32).uint64(message.offset);
+    }
+    if (message.expectedSha256 !== "") {
+      writer.uint32(42).string(message.expectedSha256);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExportModelRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExportModelRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.runId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.format = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.checkpoint = reader.int32() as any;
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.offset = longToNumber(reader.uint64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.expectedSha256 = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ExportModelRequest {
+    return {
+      runId: isSet(object.runId)
+        ? globalThis.String(object.runId)
+        : isSet(object.run_id)
+        ? globalThis.String(object.run_id)
+        : "",
+      format: isSet(object.format) ? globalThis.String(object.format) : "",
+      checkpoint: isSet(object.checkpoint) ? checkpointChoiceFromJSON(object.checkpoint) : 0,
+      offset: isSet(object.offset) ? globalThis.Number(object.offset) : 0,
+      expectedSha256: isSet(object.expectedSha256)
+        ? globalThis.String(object.expectedSha256)
+        : isSet(object.expected_sha256)
+        ? globalThis.String(object.expected_sha256)
+        : "",
+    };
+  },
+
+  toJSON(message: ExportModelRequest): unknown {
+    const obj: any = {};
+    if (message.runId !== "") {
+      obj.runId = message.runId;
+    }
+    if (message.format !== "") {
+      obj.format = message.format;
+    }
+    if (message.checkpoint !== 0) {
+      obj.checkpoint = checkpointChoiceToJSON(message.checkpoint);
+    }
+    if (message.offset !== 0) {
+      obj.offset = Math.round(message.offset);
+    }
+    if (message.expectedSha256 !== "") {
+      obj.expectedSha256 = message.expectedSha256;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ExportModelRequest>, I>>(base?: I): ExportModelRequest {
+    return ExportModelRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ExportModelRequest>, I>>(object: I): ExportModelRequest {
+    const message = createBaseExportModelRequest();
+    message.runId = object.runId ?? "";
+    message.format = object.format ?? "";
+    message.checkpoint = object.checkpoint ?? 0;
+    message.offset = object.offset ?? 0;
+    message.expectedSha256 = object.expectedSha256 ?? "";
+    return message;
+  },
+};
+
+function createBaseExportModelResponse(): ExportModelResponse {
+  return { info: undefined, offset: 0, data: Buffer.alloc(0) };
+}
+
+export const ExportModelResponse: MessageFns<ExportModelResponse> = {
+  encode(message: ExportModelResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.info !== undefined) {
+      ExportInfo.encode(message.info, writer.uint32(10).fork()).join();
+    }
+    if (message.offset !== 0) {
+      writer.uint32(16).uint64(message.offset);
+    }
+    if (message.data.length !== 0) {
+      writer.uint32(26).bytes(message.data);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExportModelResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExportModelResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.info = ExportInfo.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.offset = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.data = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ExportModelResponse {
+    return {
+      info: isSet(object.info) ? ExportInfo.fromJSON(object.info) : undefined,
+      offset: isSet(object.offset) ? globalThis.Number(object.offset) : 0,
+      data: isSet(object.data) ? Buffer.from(bytesFromBase64(object.data)) : Buffer.alloc(0),
+    };
+  },
+
+  toJSON(message: ExportModelResponse): unknown {
+    const obj: any = {};
+    if (message.info !== undefined) {
+      obj.info = ExportInfo.toJSON(message.info);
+    }
+    if (message.offset !== 0) {
+      obj.offset = Math.round(message.offset);
+    }
+    if (message.data.length !== 0) {
+      obj.data = base64FromBytes(message.data);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ExportModelResponse>, I>>(base?: I): ExportModelResponse {
+    return ExportModelResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ExportModelResponse>, I>>(object: I): ExportModelResponse {
+    const message = createBaseExportModelResponse();
+    message.info = (object.info !== undefined && object.info !== null)
+      ? ExportInfo.fromPartial(object.info)
+      : undefined;
+    message.offset = object.offset ?? 0;
+    message.data = object.data ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBaseEmbedRequest(): EmbedRequest {
+  return { runId: "", checkpoint: 0, source: undefined };
+}
+
+export const EmbedRequest: MessageFns<EmbedRequest> = {
+  encode(message: EmbedRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.runId !== "") {
+      writer.uint32(10).string(message.runId);
+    }
+    if (message.checkpoint !== 0) {
+      writer.uint32(16).int32(message.checkpoint);
+    }
+    switch (message.source?.$case) {
+      case "split":
+        SplitSource.encode(message.source.split, writer.uint32(26).fork()).join();
+        break;
+      case "images":
+        ImageBatch.encode(message.source.images, writer.uint32(34).fork()).join();
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EmbedRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEmbedRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.runId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.checkpoint = reader.int32() as any;
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.source = { $case: "split", split: SplitSource.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.source = { $case: "images", images: ImageBatch.decode(reader, reader.uint32()) };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EmbedRequest {
+    return {
+      runId: isSet(object.runId)
+        ? globalThis.String(object.runId)
+        : isSet(object.run_id)
+        ? globalThis.String(object.run_id)
+        : "",
+      checkpoint: isSet(object.checkpoint) ? checkpointChoiceFromJSON(object.checkpoint) : 0,
+      source: isSet(object.split)
+        ? { $case: "split", split: SplitSource.fromJSON(object.split) }
+        : isSet(object.images)
+        ? { $case: "images", images: ImageBatch.fromJSON(object.images) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: EmbedRequest): unknown {
+    const obj: any = {};
+    if (message.runId !== "") {
+      obj.runId = message.runId;
+    }
+    if (message.checkpoint !== 0) {
+      obj.checkpoint = checkpointChoiceToJSON(message.checkpoint);
+    }
+    if (message.source?.$case === "split") {
+      obj.split = SplitSource.toJSON(message.source.split);
+    } else if (message.source?.$case === "images") {
+      obj.images = ImageBatch.toJSON(message.source.images);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<EmbedRequest>, I>>(base?: I): EmbedRequest {
+    return EmbedRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<EmbedRequest>, I>>(object: I): EmbedRequest {
+    const message = createBaseEmbedRequest();
+    message.runId = object.runId ?? "";
+    message.checkpoint = object.checkpoint ?? 0;
+    switch (object.source?.$case) {
+      case "split": {
+        if (object.source?.split !== undefined && object.source?.split !== null) {
+          message.source = { $case: "split", split: SplitSource.fromPartial(object.source.split) };
+        }
+        break;
+      }
+      case "images": {
+        if (object.source?.images !== undefined && object.source?.images !== null) {
+          message.source = { $case: "images", images: ImageBatch.fromPartial(object.source.images) };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
+function createBaseEmbedResponse(): EmbedResponse {
+  return { info: undefined, rows: undefined };
+}
+
+export const EmbedResponse: MessageFns<EmbedResponse> = {
+  encode(message: EmbedResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.info !== undefined) {
+      EmbedInfo.encode(message.info, writer.uint32(10).fork()).join();
+    }
+    if (message.rows !== undefined) {
+      EmbedRows.encode(message.rows, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EmbedResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEmbedResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.info = EmbedInfo.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.rows = EmbedRows.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EmbedResponse {
+    return {
+      info: isSet(object.info) ? EmbedInfo.fromJSON(object.info) : undefined,
+      rows: isSet(object.rows) ? EmbedRows.fromJSON(object.rows) : undefined,
+    };
+  },
+
+  toJSON(message: EmbedResponse): unknown {
+    const obj: any = {};
+    if (message.info !== undefined) {
+      obj.info = EmbedInfo.toJSON(message.info);
+    }
+    if (message.rows !== undefined) {
+      obj.rows = EmbedRows.toJSON(message.rows);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<EmbedResponse>, I>>(base?: I): EmbedResponse {
+    return EmbedResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<EmbedResponse>, I>>(object: I): EmbedResponse {
+    const message = createBaseEmbedResponse();
+    message.info = (object.info !== undefined && object.info !== null) ? EmbedInfo.fromPartial(object.info) : undefined;
+    message.rows = (object.rows !== undefined && object.rows !== null) ? EmbedRows.fromPartial(object.rows) : undefined;
+    return message;
+  },
+};
+
+function createBasePredictRequest(): PredictRequest {
+  return { runId: "", checkpoint: 0, images: [], topK: 0 };
+}
+
+export const PredictRequest: MessageFns<PredictRequest> = {
+  encode(message: PredictRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.runId !== "") {
+      writer.uint32(10).string(message.runId);
+    }
+    if (message.checkpoint !== 0) {
+      writer.uint32(16).int32(message.checkpoint);
+    }
+    for (const v of message.images) {
+      writer.uint32(26).bytes(v!);
+    }
+    if (message.topK !== 0) {
+      writer.uint32(32).uint32(message.topK);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PredictRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePredictRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.runId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.checkpoint = reader.int32() as any;
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.images.push(Buffer.from(reader.bytes()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.topK = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PredictRequest {
+    return {
+      runId: isSet(object.runId)
+        ? globalThis.String(object.runId)
+        : isSet(object.run_id)
+        ? globalThis.String(object.run_id)
+        : "",
+      checkpoint: isSet(object.checkpoint) ? checkpointChoiceFromJSON(object.checkpoint) : 0,
+      images: globalThis.Array.isArray(object?.images)
+        ? object.images.map((e: any) => Buffer.from(bytesFromBase64(e)))
+        : [],
+      topK: isSet(object.topK)
+        ? globalThis.Number(object.topK)
+        : isSet(object.top_k)
+        ? globalThis.Number(object.top_k)
+        : 0,
+    };
+  },
+
+  toJSON(message: PredictRequest): unknown {
+    const obj: any = {};
+    if (message.runId !== "") {
+      obj.runId = message.runId;
+    }
+    if (message.checkpoint !== 0) {
+      obj.checkpoint = checkpointChoiceToJSON(message.checkpoint);
+    }
+    if (message.images?.length) {
+      obj.images = message.images.map((e) => base64FromBytes(e));
+    }
+    if (message.topK !== 0) {
+      obj.topK = Math.round(message.topK);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PredictRequest>, I>>(base?: I): PredictRequest {
+    return PredictRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PredictRequest>, I>>(object: I): PredictRequest {
+    const message = createBasePredictRequest();
+    message.runId = object.runId ?? "";
+    message.checkpoint = object.checkpoint ?? 0;
+    message.images = object.images?.map((e) => e) || [];
+    message.topK = object.topK ?? 0;
+    return message;
+  },
+};
+
+function createBasePredictResponse(): PredictResponse {
+  return { model: undefined, predictions: [] };
+}
+
+export const PredictResponse: MessageFns<PredictResponse> = {
+  encode(message: PredictResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.model !== undefined) {
+      ModelInfo.encode(message.model, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.predictions) {
+      Prediction.encode(v!, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PredictResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePredictResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.model = ModelInfo.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.predictions.push(Prediction.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PredictResponse {
+    return {
+      model: isSet(object.model) ? ModelInfo.fromJSON(object.model) : undefined,
+      predictions: globalThis.Array.isArray(object?.predictions)
+        ? object.predictions.map((e: any) => Prediction.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: PredictResponse): unknown {
+    const obj: any = {};
+    if (message.model !== undefined) {
+      obj.model = ModelInfo.toJSON(message.model);
+    }
+    if (message.predictions?.length) {
+      obj.predictions = message.predictions.map((e) => Prediction.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PredictResponse>, I>>(base?: I): PredictResponse {
+    return PredictResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PredictResponse>, I>>(object: I): PredictResponse {
+    const message = createBasePredictResponse();
+    message.model = (object.model !== undefined && object.model !== null)
+      ? ModelInfo.fromPartial(object.model)
+      : undefined;
+    message.predictions = object.predictions?.map((e) => Prediction.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 /**
  * The pretext training daemon. Every call except grpc.health.v1.Health needs
  * `authorization: Bearer <token>` metadata when the daemon was started with a token.
@@ -3831,6 +4595,39 @@ export const PretextServiceService = {
       Buffer.from(CollectGarbageResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): CollectGarbageResponse => CollectGarbageResponse.decode(value),
   },
+  /**
+   * Exports a run's checkpoint (ONNX or TensorFlow.js, with metadata) as a tar archive, in
+   * chunks; resumable from a byte offset.
+   */
+  exportModel: {
+    path: "/pretext.v1.PretextService/ExportModel" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: ExportModelRequest): Buffer => Buffer.from(ExportModelRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ExportModelRequest => ExportModelRequest.decode(value),
+    responseSerialize: (value: ExportModelResponse): Buffer => Buffer.from(ExportModelResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ExportModelResponse => ExportModelResponse.decode(value),
+  },
+  /** Streams a trained backbone's embeddings of a dataset split or of images the client sends. */
+  embed: {
+    path: "/pretext.v1.PretextService/Embed" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: EmbedRequest): Buffer => Buffer.from(EmbedRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): EmbedRequest => EmbedRequest.decode(value),
+    responseSerialize: (value: EmbedResponse): Buffer => Buffer.from(EmbedResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): EmbedResponse => EmbedResponse.decode(value),
+  },
+  /** Top-k classes of images the client sends, by a downstream run's classifier. */
+  predict: {
+    path: "/pretext.v1.PretextService/Predict" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: PredictRequest): Buffer => Buffer.from(PredictRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): PredictRequest => PredictRequest.decode(value),
+    responseSerialize: (value: PredictResponse): Buffer => Buffer.from(PredictResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): PredictResponse => PredictResponse.decode(value),
+  },
 } as const;
 
 export interface PretextServiceServer extends UntypedServiceImplementation {
@@ -3862,6 +4659,15 @@ export interface PretextServiceServer extends UntypedServiceImplementation {
   cancelStudy: handleUnaryCall<CancelStudyRequest, CancelStudyResponse>;
   /** Applies the retention settings now (or, with dry_run, says what would go and how many bytes). */
   collectGarbage: handleUnaryCall<CollectGarbageRequest, CollectGarbageResponse>;
+  /**
+   * Exports a run's checkpoint (ONNX or TensorFlow.js, with metadata) as a tar archive, in
+   * chunks; resumable from a byte offset.
+   */
+  exportModel: handleServerStreamingCall<ExportModelRequest, ExportModelResponse>;
+  /** Streams a trained backbone's embeddings of a dataset split or of images the client sends. */
+  embed: handleServerStreamingCall<EmbedRequest, EmbedResponse>;
+  /** Top-k classes of images the client sends, by a downstream run's classifier. */
+  predict: handleUnaryCall<PredictRequest, PredictResponse>;
 }
 
 export interface PretextServiceClient extends Client {
@@ -4083,6 +4889,39 @@ export interface PretextServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: CollectGarbageResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * Exports a run's checkpoint (ONNX or TensorFlow.js, with metadata) as a tar archive, in
+   * chunks; resumable from a byte offset.
+   */
+  exportModel(request: ExportModelRequest, options?: Partial<CallOptions>): ClientReadableStream<ExportModelResponse>;
+  exportModel(
+    request: ExportModelRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<ExportModelResponse>;
+  /** Streams a trained backbone's embeddings of a dataset split or of images the client sends. */
+  embed(request: EmbedRequest, options?: Partial<CallOptions>): ClientReadableStream<EmbedResponse>;
+  embed(
+    request: EmbedRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<EmbedResponse>;
+  /** Top-k classes of images the client sends, by a downstream run's classifier. */
+  predict(
+    request: PredictRequest,
+    callback: (error: ServiceError | null, response: PredictResponse) => void,
+  ): ClientUnaryCall;
+  predict(
+    request: PredictRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: PredictResponse) => void,
+  ): ClientUnaryCall;
+  predict(
+    request: PredictRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: PredictResponse) => void,
+  ): ClientUnaryCall;
 }
 
 export const PretextServiceClient = makeGenericClientConstructor(
@@ -4093,6 +4932,14 @@ export const PretextServiceClient = makeGenericClientConstructor(
   service: typeof PretextServiceService;
   serviceName: string;
 };
+
+function bytesFromBase64(b64: string): Uint8Array {
+  return Uint8Array.from(globalThis.Buffer.from(b64, "base64"));
+}
+
+function base64FromBytes(arr: Uint8Array): string {
+  return globalThis.Buffer.from(arr).toString("base64");
+}
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
 

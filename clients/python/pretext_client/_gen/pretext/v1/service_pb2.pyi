@@ -1,4 +1,5 @@
 from . import event_pb2 as _event_pb2
+from . import models_pb2 as _models_pb2
 from . import run_pb2 as _run_pb2
 from . import study_pb2 as _study_pb2
 from google.protobuf.internal import containers as _containers
@@ -90,6 +91,26 @@ class DiskStatus(_message.Message):
     state_dir_free_bytes: int
     def __init__(self, state_dir_free_bytes: _Optional[int] = ..., data_dir_free_bytes: _Optional[int] = ..., min_free_bytes: _Optional[int] = ..., starting_paused: bool = ..., reason: _Optional[str] = ...) -> None: ...
 
+class EmbedRequest(_message.Message):
+    __slots__ = ["checkpoint", "images", "run_id", "split"]
+    CHECKPOINT_FIELD_NUMBER: _ClassVar[int]
+    IMAGES_FIELD_NUMBER: _ClassVar[int]
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    SPLIT_FIELD_NUMBER: _ClassVar[int]
+    checkpoint: _run_pb2.CheckpointChoice
+    images: _models_pb2.ImageBatch
+    run_id: str
+    split: _models_pb2.SplitSource
+    def __init__(self, run_id: _Optional[str] = ..., checkpoint: _Optional[_Union[_run_pb2.CheckpointChoice, str]] = ..., split: _Optional[_Union[_models_pb2.SplitSource, _Mapping]] = ..., images: _Optional[_Union[_models_pb2.ImageBatch, _Mapping]] = ...) -> None: ...
+
+class EmbedResponse(_message.Message):
+    __slots__ = ["info", "rows"]
+    INFO_FIELD_NUMBER: _ClassVar[int]
+    ROWS_FIELD_NUMBER: _ClassVar[int]
+    info: _models_pb2.EmbedInfo
+    rows: _models_pb2.EmbedRows
+    def __init__(self, info: _Optional[_Union[_models_pb2.EmbedInfo, _Mapping]] = ..., rows: _Optional[_Union[_models_pb2.EmbedRows, _Mapping]] = ...) -> None: ...
+
 class EvaluateRequest(_message.Message):
     __slots__ = ["config", "name", "validate_only", "wait"]
     CONFIG_FIELD_NUMBER: _ClassVar[int]
@@ -109,6 +130,30 @@ class EvaluateResponse(_message.Message):
     result: _run_pb2.EvalResult
     run: _run_pb2.Run
     def __init__(self, run: _Optional[_Union[_run_pb2.Run, _Mapping]] = ..., result: _Optional[_Union[_run_pb2.EvalResult, _Mapping]] = ...) -> None: ...
+
+class ExportModelRequest(_message.Message):
+    __slots__ = ["checkpoint", "expected_sha256", "format", "offset", "run_id"]
+    CHECKPOINT_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_SHA256_FIELD_NUMBER: _ClassVar[int]
+    FORMAT_FIELD_NUMBER: _ClassVar[int]
+    OFFSET_FIELD_NUMBER: _ClassVar[int]
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    checkpoint: _run_pb2.CheckpointChoice
+    expected_sha256: str
+    format: str
+    offset: int
+    run_id: str
+    def __init__(self, run_id: _Optional[str] = ..., format: _Optional[str] = ..., checkpoint: _Optional[_Union[_run_pb2.CheckpointChoice, str]] = ..., offset: _Optional[int] = ..., expected_sha256: _Optional[str] = ...) -> None: ...
+
+class ExportModelResponse(_message.Message):
+    __slots__ = ["data", "info", "offset"]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    INFO_FIELD_NUMBER: _ClassVar[int]
+    OFFSET_FIELD_NUMBER: _ClassVar[int]
+    data: bytes
+    info: _models_pb2.ExportInfo
+    offset: int
+    def __init__(self, info: _Optional[_Union[_models_pb2.ExportInfo, _Mapping]] = ..., offset: _Optional[int] = ..., data: _Optional[bytes] = ...) -> None: ...
 
 class GarbageItem(_message.Message):
     __slots__ = ["bytes", "detail", "kind", "run_id"]
@@ -223,6 +268,26 @@ class ListStudiesResponse(_message.Message):
     STUDIES_FIELD_NUMBER: _ClassVar[int]
     studies: _containers.RepeatedCompositeFieldContainer[_study_pb2.Study]
     def __init__(self, studies: _Optional[_Iterable[_Union[_study_pb2.Study, _Mapping]]] = ...) -> None: ...
+
+class PredictRequest(_message.Message):
+    __slots__ = ["checkpoint", "images", "run_id", "top_k"]
+    CHECKPOINT_FIELD_NUMBER: _ClassVar[int]
+    IMAGES_FIELD_NUMBER: _ClassVar[int]
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    TOP_K_FIELD_NUMBER: _ClassVar[int]
+    checkpoint: _run_pb2.CheckpointChoice
+    images: _containers.RepeatedScalarFieldContainer[bytes]
+    run_id: str
+    top_k: int
+    def __init__(self, run_id: _Optional[str] = ..., checkpoint: _Optional[_Union[_run_pb2.CheckpointChoice, str]] = ..., images: _Optional[_Iterable[bytes]] = ..., top_k: _Optional[int] = ...) -> None: ...
+
+class PredictResponse(_message.Message):
+    __slots__ = ["model", "predictions"]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    PREDICTIONS_FIELD_NUMBER: _ClassVar[int]
+    model: _models_pb2.ModelInfo
+    predictions: _containers.RepeatedCompositeFieldContainer[_models_pb2.Prediction]
+    def __init__(self, model: _Optional[_Union[_models_pb2.ModelInfo, _Mapping]] = ..., predictions: _Optional[_Iterable[_Union[_models_pb2.Prediction, _Mapping]]] = ...) -> None: ...
 
 class ResumeRunRequest(_message.Message):
     __slots__ = ["run_id"]

@@ -86,6 +86,21 @@ class PretextServiceStub(object):
                 request_serializer=pretext_dot_v1_dot_service__pb2.CollectGarbageRequest.SerializeToString,
                 response_deserializer=pretext_dot_v1_dot_service__pb2.CollectGarbageResponse.FromString,
                 )
+        self.ExportModel = channel.unary_stream(
+                '/pretext.v1.PretextService/ExportModel',
+                request_serializer=pretext_dot_v1_dot_service__pb2.ExportModelRequest.SerializeToString,
+                response_deserializer=pretext_dot_v1_dot_service__pb2.ExportModelResponse.FromString,
+                )
+        self.Embed = channel.unary_stream(
+                '/pretext.v1.PretextService/Embed',
+                request_serializer=pretext_dot_v1_dot_service__pb2.EmbedRequest.SerializeToString,
+                response_deserializer=pretext_dot_v1_dot_service__pb2.EmbedResponse.FromString,
+                )
+        self.Predict = channel.unary_unary(
+                '/pretext.v1.PretextService/Predict',
+                request_serializer=pretext_dot_v1_dot_service__pb2.PredictRequest.SerializeToString,
+                response_deserializer=pretext_dot_v1_dot_service__pb2.PredictResponse.FromString,
+                )
 
 
 class PretextServiceServicer(object):
@@ -191,6 +206,28 @@ class PretextServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ExportModel(self, request, context):
+        """Exports a run's checkpoint (ONNX or TensorFlow.js, with metadata) as a tar archive, in
+        chunks; resumable from a byte offset.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Embed(self, request, context):
+        """Streams a trained backbone's embeddings of a dataset split or of images the client sends.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Predict(self, request, context):
+        """Top-k classes of images the client sends, by a downstream run's classifier.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PretextServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -263,6 +300,21 @@ def add_PretextServiceServicer_to_server(servicer, server):
                     servicer.CollectGarbage,
                     request_deserializer=pretext_dot_v1_dot_service__pb2.CollectGarbageRequest.FromString,
                     response_serializer=pretext_dot_v1_dot_service__pb2.CollectGarbageResponse.SerializeToString,
+            ),
+            'ExportModel': grpc.unary_stream_rpc_method_handler(
+                    servicer.ExportModel,
+                    request_deserializer=pretext_dot_v1_dot_service__pb2.ExportModelRequest.FromString,
+                    response_serializer=pretext_dot_v1_dot_service__pb2.ExportModelResponse.SerializeToString,
+            ),
+            'Embed': grpc.unary_stream_rpc_method_handler(
+                    servicer.Embed,
+                    request_deserializer=pretext_dot_v1_dot_service__pb2.EmbedRequest.FromString,
+                    response_serializer=pretext_dot_v1_dot_service__pb2.EmbedResponse.SerializeToString,
+            ),
+            'Predict': grpc.unary_unary_rpc_method_handler(
+                    servicer.Predict,
+                    request_deserializer=pretext_dot_v1_dot_service__pb2.PredictRequest.FromString,
+                    response_serializer=pretext_dot_v1_dot_service__pb2.PredictResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -511,5 +563,56 @@ class PretextService(object):
         return grpc.experimental.unary_unary(request, target, '/pretext.v1.PretextService/CollectGarbage',
             pretext_dot_v1_dot_service__pb2.CollectGarbageRequest.SerializeToString,
             pretext_dot_v1_dot_service__pb2.CollectGarbageResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def ExportModel(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(request, target, '/pretext.v1.PretextService/ExportModel',
+            pretext_dot_v1_dot_service__pb2.ExportModelRequest.SerializeToString,
+            pretext_dot_v1_dot_service__pb2.ExportModelResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def Embed(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(request, target, '/pretext.v1.PretextService/Embed',
+            pretext_dot_v1_dot_service__pb2.EmbedRequest.SerializeToString,
+            pretext_dot_v1_dot_service__pb2.EmbedResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def Predict(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/pretext.v1.PretextService/Predict',
+            pretext_dot_v1_dot_service__pb2.PredictRequest.SerializeToString,
+            pretext_dot_v1_dot_service__pb2.PredictResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
