@@ -217,6 +217,14 @@ test('gc --dry-run lists old last checkpoints and surplus step events with bytes
     // Nothing left to do.
     const again = await pretextCli(d.daemon.address, 'gc', '--last-days', '30', '--step-events', '5');
     assert.match(again.out, /nothing to remove/);
+    // Its `last` is gone: asking for it is refused up front, not after a worker started.
+    await assert.rejects(
+      d.call('startDownstream', {
+        config: { pretextRunId: run.id, nLabels: 100, checkpoint: 2, training: { epochs: 1, seed: 1 } },
+      }),
+      (err: { code: number; details: string }) =>
+        err.code === 9 && /no 'last' checkpoint any more/.test(err.details),
+    );
     // A downstream run still builds on the kept best checkpoint.
     const { run: ds } = await d.call<{ run: Run }>('startDownstream', {
       config: {

@@ -2,6 +2,7 @@
 // runs are resolved exactly like runs a user starts by hand. Registry facts (does the parent
 // exist, did it succeed) are checked here; every setting is resolved by the contract.
 import {
+  type CheckpointChoice,
   type DownstreamConfig,
   type EvaluateConfig,
   type PretextConfig,
@@ -9,7 +10,7 @@ import {
   RunKind,
   RunState,
 } from '../../../gen/ts/pretext/v1/run.js';
-import { LIMITS } from '../../shared/contract/catalog.js';
+import { CHECKPOINTS, LIMITS } from '../../shared/contract/catalog.js';
 import { DOWNSTREAM_METHOD } from '../../shared/contract/methods.js';
 import {
   type PretextFacts,
@@ -55,6 +56,17 @@ export function parentFactsOf(run: Run, field: string): PretextFacts {
     );
   }
   return pretextFacts(run.config.pretext);
+}
+
+/** A finished run must still hold the checkpoint asked for (retention may have removed `last`). */
+function requireCheckpoint(run: Run, choice: CheckpointChoice): void {
+  if (!FINAL_STATES.has(run.state)) return; // it is still writing its checkpoints
+  const name = CHECKPOINTS.get(choice);
+  if (name && !run.artifacts.some((a) => a.name === name)) {
+    throw failedPrecondition(
+      `run ${run.id} has no '${name}' checkpoint any more (retention removes 'last' of finished runs); use checkpoint best`,
+    );
+  }
 }
 
 /** A run as the registry will store it (what validate_only answers with). */
@@ -125,10 +137,13 @@ export function prepareDownstream(
   raw: DownstreamConfig | undefined,
   name: string,
 ): NewRun {
-  const parent = raw?.pretextRunId
-    ? parentFactsOf(mustGetRun(registry, raw.pretextRunId, 'config.pretext_run_id'), 'config.pretext_run_id')
+  const parentRun = raw?.pretextRunId
+    ? mustGetRun(registry, raw.pretextRunId, 'config.pretext_run_id')
     : undefined;
-  return downstreamRunSpec(resolveDownstream(raw, parent), name);
+  const parent = parentRun ? parentFactsOf(parentRun, 'config.pretext_run_id') : undefined;
+  const config = resolveDownstream(raw, parent);
+  if (parentRun) requireCheckpoint(parentRun, config.checkpoint);
+  return downstreamRunSpec(config, name);
 }
 
 /** An Evaluate request resolved against its target run. */
