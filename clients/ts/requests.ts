@@ -5,13 +5,14 @@
 // whichever client sent the request.
 import {
   CheckpointChoice,
-  type ContrastiveOptions,
+  ContrastiveOptions,
+  type DeepPartial,
   DownstreamConfig,
-  type EvaluateConfig,
+  EvaluateConfig,
   PretextConfig,
   Protocol,
   SubsetScheme,
-  type TrainingOptions,
+  TrainingOptions,
 } from '../../gen/ts/pretext/v1/run.js';
 import type {
   EvaluateRequest,
@@ -316,12 +317,12 @@ export function parseField(s: FieldSpec, raw: string | boolean | undefined): Par
 }
 
 /** Parses a group of fields into a partial message (proto field names → camelCase keys). */
-function parseGroup(
+function parseGroup<T>(
   specs: readonly FieldSpec[],
   values: Values,
   errors: string[],
   prefix = '',
-): Record<string, unknown> {
+): DeepPartial<T> {
   const out: Record<string, unknown> = {};
   for (const s of specs) {
     if (prefix ? !s.field.startsWith(`${prefix}.`) : s.field.includes('.')) continue;
@@ -329,7 +330,8 @@ function parseGroup(
     if (p.error) errors.push(p.error);
     else if (p.value !== undefined) out[camel(s.field.slice(prefix ? prefix.length + 1 : 0))] = p.value;
   }
-  return out;
+  // The keys are the message's own (the specs name its fields).
+  return out as DeepPartial<T>;
 }
 
 function camel(snake: string): string {
@@ -341,21 +343,9 @@ function fail(errors: string[]): never {
 }
 
 function training(values: Values, errors: string[]): TrainingOptions {
-  const t = parseGroup(TRAINING_FIELDS, values, errors, 'training');
-  return {
-    epochs: 0,
-    batchSize: 0,
-    learningRate: 0,
-    lrSchedule: '',
-    plateauPatience: 0,
-    disablePlateau: false,
-    augment: undefined,
-    validationFraction: 0,
-    maxStepsPerEpoch: 0,
-    seed: 0,
-    validationLimit: 0,
-    ...t,
-  };
+  return TrainingOptions.fromPartial(
+    parseGroup<TrainingOptions>(TRAINING_FIELDS, values, errors, 'training'),
+  );
 }
 
 export interface RequestFlags {
@@ -366,30 +356,13 @@ export interface RequestFlags {
 
 export function pretextRequest(values: Values & RequestFlags): StartPretextRequest {
   const errors: string[] = [];
-  const p = parseGroup(PRETEXT_FIELDS, values, errors);
-  const c = parseGroup(CONTRASTIVE_FIELDS, values, errors, 'contrastive');
-  const config: PretextConfig = {
-    method: '',
-    dataset: '',
-    unlabeledLimit: 0,
-    architecture: '',
-    depth: 0,
-    rotationsPerImage: 0,
+  const p = parseGroup<PretextConfig>(PRETEXT_FIELDS, values, errors);
+  const c = parseGroup<ContrastiveOptions>(CONTRASTIVE_FIELDS, values, errors, 'contrastive');
+  const config = PretextConfig.fromPartial({
     ...p,
     training: training(values, errors),
-    contrastive: Object.keys(c).length
-      ? ({
-          temperature: 0,
-          queueSize: 0,
-          projectionDim: 0,
-          hiddenDim: 0,
-          predictorDim: 0,
-          augmentStrength: 0,
-          knnK: 0,
-          ...c,
-        } as ContrastiveOptions)
-      : undefined,
-  };
+    contrastive: Object.keys(c).length ? ContrastiveOptions.fromPartial(c) : undefined,
+  });
   if (errors.length) fail(errors);
   return { config, name: values.name ?? '', validateOnly: values.validateOnly === true };
 }
@@ -402,21 +375,12 @@ export function downstreamRequest(
   if (values.from && values.scratch) errors.push('give either --from RUN or --scratch, not both');
   if (!values.from && !values.scratch)
     errors.push('give --from RUN (SSL+SL) or --scratch (SL from random init)');
-  const d = parseGroup(DOWNSTREAM_FIELDS, values, errors);
-  const config: DownstreamConfig = {
+  const d = parseGroup<DownstreamConfig>(DOWNSTREAM_FIELDS, values, errors);
+  const config = DownstreamConfig.fromPartial({
     pretextRunId: values.from ?? '',
-    checkpoint: 0,
-    protocol: 0,
-    dataset: '',
-    nLabels: 0,
-    fold: 0,
-    subsetScheme: 0,
-    architecture: '',
-    depth: 0,
-    testLimit: 0,
     ...d,
     training: training(values, errors),
-  };
+  });
   if (errors.length) fail(errors);
   return { config, name: values.name ?? '', validateOnly: values.validateOnly === true };
 }
@@ -426,9 +390,9 @@ export function evaluateRequest(
   values: Values & RequestFlags & { wait?: boolean },
 ): EvaluateRequest {
   const errors: string[] = [];
-  const e = parseGroup(EVAL_FIELDS, values, errors);
+  const e = parseGroup<EvaluateConfig>(EVAL_FIELDS, values, errors);
   if (errors.length) fail(errors);
-  const config: EvaluateConfig = { targetRunId: target, checkpoint: 0, split: '', limit: 0, ...e };
+  const config = EvaluateConfig.fromPartial({ targetRunId: target, ...e });
   return {
     config,
     wait: values.wait === true,

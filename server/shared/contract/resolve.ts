@@ -3,7 +3,7 @@
 // unchanged) or throws a ContractError listing every field that is wrong.
 import {
   CheckpointChoice,
-  type ContrastiveOptions,
+  ContrastiveOptions,
   type DownstreamConfig,
   type EvaluateConfig,
   type PretextConfig,
@@ -102,15 +102,7 @@ function resolveContrastive(
     }
     return undefined;
   }
-  const o: ContrastiveOptions = raw ?? {
-    temperature: 0,
-    queueSize: 0,
-    projectionDim: 0,
-    hiddenDim: 0,
-    predictorDim: 0,
-    augmentStrength: 0,
-    knnK: 0,
-  };
+  const o = raw ?? ContrastiveOptions.fromPartial({});
   const f = (snake: string) => `${prefix}.${snake}`;
   const uses = (k: ContrastiveKey) => spec.uses.includes(k);
   const unused: Array<[ContrastiveKey, string]> = [
