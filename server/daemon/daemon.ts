@@ -11,9 +11,11 @@ import { RunState } from '../../gen/ts/pretext/v1/run.js';
 import { datasetStatus } from '../shared/data/registry.js';
 import { probeBackends } from '../shared/backends/probe.js';
 import { createLogger, type Logger } from './log.js';
+import { guardDeserializers, requestGuardInterceptor } from './rpc/guard.js';
 import { createService } from './rpc/service.js';
 import { openDb } from './runs/db.js';
 import { EventLog } from './runs/event-log.js';
+import type { IdSource } from './runs/ids.js';
 import { RunRegistry } from './runs/registry.js';
 import { Scheduler } from './runs/scheduler.js';
 import { Studies } from './studies/studies.js';
@@ -49,6 +51,8 @@ export interface DaemonOptions {
   workerEnv?: NodeJS.ProcessEnv;
   /** Kill a worker that reports nothing this long after it starts (default 180 s). */
   workerStartTimeoutMs?: number;
+  /** Where run and study ids come from (tests force collisions through it). */
+  idSource?: IdSource;
 }
 
 export interface Daemon {
@@ -124,10 +128,16 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   }
   if (Boolean(opts.tlsCert) !== Boolean(opts.tlsKey))
     throw new Error('TLS needs both --tls-cert and --tls-key');
+  if (!isLoopback(host) && opts.token && !opts.tlsCert) {
+    log.warn(
+      `the bearer token travels in cleartext: ${host} is not a loopback address and TLS is off; anyone on the network path can read the token and take over the daemon — pass --tls-cert/--tls-key, or listen on 127.0.0.1 and forward the port over ssh`,
+      { listen: host },
+    );
+  }
 
   const db = openDb(opts.stateDir);
   const events = new EventLog(db);
-  const registry = new RunRegistry(db, events);
+  const registry = new RunRegistry(db, events, opts.idSource);
   const backend = opts.backend ?? 'auto';
   const maxConcurrentRuns = opts.maxConcurrentRuns ?? 1;
   const scheduler = new Scheduler(registry, {
@@ -172,10 +182,13 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   };
 
   const server = new grpc.Server({
-    interceptors: opts.token ? [authInterceptor(opts.token)] : [],
+    interceptors: opts.token
+      ? [authInterceptor(opts.token), requestGuardInterceptor]
+      : [requestGuardInterceptor],
     'grpc.keepalive_permit_without_calls': 1,
     'grpc.keepalive_time_ms': 60_000,
   });
+  guardDeserializers(server);
   const health = new HealthImplementation({ '': 'SERVING', [SERVICE_NAME]: 'SERVING' });
   health.addToServer(server);
   new ReflectionService(reflectionPackage()).addToServer(server);

@@ -56,5 +56,6 @@ export type FromWorker =
   | { type: 'meta'; backend?: string; dataChecksum?: string; threads?: number }
   | { type: 'event'; payload: EventPayload }
   | { type: 'done'; result: RunResult }
-  | { type: 'failed'; error: string }
+  /** `error` is the message a person reads in Run.error; `stack` goes to the daemon's log only. */
+  | { type: 'failed'; error: string; stack?: string }
   | { type: 'cancelled' };

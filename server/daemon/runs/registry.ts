@@ -1,6 +1,5 @@
 // The run registry: runs, their state machine and artifacts, persisted in SQLite. Every
 // change that watchers should see is written together with its event in one transaction.
-import { randomBytes } from 'node:crypto';
 import {
   type Artifact,
   DownstreamConfig,
@@ -13,9 +12,11 @@ import {
   RunState,
   runStateToJSON,
 } from '../../../gen/ts/pretext/v1/run.js';
+import type { RunEvent } from '../../../gen/ts/pretext/v1/event.js';
 import type { EventPayload } from '../../shared/worker-protocol.js';
 import type { Db } from './db.js';
 import type { EventLog } from './event-log.js';
+import { type IdSource, insertWithFreshId, randomId } from './ids.js';
 
 export type RunConfig =
   | { $case: 'pretext'; pretext: PretextConfig }
@@ -92,11 +93,6 @@ export interface RunFilter {
   limit: number;
 }
 
-function newRunId(now: Date): string {
-  const day = now.toISOString().slice(0, 10).replaceAll('-', '');
-  return `r-${day}-${randomBytes(3).toString('hex')}`;
-}
-
 function encodeConfig(config: RunConfig): string {
   switch (config.$case) {
     case 'pretext':
@@ -117,27 +113,63 @@ function decodeConfig(json: string): RunConfig {
 }
 
 export class RunRegistry {
+  /** Events of an `atomically` block, published only once its outer transaction commits. */
+  private deferred: RunEvent[] | undefined;
+
   constructor(
     private readonly db: Db,
     private readonly events: EventLog,
+    readonly ids: IdSource = randomId,
   ) {}
+
+  /**
+   * Runs `fn` — any number of registry writes, and the caller's own statements — as one
+   * transaction: either all of it is committed and its events published, or none of it.
+   */
+  atomically<T>(fn: () => T): T {
+    if (this.deferred) return fn();
+    const pending: RunEvent[] = [];
+    this.deferred = pending;
+    let result: T;
+    try {
+      result = this.db.transaction(fn)();
+    } finally {
+      this.deferred = undefined;
+    }
+    for (const event of pending) this.events.publish(event);
+    return result;
+  }
 
   /** Runs `fn` in a transaction and publishes the events it appended once it commits. */
   private write<T>(fn: (append: (runId: string, payload: EventPayload) => void) => T): T {
-    const pending: ReturnType<EventLog['append']>[] = [];
+    const pending: RunEvent[] = [];
     const result = this.db.transaction(() =>
       fn((runId, payload) => {
         pending.push(this.events.append(runId, payload));
       }),
     )();
-    for (const event of pending) this.events.publish(event);
+    if (this.deferred) this.deferred.push(...pending);
+    else for (const event of pending) this.events.publish(event);
     return result;
   }
 
   create(spec: NewRun): Run {
     const now = new Date();
-    const id = newRunId(now);
-    this.write((append) => {
+    const id = this.write((append) => {
+      const id = insertWithFreshId(this.ids, 'r', (id) => {
+        this.insertRun(id, spec, now);
+        return id;
+      });
+      append(id, {
+        $case: 'state',
+        state: { from: RunState.RUN_STATE_UNSPECIFIED, to: RunState.RUN_STATE_QUEUED, message: 'queued' },
+      });
+      return id;
+    });
+    return this.get(id)!;
+  }
+
+  private insertRun(id: string, spec: NewRun, now: Date): void {
       this.db
         .prepare(
           `INSERT INTO runs (id, name, kind, method, state, config_json, dataset, created_ms, parent_run_id,
@@ -159,12 +191,6 @@ export class RunRegistry {
           spec.codeRevision,
           now.getTime(),
         );
-      append(id, {
-        $case: 'state',
-        state: { from: RunState.RUN_STATE_UNSPECIFIED, to: RunState.RUN_STATE_QUEUED, message: 'queued' },
-      });
-    });
-    return this.get(id)!;
   }
 
   get(id: string): Run | undefined {
@@ -197,12 +223,24 @@ export class RunRegistry {
     return rows.map((r) => this.toRun(r));
   }
 
-  /** Queued runs in FIFO order (by the time they were last queued). */
-  queued(): Run[] {
-    const rows = this.db
-      .prepare('SELECT * FROM runs WHERE state = ? ORDER BY queued_ms, rowid')
-      .all(RunState.RUN_STATE_QUEUED) as RunRow[];
-    return rows.map((r) => this.toRun(r));
+  /** Queued runs and their places in the queue (row numbers: the order they were created). */
+  queuedPlaces(): Array<{ id: string; place: number }> {
+    return this.db
+      .prepare('SELECT id, rowid AS place FROM runs WHERE state = ? ORDER BY rowid')
+      .all(RunState.RUN_STATE_QUEUED) as Array<{ id: string; place: number }>;
+  }
+
+  /** A run's place in the queue: its row number, fixed at creation. */
+  placeOf(id: string): number {
+    const row = this.db.prepare('SELECT rowid AS place FROM runs WHERE id = ?').get(id) as
+      | { place: number }
+      | undefined;
+    return row?.place ?? Number.MAX_SAFE_INTEGER;
+  }
+
+  /** Follows every committed event (registry changes included). */
+  subscribe(listener: (event: RunEvent) => void): () => void {
+    return this.events.subscribe(listener);
   }
 
   countByState(state: RunState): number {

@@ -3,7 +3,6 @@
 // only stores its config and derives everything else from its children, so it survives daemon
 // restarts exactly as its runs do. Whenever a child changes state the study's aggregate is
 // recomputed and published as a `study` event under the study's id.
-import { randomBytes } from 'node:crypto';
 import {
   type DownstreamConfig,
   Protocol,
@@ -26,6 +25,7 @@ import {
 } from '../rpc/submit.js';
 import type { Db } from '../runs/db.js';
 import type { EventLog } from '../runs/event-log.js';
+import { insertWithFreshId } from '../runs/ids.js';
 import { FINAL_STATES, type RunRegistry } from '../runs/registry.js';
 import type { Scheduler } from '../runs/scheduler.js';
 import { codeRevision } from '../../shared/version.js';
@@ -158,47 +158,52 @@ export class Studies {
       return c;
     });
 
-    const id = `s-${new Date().toISOString().slice(0, 10).replaceAll('-', '')}-${randomBytes(3).toString('hex')}`;
-    const pretextRun = pretext
-      ? submitPretext(this.registry, pretext, `${name || id} pretext`, id)
-      : existing!;
-    for (const c of validated) {
-      let config = c.config;
-      let parent: Run | undefined;
-      if (c.arm !== StudyArm.STUDY_ARM_SL) {
-        ({ config, parent } = prepareDownstream(this.registry, { ...c.config, pretextRunId: pretextRun.id }));
+    // One transaction: the study row, its pretext run and every child, or nothing at all.
+    const { id, pretextRunId } = this.registry.atomically(() => {
+      const now = Date.now();
+      const id = insertWithFreshId(this.registry.ids, 's', (id) => {
+        this.db
+          .prepare(
+            `INSERT INTO studies (id, name, state, config_json, pretext_run_id, created_ms, code_revision)
+             VALUES (?, ?, ?, '{}', '', ?, ?)`,
+          )
+          .run(id, name, StudyState.STUDY_STATE_RUNNING, now, codeRevision());
+        return id;
+      });
+      const pretextRun = pretext
+        ? submitPretext(this.registry, pretext, `${name || id} pretext`, id)
+        : existing!;
+      for (const c of validated) {
+        let config = c.config;
+        let parent: Run | undefined;
+        if (c.arm !== StudyArm.STUDY_ARM_SL) {
+          ({ config, parent } = prepareDownstream(this.registry, {
+            ...c.config,
+            pretextRunId: pretextRun.id,
+          }));
+        }
+        submitDownstream(
+          this.registry,
+          config,
+          parent,
+          `${name || id} n=${c.nLabels} fold=${c.fold} ${StudyArm[c.arm]}`,
+          id,
+        );
       }
-      submitDownstream(
-        this.registry,
-        config,
-        parent,
-        `${name || id} n=${c.nLabels} fold=${c.fold} ${StudyArm[c.arm]}`,
-        id,
-      );
-    }
-    const stored: StudyConfig = {
-      ...rawConfig,
-      labelBudgets: budgets,
-      folds,
-      arms,
-      pretextRunId: pretextRun.id,
-      downstream: template,
-    };
-    this.db
-      .prepare(
-        `INSERT INTO studies (id, name, state, config_json, pretext_run_id, created_ms, code_revision)
-         VALUES (?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
-        id,
-        name,
-        StudyState.STUDY_STATE_RUNNING,
-        JSON.stringify(StudyConfig.toJSON(stored)),
-        pretextRun.id,
-        Date.now(),
-        codeRevision(),
-      );
-    this.log.info('study started', { study: id, children: validated.length, pretext: pretextRun.id });
+      const stored: StudyConfig = {
+        ...rawConfig,
+        labelBudgets: budgets,
+        folds,
+        arms,
+        pretextRunId: pretextRun.id,
+        downstream: template,
+      };
+      this.db
+        .prepare('UPDATE studies SET config_json = ?, pretext_run_id = ? WHERE id = ?')
+        .run(JSON.stringify(StudyConfig.toJSON(stored)), pretextRun.id, id);
+      return { id, pretextRunId: pretextRun.id };
+    });
+    this.log.info('study started', { study: id, children: validated.length, pretext: pretextRunId });
     this.scheduler.kick();
     return this.refresh(id)!;
   }

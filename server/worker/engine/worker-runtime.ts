@@ -83,7 +83,8 @@ async function execute(table: JobTable, spec: JobSpec, signal: AbortSignal): Pro
     outcome = signal.aborted ? { type: 'cancelled' } : { type: 'done', result };
   } catch (err) {
     if (err instanceof CancelledError || signal.aborted) outcome = { type: 'cancelled' };
-    else outcome = { type: 'failed', error: err instanceof Error ? (err.stack ?? err.message) : String(err) };
+    else if (err instanceof Error) outcome = { type: 'failed', error: err.message, stack: err.stack };
+    else outcome = { type: 'failed', error: String(err) };
   }
   await send(outcome);
   // Threaded wasm keeps workers alive; exit explicitly once the outcome is delivered.
