@@ -96,9 +96,7 @@ export function toServiceError(log: Logger, name: string, err: unknown) {
   });
   return {
     code: status.INTERNAL,
-    details: boundDetails(
-      `internal error in ${name}: ${err instanceof Error ? err.message : String(err)}`,
-    ),
+    details: boundDetails(`internal error in ${name}: ${err instanceof Error ? err.message : String(err)}`),
   };
 }
 

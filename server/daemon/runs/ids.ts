@@ -47,7 +47,9 @@ export function insertWithFreshId<T>(
     } catch (err) {
       if (!isPrimaryKeyConflict(err) || i >= attempts) {
         if (isPrimaryKeyConflict(err)) {
-          throw new IdExhaustedError(`${attempts} fresh ${prefix === 'r' ? 'run' : 'study'} ids in a row already existed`);
+          throw new IdExhaustedError(
+            `${attempts} fresh ${prefix === 'r' ? 'run' : 'study'} ids in a row already existed`,
+          );
         }
         throw err;
       }

@@ -170,27 +170,27 @@ export class RunRegistry {
   }
 
   private insertRun(id: string, spec: NewRun, now: Date): void {
-      this.db
-        .prepare(
-          `INSERT INTO runs (id, name, kind, method, state, config_json, dataset, created_ms, parent_run_id,
+    this.db
+      .prepare(
+        `INSERT INTO runs (id, name, kind, method, state, config_json, dataset, created_ms, parent_run_id,
              study_id, seed, code_revision, queued_ms)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        )
-        .run(
-          id,
-          spec.name,
-          spec.kind,
-          spec.method,
-          RunState.RUN_STATE_QUEUED,
-          encodeConfig(spec.config),
-          spec.dataset,
-          now.getTime(),
-          spec.parentRunId,
-          spec.studyId ?? '',
-          spec.seed,
-          spec.codeRevision,
-          now.getTime(),
-        );
+      )
+      .run(
+        id,
+        spec.name,
+        spec.kind,
+        spec.method,
+        RunState.RUN_STATE_QUEUED,
+        encodeConfig(spec.config),
+        spec.dataset,
+        now.getTime(),
+        spec.parentRunId,
+        spec.studyId ?? '',
+        spec.seed,
+        spec.codeRevision,
+        now.getTime(),
+      );
   }
 
   get(id: string): Run | undefined {

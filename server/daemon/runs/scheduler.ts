@@ -308,7 +308,9 @@ const MAX_RUN_ERROR = 2000;
 
 /** The text without stack-frame lines ("    at f (file.ts:1:2)"), at most 2,000 characters. */
 export function withoutStackFrames(text: string): string {
-  const lines = text.split('\n').filter((l) => !/^\s*at\s.+(\(.*\)|:\d+:\d+)\s*$/.test(l) && !/^\s*at <anonymous>/.test(l));
+  const lines = text
+    .split('\n')
+    .filter((l) => !/^\s*at\s.+(\(.*\)|:\d+:\d+)\s*$/.test(l) && !/^\s*at <anonymous>/.test(l));
   const kept = lines.join('\n').trim() || firstLine(text);
   return kept.length > MAX_RUN_ERROR ? `${kept.slice(0, MAX_RUN_ERROR)}… (see the daemon log)` : kept;
 }
