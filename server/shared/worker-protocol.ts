@@ -44,6 +44,12 @@ export interface JobSpec {
   seed: number;
   /** True when this start continues an interrupted run from `checkpoints/last`. */
   resume: boolean;
+  /**
+   * Epochs whose `epoch` event the run's log already holds. A resumed worker re-sends, from
+   * its checkpoint's history, every finished epoch missing here (a daemon killed between the
+   * checkpoint and the event); the daemon drops any epoch it already logged.
+   */
+  loggedEpochs?: number[];
   parent?: ParentRunSpec;
 }
 

@@ -12,7 +12,7 @@ import {
   RunState,
   runStateToJSON,
 } from '../../../gen/ts/pretext/v1/run.js';
-import type { RunEvent } from '../../../gen/ts/pretext/v1/event.js';
+import { RunEvent } from '../../../gen/ts/pretext/v1/event.js';
 import type { EventPayload } from '../../shared/worker-protocol.js';
 import type { Db } from './db.js';
 import type { EventLog } from './event-log.js';
@@ -236,6 +236,19 @@ export class RunRegistry {
       | { place: number }
       | undefined;
     return row?.place ?? Number.MAX_SAFE_INTEGER;
+  }
+
+  /** Epoch numbers of the run's `epoch` events in the log. */
+  loggedEpochs(id: string): Set<number> {
+    const rows = this.db
+      .prepare("SELECT data FROM events WHERE run_id = ? AND kind = 'epoch'")
+      .all(id) as Array<{ data: Buffer }>;
+    const epochs = new Set<number>();
+    for (const r of rows) {
+      const p = RunEvent.decode(r.data).payload;
+      if (p?.$case === 'epoch') epochs.add(p.epoch.epoch);
+    }
+    return epochs;
   }
 
   /** Follows every committed event (registry changes included). */

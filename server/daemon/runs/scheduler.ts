@@ -154,6 +154,7 @@ export class Scheduler {
     const dir = runDir(this.opts.stateDir, run.id);
     mkdirSync(dir, { recursive: true });
     const resume = run.attempts > 0;
+    const logged = resume ? this.registry.loggedEpochs(run.id) : new Set<number>();
     let parentSpec: ParentRunSpec | undefined;
     if (parent) {
       parentSpec = {
@@ -175,6 +176,7 @@ export class Scheduler {
       backend: this.opts.backend,
       seed: run.seed,
       resume,
+      loggedEpochs: [...logged],
       parent: parentSpec,
     };
     const moved = this.registry.transition(run.id, RunState.RUN_STATE_RUNNING, {
@@ -195,8 +197,21 @@ export class Scheduler {
       {
         onMessage: (msg) => {
           if (msg.type === 'meta') this.registry.setMeta(run.id, msg);
-          else if (msg.type === 'event')
+          else if (msg.type === 'event') {
+            // Each epoch appears once in a run's log: a resumed worker re-sends epochs its
+            // checkpoint has and the log lacks, never one the log holds.
+            if (msg.payload.$case === 'epoch') {
+              if (logged.has(msg.payload.epoch.epoch)) {
+                this.opts.log.warn('dropped a repeated epoch event', {
+                  run: run.id,
+                  epoch: msg.payload.epoch.epoch,
+                });
+                return;
+              }
+              logged.add(msg.payload.epoch.epoch);
+            }
             this.registry.appendEvent(run.id, msg.payload, progressOf(msg.payload, active));
+          }
         },
         onOutput: (line, stream) => {
           if (active.outputLines++ >= MAX_OUTPUT_LINES_PER_RUN) return;
