@@ -81,6 +81,12 @@ export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
+/** The start-up warning for a token sent in cleartext over a network, if that is the setup. */
+export function transportWarning(host: string, token: boolean, tls: boolean): string | undefined {
+  if (isLoopback(host) || !token || tls) return undefined;
+  return `the bearer token travels in cleartext: ${host} is not a loopback address and TLS is off, so anyone on the network path can read the token and then control the daemon; pass --tls-cert/--tls-key, or listen on 127.0.0.1 and forward the port over ssh`;
+}
+
 function authInterceptor(token: string): grpc.ServerInterceptor {
   const expected = Buffer.from(`Bearer ${token}`);
   const ok = (value: string | undefined) => {
@@ -128,12 +134,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   }
   if (Boolean(opts.tlsCert) !== Boolean(opts.tlsKey))
     throw new Error('TLS needs both --tls-cert and --tls-key');
-  if (!isLoopback(host) && opts.token && !opts.tlsCert) {
-    log.warn(
-      `the bearer token travels in cleartext: ${host} is not a loopback address and TLS is off; anyone on the network path can read the token and take over the daemon — pass --tls-cert/--tls-key, or listen on 127.0.0.1 and forward the port over ssh`,
-      { listen: host },
-    );
-  }
+  const warning = transportWarning(host, Boolean(opts.token), Boolean(opts.tlsCert));
+  if (warning) log.warn(warning, { listen: host });
 
   const db = openDb(opts.stateDir);
   const events = new EventLog(db);

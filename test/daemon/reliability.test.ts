@@ -12,6 +12,7 @@ import type { RunEvent } from '../../gen/ts/pretext/v1/event.js';
 import { type Run, RunState } from '../../gen/ts/pretext/v1/run.js';
 import type { GetServerInfoResponse } from '../../gen/ts/pretext/v1/service.js';
 import type { Study } from '../../gen/ts/pretext/v1/study.js';
+import { transportWarning } from '../../server/daemon/daemon.js';
 import type { Logger } from '../../server/daemon/log.js';
 import { boundDetails } from '../../server/daemon/rpc/guard.js';
 import { type IdSource, randomId } from '../../server/daemon/runs/ids.js';
@@ -294,4 +295,14 @@ test('a run interrupted by a restart keeps its place: it starts again before run
   } finally {
     await d.stop();
   }
+});
+
+test('a token on a non-loopback address without TLS gets a start-up warning', () => {
+  assert.match(transportWarning('0.0.0.0', true, false) ?? '', /cleartext.*--tls-cert/);
+  assert.match(transportWarning('10.1.2.3', true, false) ?? '', /10\.1\.2\.3 is not a loopback address/);
+  assert.equal(transportWarning('0.0.0.0', true, true), undefined);
+  assert.equal(transportWarning('127.0.0.1', true, false), undefined);
+  assert.equal(transportWarning('::1', true, false), undefined);
+  // No token at all: the daemon refuses to start unless --insecure (tested in requests.test.ts).
+  assert.equal(transportWarning('0.0.0.0', false, false), undefined);
 });
