@@ -22,6 +22,7 @@ import {
   StartStudyRequest,
   StreamMetricsRequest,
 } from '../../gen/ts/pretext/v1/service.js';
+import * as svc from '../../gen/ts/pretext/v1/service.js';
 import { type DaemonProcess, killDaemon, spawnDaemon } from '../helpers/daemon-process.js';
 import { REPO_ROOT } from '../helpers/paths.js';
 import { fuzzTargets, mutate, send } from './fuzz.js';
@@ -30,14 +31,14 @@ const { values } = parseArgs({
   options: {
     minutes: { type: 'string', default: '5' },
     watchers: { type: 'string', default: '20' },
-    concurrency: { type: 'string', default: '8' },
+    concurrency: { type: 'string', default: '12' },
   },
 });
 const minutes = Number(values.minutes);
 if (!(minutes >= 1 && minutes <= 600)) throw new Error('--minutes must be in 1..600');
 const totalMs = minutes * 60_000;
-const killPhaseMs = totalMs * 0.45;
-const fuzzPhaseMs = totalMs * 0.45;
+const killPhaseMs = totalMs * 0.35;
+const fuzzPhaseMs = totalMs * 0.55;
 const WATCHERS = Number(values.watchers);
 const CONCURRENCY = Number(values.concurrency);
 const TINY_WORKER = path.join(REPO_ROOT, 'test/fixtures/tiny-worker.ts');
@@ -63,9 +64,12 @@ function unary<Res>(
 ): Promise<Res> {
   return new Promise((resolve, reject) => {
     const fn = (client as unknown as Record<string, (...a: unknown[]) => void>)[method]!;
+    const type = (svc as unknown as Record<string, { fromPartial(o: unknown): unknown }>)[
+      `${method[0]!.toUpperCase()}${method.slice(1)}Request`
+    ]!;
     fn.call(
       client,
-      req,
+      type.fromPartial(req),
       new grpc.Metadata(),
       { deadline: Date.now() + timeoutMs },
       (err: Error | null, res: Res) => (err ? reject(err) : resolve(res)),
@@ -329,7 +333,13 @@ async function fuzzAndWatch(durationMs: number): Promise<FuzzFigures> {
       client,
       'startStudy',
       StartStudyRequest.fromPartial({
-        config: { pretextRunId: '', pretext: { training: { epochs: 1 } }, labelBudgets: [100], folds: 1 },
+        config: {
+          pretextRunId: '',
+          pretext: { training: { epochs: 1 } },
+          labelBudgets: [100],
+          folds: 1,
+          downstream: { training: { epochs: 1 } },
+        },
       }),
     )
   ).study;
