@@ -47,7 +47,8 @@ export interface JobSpec {
   /**
    * Epochs whose `epoch` event the run's log already holds. A resumed worker re-sends, from
    * its checkpoint's history, every finished epoch missing here (a daemon killed between the
-   * checkpoint and the event); the daemon drops any epoch it already logged.
+   * checkpoint and the event); the daemon drops any epoch it already logged. Absent: nothing
+   * is re-sent.
    */
   loggedEpochs?: number[];
   parent?: ParentRunSpec;

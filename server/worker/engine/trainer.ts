@@ -125,7 +125,9 @@ async function restore(
  * with the checkpoint events that went missing with them.
  */
 function reemitMissingEpochs(ctx: JobContext, run: TrainRun, s: TrainerState): void {
-  const logged = new Set(ctx.spec.loggedEpochs ?? []);
+  // A caller that does not say what its log holds (a bare worker, not a daemon) gets nothing again.
+  if (!ctx.spec.loggedEpochs) return;
+  const logged = new Set(ctx.spec.loggedEpochs);
   const missing = s.history.filter((m) => !logged.has(m.epoch));
   if (missing.length === 0) return;
   ctx.log(
