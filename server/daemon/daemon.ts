@@ -11,7 +11,7 @@ import { RunState } from '../../gen/ts/pretext/v1/run.js';
 import { datasetStatus } from '../shared/data/registry.js';
 import { probeBackends } from '../shared/backends/probe.js';
 import { createLogger, type Logger } from './log.js';
-import { guardDeserializers, requestGuardInterceptor } from './rpc/guard.js';
+import { boundEarlyErrors, guardDeserializers, requestGuardInterceptor } from './rpc/guard.js';
 import { createService } from './rpc/service.js';
 import { openDb } from './runs/db.js';
 import { EventLog } from './runs/event-log.js';
@@ -191,6 +191,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     'grpc.keepalive_time_ms': 60_000,
   });
   guardDeserializers(server);
+  boundEarlyErrors(server);
   const health = new HealthImplementation({ '': 'SERVING', [SERVICE_NAME]: 'SERVING' });
   health.addToServer(server);
   new ReflectionService(reflectionPackage()).addToServer(server);

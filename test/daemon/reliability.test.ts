@@ -211,6 +211,21 @@ describe('precise codes for client mistakes', () => {
     await assert.rejects(d.call('getStudy', { studyId: huge }), code(grpc.status.INVALID_ARGUMENT));
   });
 
+  test('an unknown 20 kB method path is UNIMPLEMENTED with the path cut to 80 characters', async () => {
+    await assert.rejects(
+      new Promise((resolve, reject) =>
+        d.client.makeUnaryRequest(
+          `/pretext.v1.PretextService/${'x'.repeat(20_000)}`,
+          raw,
+          raw,
+          Buffer.alloc(0),
+          (err, res) => (err ? reject(err) : resolve(res)),
+        ),
+      ),
+      code(grpc.status.UNIMPLEMENTED, /does not implement the method \/pretext/),
+    );
+  });
+
   test('a 40,000-state ListRuns is INVALID_ARGUMENT; repeated states are deduplicated', async () => {
     await assert.rejects(
       d.call('listRuns', { states: Array(40_000).fill(RunState.RUN_STATE_QUEUED) }),

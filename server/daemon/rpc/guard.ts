@@ -51,6 +51,22 @@ export function guardDeserializers(server: grpc.Server): void {
   };
 }
 
+/**
+ * grpc-js answers a call to an unknown method path before any interceptor runs, quoting the
+ * whole path: bound that message too. (`_respondWithError` is grpc-js' one exit for such
+ * answers; if a future grpc-js renames it, this does nothing and the answer stays UNIMPLEMENTED.)
+ */
+export function boundEarlyErrors(server: grpc.Server): void {
+  const target = server as unknown as {
+    _respondWithError?: (err: { details?: string }, ...rest: unknown[]) => void;
+  };
+  const respond = target._respondWithError;
+  if (typeof respond !== 'function') return;
+  target._respondWithError = function (this: unknown, err, ...rest) {
+    respond.call(this, err.details ? { ...err, details: boundDetails(err.details) } : err, ...rest);
+  };
+}
+
 const MAX_TOKEN = 80;
 const MAX_DETAILS = 1000;
 
