@@ -4,7 +4,8 @@
 //      (the first round exactly between a checkpoint and its epoch event), restarted, and after
 //      every round each run's replayed log is checked: epochs once each, no gaps, seqs rising;
 //      SQLite's integrity_check after every kill;
-//   2. fuzzing: mutated valid messages and raw bytes for every method, counted by status code;
+//   2. fuzzing: mutated valid messages and raw bytes for every method, counted by status code
+//      (for the phase's time, and on until --requests (10,000) were sent, never past twice it);
 //   3. at the same time, K watchers follow every run's events while a probe measures unary
 //      latency; daemon RSS before and after.
 // Human-readable lines first; the last line is one JSON object with every figure.
@@ -31,7 +32,8 @@ const { values } = parseArgs({
   options: {
     minutes: { type: 'string', default: '5' },
     watchers: { type: 'string', default: '20' },
-    concurrency: { type: 'string', default: '12' },
+    concurrency: { type: 'string', default: '24' },
+    requests: { type: 'string', default: '10000' },
   },
 });
 const minutes = Number(values.minutes);
@@ -41,6 +43,7 @@ const killPhaseMs = totalMs * 0.35;
 const fuzzPhaseMs = totalMs * 0.55;
 const WATCHERS = Number(values.watchers);
 const CONCURRENCY = Number(values.concurrency);
+const MIN_REQUESTS = Number(values.requests);
 const TINY_WORKER = path.join(REPO_ROOT, 'test/fixtures/tiny-worker.ts');
 const TERMINAL = new Set([
   RunState.RUN_STATE_SUCCEEDED,
@@ -280,6 +283,8 @@ interface FuzzFigures {
   unary_calls: number;
   unary_p50_ms: number;
   unary_p99_ms: number;
+  fuzz_seconds: number;
+  rss_timeline_mb: number[];
   rss_start_mb: number;
   rss_peak_mb: number;
   rss_end_mb: number;
@@ -310,6 +315,8 @@ async function fuzzAndWatch(durationMs: number): Promise<FuzzFigures> {
     unary_calls: 0,
     unary_p50_ms: 0,
     unary_p99_ms: 0,
+    fuzz_seconds: 0,
+    rss_timeline_mb: [],
     rss_start_mb: 0,
     rss_peak_mb: 0,
     rss_end_mb: 0,
@@ -362,15 +369,17 @@ async function fuzzAndWatch(durationMs: number): Promise<FuzzFigures> {
       });
     }
   };
-  // Warm-up: every code path once, then the starting RSS.
-  for (let i = 0; i < 300; i++) await fuzzOnce();
-  await sleep(2000);
-  f.rss_start_mb = rssKb(daemon.pid) / 1024;
+  // Watchers and load start together; the first fifth of the phase warms the daemon up
+  // (JIT, caches, SQLite pages), then its RSS is the baseline the end is compared with.
+  const start = Date.now();
+  const warmUntil = start + durationMs * 0.2;
+  const end = start + durationMs;
+  // Bounded: past `end` only until MIN_REQUESTS were sent, and never past twice the phase.
+  const hardEnd = start + durationMs * 2;
+  const going = () => !crashed && Date.now() < hardEnd && (Date.now() < end || f.requests < MIN_REQUESTS);
   say(
-    `fuzzing for ${Math.round(durationMs / 1000)} s with ${CONCURRENCY} senders, ${WATCHERS} watchers, a latency probe`,
+    `fuzzing for ${Math.round(durationMs / 1000)} s (at least ${MIN_REQUESTS} requests) with ${CONCURRENCY} senders, ${WATCHERS} watchers, a latency probe`,
   );
-
-  const end = Date.now() + durationMs;
   // Watchers: every run's live events.
   const watchers = Array.from({ length: WATCHERS }, () => {
     const s = client.streamMetrics(StreamMetricsRequest.fromPartial({ fromSeq: 0 }));
@@ -388,7 +397,7 @@ async function fuzzAndWatch(durationMs: number): Promise<FuzzFigures> {
       ['listRuns', { limit: 20 }],
       ['getServerInfo', {}],
     ];
-    for (let i = 0; Date.now() < end && !crashed; i++) {
+    for (let i = 0; going(); i++) {
       const [method, req] = calls[i % calls.length]!;
       const t0 = performance.now();
       try {
@@ -402,14 +411,19 @@ async function fuzzAndWatch(durationMs: number): Promise<FuzzFigures> {
     }
   })();
   const senders = Array.from({ length: CONCURRENCY }, async () => {
-    while (Date.now() < end && !crashed) await fuzzOnce();
+    while (going()) await fuzzOnce();
   });
   let lastReport = Date.now();
-  while (Date.now() < end && !crashed) {
+  while (going()) {
     await sleep(1000);
+    const rss = rssKb(daemon.pid) / 1024;
+    if (f.rss_start_mb === 0 && Date.now() >= warmUntil) f.rss_start_mb = rss;
     if (Date.now() - lastReport > 30_000) {
       lastReport = Date.now();
-      say(`${f.requests} fuzzed requests so far; ${JSON.stringify(f.by_code)}`);
+      f.rss_timeline_mb.push(Math.round(rss));
+      say(
+        `${f.requests} fuzzed requests so far, daemon RSS ${rss.toFixed(0)} MB; ${JSON.stringify(f.by_code)}`,
+      );
     }
   }
   await Promise.all([...senders, probe]);
@@ -418,8 +432,9 @@ async function fuzzAndWatch(durationMs: number): Promise<FuzzFigures> {
   f.unary_p50_ms = quantile(latencies, 0.5);
   f.unary_p99_ms = quantile(latencies, 0.99);
   if (crashed) f.daemon_crashes++;
+  f.fuzz_seconds = Math.round((Date.now() - start) / 1000);
   // Idle a moment, then the RSS the daemon settles back to.
-  await sleep(10_000);
+  await sleep(15_000);
   f.rss_end_mb = rssKb(daemon.pid) / 1024;
   f.rss_end_vs_start = f.rss_start_mb > 0 ? f.rss_end_mb / f.rss_start_mb : 0;
   client.close();
