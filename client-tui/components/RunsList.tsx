@@ -52,8 +52,9 @@ function columns(width: number, idWidth: number): Col[] {
   const used = cols.reduce((n, c) => n + c.width + 1, 0) + 2;
   if (width - used >= 8) cols.push({ title: 'NAME', width: width - used - 1, cell: (r) => r.name });
   else if (width < used) {
-    // Narrow terminal: give up the kind column first, then data.
-    cols.splice(2, 1);
+    // Narrow terminal: give up the data column first (usually one dataset), then the kind.
+    cols.splice(3, 1);
+    if (width < used - 8) cols.splice(2, 1);
   }
   return cols;
 }
