@@ -17,7 +17,7 @@ export function Help({ keys, width }: { keys: readonly (readonly [string, string
 
 export function Confirm({ message, width }: { message: string; width: number }) {
   return (
-    <Box borderStyle="round" borderColor="yellow" paddingX={1} width={Math.min(width, 70)}>
+    <Box borderStyle="round" borderColor="yellow" paddingX={1} width={Math.min(width, 90)}>
       <Text>
         {message} <Text bold>y</Text>/<Text bold>N</Text>
       </Text>

@@ -9,7 +9,7 @@ import {
   progressBar,
   stateName,
 } from '../../clients/ts/format.js';
-import { fit, STATE_COLOR } from './common.js';
+import { fit, idColumnWidth, STATE_COLOR } from './common.js';
 
 export interface RunsListProps {
   runs: Run[];
@@ -25,9 +25,9 @@ interface Col {
   cell: (r: Run) => string;
 }
 
-function columns(width: number): Col[] {
+function columns(width: number, idWidth: number): Col[] {
   const cols: Col[] = [
-    { title: 'ID', width: 17, cell: (r) => r.id },
+    { title: 'ID', width: idWidth, cell: (r) => r.id },
     { title: 'STATE', width: 11, cell: (r) => stateName(r.state) },
     { title: 'KIND', width: 17, cell: (r) => `${kindName(r.kind).slice(0, 4)}/${r.method}` },
     { title: 'DATA', width: 7, cell: (r) => r.dataset },
@@ -52,15 +52,16 @@ function columns(width: number): Col[] {
   const used = cols.reduce((n, c) => n + c.width + 1, 0) + 2;
   if (width - used >= 8) cols.push({ title: 'NAME', width: width - used - 1, cell: (r) => r.name });
   else if (width < used) {
-    // Narrow terminal: give up the kind column first, then data.
-    cols.splice(2, 1);
+    // Narrow terminal: give up the data column first (usually one dataset), then the kind.
+    cols.splice(3, 1);
+    if (width < used - 8) cols.splice(2, 1);
   }
   return cols;
 }
 
 /** The runs, newest first, windowed so the selected one is always visible. */
 export function RunsList({ runs, selectedId, width, height }: RunsListProps) {
-  const cols = columns(width);
+  const cols = columns(width, idColumnWidth(runs));
   const rowsAvail = Math.max(1, height - 1);
   const sel = Math.max(
     0,

@@ -2,7 +2,7 @@ import { Box, Text } from 'ink';
 import type { Study } from '../../gen/ts/pretext/v1/study.js';
 import { progressBar } from '../../clients/ts/format.js';
 import { studyStateName } from '../studies.js';
-import { fit, STUDY_STATE_COLOR } from './common.js';
+import { fit, idColumnWidth, STUDY_STATE_COLOR } from './common.js';
 
 export interface StudiesListProps {
   studies: Study[];
@@ -20,9 +20,9 @@ interface Col {
   cell: (s: Study) => string;
 }
 
-function columns(width: number): Col[] {
+function columns(width: number, idWidth: number): Col[] {
   const cols: Col[] = [
-    { title: 'ID', width: 17, cell: (s) => s.id },
+    { title: 'ID', width: idWidth, cell: (s) => s.id },
     { title: 'STATE', width: 9, cell: (s) => studyStateName(s.state) },
     {
       title: 'RUNS ENDED',
@@ -45,7 +45,7 @@ function columns(width: number): Col[] {
 
 /** The studies, newest first, windowed so the selected one is visible. */
 export function StudiesList({ studies, selectedId, error, width, height }: StudiesListProps) {
-  const cols = columns(width);
+  const cols = columns(width, idColumnWidth(studies));
   const rowsAvail = Math.max(1, height - 1 - (error ? 1 : 0));
   const sel = Math.max(
     0,

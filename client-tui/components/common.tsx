@@ -20,6 +20,13 @@ export const STUDY_STATE_COLOR: Record<number, string> = {
   [StudyState.STUDY_STATE_CANCELLED]: 'gray',
 };
 
+/** The ID column: wide enough for the longest id shown (ids carry 100 random bits), 17 to 31. */
+export function idColumnWidth(items: ReadonlyArray<{ id: string }>): number {
+  let longest = 17;
+  for (const it of items) longest = Math.max(longest, it.id.length);
+  return Math.min(31, longest);
+}
+
 /** Pads or cuts to exactly `width` characters (tables line up in any terminal width). */
 export function fit(s: string, width: number): string {
   if (width <= 0) return '';

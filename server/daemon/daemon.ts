@@ -18,9 +18,11 @@ import { createLogger, type Logger } from './log.js';
 import { DiskGuard } from './disk/guard.js';
 import { Retention } from './disk/retention.js';
 import { Metrics } from './metrics.js';
+import { boundEarlyErrors, guardDeserializers, requestGuardInterceptor } from './rpc/guard.js';
 import { createService } from './rpc/service.js';
 import { DB_FILE, openDb } from './runs/db.js';
 import { EventLog } from './runs/event-log.js';
+import type { IdSource } from './runs/ids.js';
 import { RunRegistry } from './runs/registry.js';
 import { Scheduler } from './runs/scheduler.js';
 import { Studies } from './studies/studies.js';
@@ -72,6 +74,8 @@ export interface DaemonOptions {
   inferenceWorkerEntry?: string;
   /** End an Embed/ExportModel stream whose client reads nothing this long (default 60 s). */
   stalledStreamMs?: number;
+  /** Where run and study ids come from (tests force collisions through it). */
+  idSource?: IdSource;
 }
 
 export interface Daemon {
@@ -91,6 +95,12 @@ export { isLoopback, splitHostPort };
 export const DEFAULT_LISTEN = '127.0.0.1:50051';
 const SERVICE_NAME = 'pretext.v1.PretextService';
 const DEFAULT_WORKER = path.join(PROJECT_ROOT, 'server/worker/engine/worker.ts');
+
+/** The start-up warning for a token sent in cleartext over a network, if that is the setup. */
+export function transportWarning(host: string, token: boolean, tls: boolean): string | undefined {
+  if (isLoopback(host) || !token || tls) return undefined;
+  return `the bearer token travels in cleartext: ${host} is not a loopback address and TLS is off, so anyone on the network path can read the token and then control the daemon; pass --tls-cert/--tls-key, or listen on 127.0.0.1 and forward the port over ssh`;
+}
 
 function authInterceptor(token: string): grpc.ServerInterceptor {
   const expected = Buffer.from(`Bearer ${token}`);
@@ -139,13 +149,15 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   }
   if (Boolean(opts.tlsCert) !== Boolean(opts.tlsKey))
     throw new Error('TLS needs both --tls-cert and --tls-key');
+  const warning = transportWarning(host, Boolean(opts.token), Boolean(opts.tlsCert));
+  if (warning) log.warn(warning, { listen: host });
 
   const db = openDb(opts.stateDir, {
     onBackup: (file, from, to) =>
       log.warn('state database upgraded; the old one was copied first', { from, to, backup: file }),
   });
   const events = new EventLog(db);
-  const registry = new RunRegistry(db, events);
+  const registry = new RunRegistry(db, events, opts.idSource);
   const backend = opts.backend ?? 'auto';
   // A typo here would fail every run after its fork: refuse it before serving anything.
   if (!isBackendName(backend)) {
@@ -232,6 +244,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const interceptors: grpc.ServerInterceptor[] = [];
   if (metrics) interceptors.push(metrics.interceptor());
   if (opts.token) interceptors.push(authInterceptor(opts.token));
+  interceptors.push(requestGuardInterceptor);
   const server = new grpc.Server({
     interceptors,
     'grpc.keepalive_permit_without_calls': 1,
@@ -239,6 +252,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     // Predict and Embed carry images: RESOURCE_EXHAUSTED comes from the checks, not the transport.
     'grpc.max_receive_message_length': MAX_REQUEST_MESSAGE_BYTES,
   });
+  guardDeserializers(server);
+  boundEarlyErrors(server);
   const health = new HealthImplementation({ '': 'SERVING', [SERVICE_NAME]: 'SERVING' });
   health.addToServer(server);
   new ReflectionService(reflectionPackage()).addToServer(server);

@@ -44,6 +44,13 @@ export interface JobSpec {
   seed: number;
   /** True when this start continues an interrupted run from `checkpoints/last`. */
   resume: boolean;
+  /**
+   * Epochs whose `epoch` event the run's log already holds. A resumed worker re-sends, from
+   * its checkpoint's history, every finished epoch missing here (a daemon killed between the
+   * checkpoint and the event); the daemon drops any epoch it already logged. Absent: nothing
+   * is re-sent.
+   */
+  loggedEpochs?: number[];
   parent?: ParentRunSpec;
 }
 
@@ -56,5 +63,6 @@ export type FromWorker =
   | { type: 'meta'; backend?: string; backendDetail?: string; dataChecksum?: string; threads?: number }
   | { type: 'event'; payload: EventPayload }
   | { type: 'done'; result: RunResult }
-  | { type: 'failed'; error: string }
+  /** `error` is the message a person reads in Run.error; `stack` goes to the daemon's log only. */
+  | { type: 'failed'; error: string; stack?: string }
   | { type: 'cancelled' };

@@ -44,7 +44,7 @@ test('study start, watch, show, list and report', async () => {
   );
   assert.equal(start.code, 0, start.err);
   const id = start.out.trim();
-  assert.match(id, /^s-\d{8}-[0-9a-f]{6}$/);
+  assert.match(id, /^s-\d{8}-[0-9a-hjkmnp-tv-z]{20}$/);
 
   const watch = await cli('study', 'watch', id);
   assert.equal(watch.code, 0, watch.err);

@@ -49,6 +49,8 @@ import { isStudyId, type Studies } from '../studies/studies.js';
 import { serveStream } from './stream.js';
 import type { InferenceRunner } from '../inference/runner.js';
 import { modelsOutHandlers } from './models-out.js';
+import { boundDetails } from './guard.js';
+import { IdExhaustedError } from '../runs/ids.js';
 import {
   checkId,
   mustGetRun,
@@ -99,15 +101,42 @@ function unary<Req, Res>(
 
 export function toServiceError(log: Logger, name: string, err: unknown) {
   const known = asRpcError(err);
-  if (known) return serviceErrorOf(known);
+  if (known) {
+    const e = serviceErrorOf(known);
+    return { ...e, details: boundDetails(e.details) };
+  }
+  if (err instanceof IdExhaustedError) {
+    log.error('id allocation failed', { rpc: name, error: err.message });
+    return { code: status.ABORTED, details: `${err.message}; nothing was created, try again` };
+  }
   log.error('internal error', {
     rpc: name,
     error: err instanceof Error ? (err.stack ?? err.message) : String(err),
   });
   return {
     code: status.INTERNAL,
-    details: `internal error in ${name}: ${err instanceof Error ? err.message : String(err)}`,
+    details: boundDetails(`internal error in ${name}: ${err instanceof Error ? err.message : String(err)}`),
   };
+}
+
+/** Repeated enum filters at most this long; each value may appear once anyway. */
+export const MAX_FILTER_VALUES = 64;
+
+/** Validates a repeated enum filter and returns its distinct values. */
+export function enumSet<E extends number>(
+  values: readonly E[],
+  enumObj: Record<number, string>,
+  field: string,
+  what: string,
+): E[] {
+  if (values.length > MAX_FILTER_VALUES) {
+    throw invalidArgument(
+      `${field} has ${values.length} entries; give each ${what} once (at most ${MAX_FILTER_VALUES} entries)`,
+    );
+  }
+  const distinct = [...new Set(values)];
+  for (const v of distinct) if (!(v in enumObj) || v <= 0) throw invalidArgument(`unknown ${what} ${v}`);
+  return distinct;
 }
 
 export function createService(deps: ServiceDeps): PretextServiceServer {
@@ -160,7 +189,7 @@ export function createService(deps: ServiceDeps): PretextServiceServer {
       backend: deps.backend,
       maxConcurrentRuns: deps.maxConcurrentRuns,
       runningRuns: registry.countByState(RunState.RUN_STATE_RUNNING),
-      queuedRuns: registry.countByState(RunState.RUN_STATE_QUEUED),
+      queuedRuns: scheduler.queuedCount,
       datasets: datasetNames().map((n) => ({ name: n, ...deps.datasetStatus(n) })),
       pretextMethods: methodNames('pretext'),
       studyPresets: presetNames(),
@@ -233,13 +262,14 @@ export function createService(deps: ServiceDeps): PretextServiceServer {
 
     listRuns: unary<ListRunsRequest, ListRunsResponse>(log, 'ListRuns', (req) => {
       if (req.limit > 1000) throw invalidArgument('limit must be at most 1000');
-      for (const s of req.states) if (!(s in RunState) || s <= 0) throw invalidArgument(`unknown state ${s}`);
-      for (const k of req.kinds) if (!(k in RunKind) || k <= 0) throw invalidArgument(`unknown kind ${k}`);
+      const states = enumSet(req.states, RunState, 'states', 'state');
+      const kinds = enumSet(req.kinds, RunKind, 'kinds', 'kind');
       if (req.parentRunId) checkId(req.parentRunId, 'parent_run_id');
+      if (req.studyId) checkId(req.studyId, 'study_id', 'study');
       return {
         runs: registry.list({
-          states: req.states,
-          kinds: req.kinds,
+          states,
+          kinds,
           parentRunId: req.parentRunId,
           studyId: req.studyId,
           limit: req.limit || 100,

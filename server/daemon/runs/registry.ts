@@ -1,6 +1,5 @@
 // The run registry: runs, their state machine and artifacts, persisted in SQLite. Every
 // change that watchers should see is written together with its event in one transaction.
-import { randomBytes } from 'node:crypto';
 import {
   type Artifact,
   DownstreamConfig,
@@ -13,9 +12,11 @@ import {
   RunState,
   runStateToJSON,
 } from '../../../gen/ts/pretext/v1/run.js';
+import { RunEvent } from '../../../gen/ts/pretext/v1/event.js';
 import type { EventPayload } from '../../shared/worker-protocol.js';
 import type { Db } from './db.js';
 import type { EventLog } from './event-log.js';
+import { type IdSource, insertWithFreshId, randomId } from './ids.js';
 
 export type RunConfig =
   | { $case: 'pretext'; pretext: PretextConfig }
@@ -93,11 +94,6 @@ export interface RunFilter {
   limit: number;
 }
 
-function newRunId(now: Date): string {
-  const day = now.toISOString().slice(0, 10).replaceAll('-', '');
-  return `r-${day}-${randomBytes(3).toString('hex')}`;
-}
-
 function encodeConfig(config: RunConfig): string {
   switch (config.$case) {
     case 'pretext':
@@ -118,38 +114,63 @@ function decodeConfig(json: string): RunConfig {
 }
 
 export class RunRegistry {
+  /** Events of an `atomically` block, published only once its outer transaction commits. */
+  private deferred: RunEvent[] | undefined;
+
   constructor(
     private readonly db: Db,
     private readonly events: EventLog,
+    readonly ids: IdSource = randomId,
   ) {}
+
+  /**
+   * Runs `fn` — any number of registry writes, and the caller's own statements — as one
+   * transaction: either all of it is committed and its events published, or none of it.
+   */
+  atomically<T>(fn: () => T): T {
+    if (this.deferred) return fn();
+    const pending: RunEvent[] = [];
+    this.deferred = pending;
+    let result: T;
+    try {
+      result = this.db.transaction(fn)();
+    } finally {
+      this.deferred = undefined;
+    }
+    for (const event of pending) this.events.publish(event);
+    return result;
+  }
 
   /** Runs `fn` in a transaction and publishes the events it appended once it commits. */
   private write<T>(fn: (append: (runId: string, payload: EventPayload) => void) => T): T {
-    const pending: ReturnType<EventLog['append']>[] = [];
+    const pending: RunEvent[] = [];
     const result = this.db.transaction(() =>
       fn((runId, payload) => {
         pending.push(this.events.append(runId, payload));
       }),
     )();
-    for (const event of pending) this.events.publish(event);
+    if (this.deferred) this.deferred.push(...pending);
+    else for (const event of pending) this.events.publish(event);
     return result;
   }
 
   create(spec: NewRun): Run {
-    return this.write((append) => this.insert(spec, append));
-  }
-
-  /**
-   * Creates several runs, and whatever else `fn` writes, in one transaction: all of it or
-   * nothing. Their events are published once it has committed.
-   */
-  createTogether<T>(fn: (create: (spec: NewRun) => Run) => T): T {
-    return this.write((append) => fn((spec) => this.insert(spec, append)));
-  }
-
-  private insert(spec: NewRun, append: (runId: string, payload: EventPayload) => void): Run {
     const now = new Date();
-    const id = newRunId(now);
+    const id = this.write((append) => {
+      const id = insertWithFreshId(this.ids, 'r', (id) => {
+        this.insertRun(id, spec, now);
+        return id;
+      });
+      append(id, {
+        $case: 'state',
+        state: { from: RunState.RUN_STATE_UNSPECIFIED, to: RunState.RUN_STATE_QUEUED, message: 'queued' },
+      });
+      return id;
+    });
+    return this.get(id)!;
+  }
+
+  private insertRun(id: string, spec: NewRun, now: Date): void {
     this.db
       .prepare(
         `INSERT INTO runs (id, name, kind, method, state, config_json, dataset, created_ms, parent_run_id,
@@ -171,11 +192,6 @@ export class RunRegistry {
         spec.codeRevision,
         now.getTime(),
       );
-    append(id, {
-      $case: 'state',
-      state: { from: RunState.RUN_STATE_UNSPECIFIED, to: RunState.RUN_STATE_QUEUED, message: 'queued' },
-    });
-    return this.get(id)!;
   }
 
   get(id: string): Run | undefined {
@@ -208,12 +224,37 @@ export class RunRegistry {
     return rows.map((r) => this.toRun(r));
   }
 
-  /** Queued runs in FIFO order (by the time they were last queued). */
-  queued(): Run[] {
+  /** Queued runs and their places in the queue (row numbers: the order they were created). */
+  queuedPlaces(): Array<{ id: string; place: number }> {
+    return this.db
+      .prepare('SELECT id, rowid AS place FROM runs WHERE state = ? ORDER BY rowid')
+      .all(RunState.RUN_STATE_QUEUED) as Array<{ id: string; place: number }>;
+  }
+
+  /** A run's place in the queue: its row number, fixed at creation. */
+  placeOf(id: string): number {
+    const row = this.db.prepare('SELECT rowid AS place FROM runs WHERE id = ?').get(id) as
+      | { place: number }
+      | undefined;
+    return row?.place ?? Number.MAX_SAFE_INTEGER;
+  }
+
+  /** Epoch numbers of the run's `epoch` events in the log. */
+  loggedEpochs(id: string): Set<number> {
     const rows = this.db
-      .prepare('SELECT * FROM runs WHERE state = ? ORDER BY queued_ms, rowid')
-      .all(RunState.RUN_STATE_QUEUED) as RunRow[];
-    return rows.map((r) => this.toRun(r));
+      .prepare("SELECT data FROM events WHERE run_id = ? AND kind = 'epoch'")
+      .all(id) as Array<{ data: Buffer }>;
+    const epochs = new Set<number>();
+    for (const r of rows) {
+      const p = RunEvent.decode(r.data).payload;
+      if (p?.$case === 'epoch') epochs.add(p.epoch.epoch);
+    }
+    return epochs;
+  }
+
+  /** Follows every committed event (registry changes included). */
+  subscribe(listener: (event: RunEvent) => void): () => void {
+    return this.events.subscribe(listener);
   }
 
   countByState(state: RunState): number {

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { LogLevel } from '../../../gen/ts/pretext/v1/event.js';
 import { type Progress, type Run, RunKind, RunState } from '../../../gen/ts/pretext/v1/run.js';
 import type { JobKind, JobSpec, ParentRunSpec } from '../../shared/worker-protocol.js';
+import { RunQueue } from './run-queue.js';
 import { WorkerProcess, type WorkerOutcome } from './worker-process.js';
 import type { Logger } from '../log.js';
 import { FINAL_STATES, type RunRegistry, stateName } from './registry.js';
@@ -65,26 +66,65 @@ function epochsOf(run: Run): number {
 
 export class Scheduler {
   private readonly active = new Map<string, Active>();
+  private readonly queue = new RunQueue();
   private stopping = false;
+  private kickSoon = false;
 
   constructor(
     private readonly registry: RunRegistry,
     private readonly opts: SchedulerOptions,
-  ) {}
-
-  get runningCount(): number {
-    return this.active.size;
+  ) {
+    for (const { id, place } of registry.queuedPlaces()) this.queue.add(id, place);
+    // The queue follows the log: every change of state is an event, whoever made it.
+    registry.subscribe((e) => {
+      const p = e.payload;
+      if (p?.$case === 'state') {
+        if (p.state.to === RunState.RUN_STATE_QUEUED) this.queue.add(e.runId, registry.placeOf(e.runId));
+        else this.queue.remove(e.runId);
+        if (FINAL_STATES.has(p.state.to) && this.queue.release(e.runId, 'all')) this.kickLater();
+      } else if (p?.$case === 'checkpoint' && this.queue.release(e.runId, 'checkpoint')) {
+        this.kickLater();
+      }
+    });
   }
 
-  /** Starts queued runs while slots are free. Cheap; call after anything that may free a slot. */
+  get queuedCount(): number {
+    return this.queue.size;
+  }
+
+  /** Kicks after the current event has reached every listener (kick writes events itself). */
+  private kickLater(): void {
+    if (this.kickSoon) return;
+    this.kickSoon = true;
+    setImmediate(() => {
+      this.kickSoon = false;
+      this.kick();
+    });
+  }
+
+  /**
+   * Starts queued runs while slots are free, in queue order. Cheap (work per started run,
+   * not per queued run); call after anything that may free a slot or queue a run.
+   */
   kick(): void {
-    if (this.stopping) return;
     if (this.opts.mayStart && !this.opts.mayStart()) return;
-    for (const run of this.registry.queued()) {
-      if (this.active.size >= this.opts.maxConcurrentRuns) return;
+    while (!this.stopping && this.active.size < this.opts.maxConcurrentRuns) {
+      const entry = this.queue.next();
+      if (!entry) return;
+      const run = this.registry.get(entry.id);
+      if (run?.state !== RunState.RUN_STATE_QUEUED) {
+        this.queue.remove(entry.id);
+        continue;
+      }
       const parent = run.parentRunId ? this.registry.get(run.parentRunId) : undefined;
       const blocked = this.blockedBy(run, parent);
-      if (blocked === 'wait') continue;
+      if (blocked === 'wait') {
+        this.queue.park(run.parentRunId, {
+          ...entry,
+          needsSuccess: run.kind === RunKind.RUN_KIND_DOWNSTREAM,
+        });
+        continue;
+      }
       if (blocked) {
         this.registry.transition(run.id, RunState.RUN_STATE_FAILED, {
           from: [RunState.RUN_STATE_QUEUED],
@@ -113,6 +153,7 @@ export class Scheduler {
     const dir = runDir(this.opts.stateDir, run.id);
     mkdirSync(dir, { recursive: true });
     const resume = run.attempts > 0;
+    const logged = resume ? this.registry.loggedEpochs(run.id) : new Set<number>();
     let parentSpec: ParentRunSpec | undefined;
     if (parent) {
       parentSpec = {
@@ -134,6 +175,7 @@ export class Scheduler {
       backend: this.opts.backend,
       seed: run.seed,
       resume,
+      loggedEpochs: [...logged],
       parent: parentSpec,
     };
     const moved = this.registry.transition(run.id, RunState.RUN_STATE_RUNNING, {
@@ -154,8 +196,21 @@ export class Scheduler {
       {
         onMessage: (msg) => {
           if (msg.type === 'meta') this.registry.setMeta(run.id, msg);
-          else if (msg.type === 'event')
+          else if (msg.type === 'event') {
+            // Each epoch appears once in a run's log: a resumed worker re-sends epochs its
+            // checkpoint has and the log lacks, never one the log holds.
+            if (msg.payload.$case === 'epoch') {
+              if (logged.has(msg.payload.epoch.epoch)) {
+                this.opts.log.warn('dropped a repeated epoch event', {
+                  run: run.id,
+                  epoch: msg.payload.epoch.epoch,
+                });
+                return;
+              }
+              logged.add(msg.payload.epoch.epoch);
+            }
             this.registry.appendEvent(run.id, msg.payload, progressOf(msg.payload, active));
+          }
         },
         onOutput: (line, stream) => {
           if (active.outputLines++ >= MAX_OUTPUT_LINES_PER_RUN) return;
@@ -192,8 +247,17 @@ export class Scheduler {
     } else if (reason === 'cancel' && outcome.type !== 'failed') {
       this.registry.transition(runId, RunState.RUN_STATE_CANCELLED, { from, message: 'cancelled' });
     } else {
-      const error =
-        outcome.type === 'failed' || outcome.type === 'crashed' ? outcome.error : 'worker stopped';
+      const raw = outcome.type === 'failed' || outcome.type === 'crashed' ? outcome.error : 'worker stopped';
+      // Run.error is for people and clients: the stack (and any stack frames in a crashed
+      // worker's output) stays in the daemon's log.
+      const error = withoutStackFrames(raw);
+      if (error !== raw || (outcome.type === 'failed' && outcome.stack)) {
+        this.opts.log.error('run failed', {
+          run: runId,
+          error: raw,
+          stack: outcome.type === 'failed' ? outcome.stack : undefined,
+        });
+      }
       this.registry.transition(runId, RunState.RUN_STATE_FAILED, { from, error });
     }
     this.opts.log.info('run ended', { run: runId, outcome: outcome.type, reason });
@@ -212,10 +276,6 @@ export class Scheduler {
       from: [RunState.RUN_STATE_QUEUED],
       message: 'cancelled before it started',
     });
-  }
-
-  isActive(runId: string): boolean {
-    return this.active.has(runId);
   }
 
   /** Stops every worker (runs become INTERRUPTED) and starts nothing new. */
@@ -259,6 +319,17 @@ function progressOf(
     };
   }
   return undefined;
+}
+
+const MAX_RUN_ERROR = 2000;
+
+/** The text without stack-frame lines ("    at f (file.ts:1:2)"), at most 2,000 characters. */
+export function withoutStackFrames(text: string): string {
+  const lines = text
+    .split('\n')
+    .filter((l) => !/^\s*at\s.+(\(.*\)|:\d+:\d+)\s*$/.test(l) && !/^\s*at <anonymous>/.test(l));
+  const kept = lines.join('\n').trim() || firstLine(text);
+  return kept.length > MAX_RUN_ERROR ? `${kept.slice(0, MAX_RUN_ERROR)}… (see the daemon log)` : kept;
 }
 
 export function firstLine(text: string): string {

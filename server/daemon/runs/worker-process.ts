@@ -7,7 +7,7 @@ import type { FromWorker, JobSpec, ToWorker } from '../../shared/worker-protocol
 
 export type WorkerOutcome =
   | { type: 'done'; result: Extract<FromWorker, { type: 'done' }>['result'] }
-  | { type: 'failed'; error: string }
+  | { type: 'failed'; error: string; stack?: string }
   | { type: 'cancelled' }
   | { type: 'crashed'; error: string };
 

@@ -3,7 +3,6 @@
 // only stores its config and derives everything else from its children, so it survives daemon
 // restarts exactly as its runs do. Whenever a child changes state the study's aggregate is
 // recomputed and published as a `study` event under the study's id.
-import { randomBytes } from 'node:crypto';
 import { type DownstreamConfig, Protocol, type Run, RunState } from '../../../gen/ts/pretext/v1/run.js';
 import { type Study, StudyArm, StudyConfig, StudyState } from '../../../gen/ts/pretext/v1/study.js';
 import type { Logger } from '../log.js';
@@ -19,6 +18,7 @@ import {
 } from '../rpc/submit.js';
 import type { Db } from '../runs/db.js';
 import type { EventLog } from '../runs/event-log.js';
+import { insertWithFreshId } from '../runs/ids.js';
 import { FINAL_STATES, type RunRegistry } from '../runs/registry.js';
 import type { Scheduler } from '../runs/scheduler.js';
 import { codeRevision } from '../../shared/version.js';
@@ -96,33 +96,37 @@ export class Studies {
     );
     if (validateOnly) return this.preview(resolved, name);
 
-    const id = `s-${new Date().toISOString().slice(0, 10).replaceAll('-', '')}-${randomBytes(3).toString('hex')}`;
-    const label = name || id;
-    const pretextRun = this.registry.createTogether((create) => {
+    // One transaction: the study row, its pretext run and every child, or nothing at all.
+    const { id, pretextRunId } = this.registry.atomically(() => {
+      const id = insertWithFreshId(this.registry.ids, 's', (id) => {
+        this.db
+          .prepare(
+            `INSERT INTO studies (id, name, state, config_json, pretext_run_id, created_ms, code_revision)
+             VALUES (?, ?, ?, '{}', '', ?, ?)`,
+          )
+          .run(id, name, StudyState.STUDY_STATE_RUNNING, Date.now(), codeRevision());
+        return id;
+      });
+      const label = name || id;
       const pretext = resolved.pretext
-        ? create(pretextRunSpec(resolved.pretext, `${label} pretext`, id))
+        ? this.registry.create(pretextRunSpec(resolved.pretext, `${label} pretext`, id))
         : (existing as Run);
       for (const c of resolved.children) {
         const config = c.arm === StudyArm.STUDY_ARM_SL ? c.config : { ...c.config, pretextRunId: pretext.id };
-        create(downstreamRunSpec(config, `${label} n=${c.nLabels} fold=${c.fold} ${StudyArm[c.arm]}`, id));
+        this.registry.create(
+          downstreamRunSpec(config, `${label} n=${c.nLabels} fold=${c.fold} ${StudyArm[c.arm]}`, id),
+        );
       }
       this.db
-        .prepare(
-          `INSERT INTO studies (id, name, state, config_json, pretext_run_id, created_ms, code_revision)
-           VALUES (?, ?, ?, ?, ?, ?, ?)`,
-        )
+        .prepare('UPDATE studies SET config_json = ?, pretext_run_id = ? WHERE id = ?')
         .run(
-          id,
-          name,
-          StudyState.STUDY_STATE_RUNNING,
           JSON.stringify(StudyConfig.toJSON({ ...resolved.config, pretextRunId: pretext.id })),
           pretext.id,
-          Date.now(),
-          codeRevision(),
+          id,
         );
-      return pretext;
+      return { id, pretextRunId: pretext.id };
     });
-    this.log.info('study started', { study: id, children: resolved.children.length, pretext: pretextRun.id });
+    this.log.info('study started', { study: id, children: resolved.children.length, pretext: pretextRunId });
     this.scheduler.kick();
     return this.refresh(id)!;
   }

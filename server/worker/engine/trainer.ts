@@ -115,7 +115,31 @@ async function restore(
   }
   const s = ckpt.state.trainer;
   ctx.log(LogLevel.LOG_LEVEL_INFO, `resumed from ${ckpt.dir} after epoch ${s.epoch} (step ${s.step})`);
+  reemitMissingEpochs(ctx, run, s);
   return s;
+}
+
+/**
+ * The checkpoint is written before its epoch's event, so a daemon killed in between has the
+ * epoch on disk but not in its log: send those epochs again, from the checkpoint's history,
+ * with the checkpoint events that went missing with them.
+ */
+function reemitMissingEpochs(ctx: JobContext, run: TrainRun, s: TrainerState): void {
+  // A caller that does not say what its log holds (a bare worker, not a daemon) gets nothing again.
+  if (!ctx.spec.loggedEpochs) return;
+  const logged = new Set(ctx.spec.loggedEpochs);
+  const missing = s.history.filter((m) => !logged.has(m.epoch));
+  if (missing.length === 0) return;
+  ctx.log(
+    LogLevel.LOG_LEVEL_INFO,
+    `re-sending epoch ${missing.map((m) => m.epoch).join(', ')} from the checkpoint (not in the log)`,
+  );
+  for (const m of missing) ctx.emit({ $case: 'epoch', epoch: m });
+  const last = s.history.at(-1);
+  if (missing.some((m) => m.epoch === s.bestEpoch)) {
+    emitCheckpoint(ctx, 'best', checkpointDir(run.runDir, 'best'), s.bestEpoch, s.bestValAccuracy);
+  }
+  emitCheckpoint(ctx, 'last', checkpointDir(run.runDir, 'last'), s.epoch, last?.valAccuracy ?? 0);
 }
 
 function emitCheckpoint(

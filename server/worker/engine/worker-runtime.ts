@@ -58,6 +58,19 @@ export function runWorker(table: JobTable): void {
   void send({ type: 'ready' });
 }
 
+/**
+ * Fault injection for the crash tests and the soak suite only: PRETEXT_TEST_KILL_DAEMON_BEFORE_EPOCH=N
+ * SIGKILLs the daemon just before epoch N's event is sent — after its checkpoint is on disk,
+ * the one moment a crash separates the two.
+ */
+const killDaemonBeforeEpoch = Number(process.env.PRETEXT_TEST_KILL_DAEMON_BEFORE_EPOCH ?? Number.NaN);
+
+function killDaemon(): never {
+  process.kill(process.ppid, 'SIGKILL');
+  // The IPC channel closes with the daemon, and 'disconnect' ends this process.
+  return process.exit(0);
+}
+
 async function execute(table: JobTable, spec: JobSpec, signal: AbortSignal): Promise<void> {
   const ctx: JobContext = {
     spec,
@@ -66,6 +79,7 @@ async function execute(table: JobTable, spec: JobSpec, signal: AbortSignal): Pro
       if (signal.aborted) throw new CancelledError();
     },
     emit(payload) {
+      if (payload.$case === 'epoch' && payload.epoch.epoch === killDaemonBeforeEpoch) killDaemon();
       void send({ type: 'event', payload });
     },
     log(level, message) {
@@ -83,7 +97,8 @@ async function execute(table: JobTable, spec: JobSpec, signal: AbortSignal): Pro
     outcome = signal.aborted ? { type: 'cancelled' } : { type: 'done', result };
   } catch (err) {
     if (err instanceof CancelledError || signal.aborted) outcome = { type: 'cancelled' };
-    else outcome = { type: 'failed', error: err instanceof Error ? (err.stack ?? err.message) : String(err) };
+    else if (err instanceof Error) outcome = { type: 'failed', error: err.message, stack: err.stack };
+    else outcome = { type: 'failed', error: String(err) };
   }
   await send(outcome);
   // Threaded wasm keeps workers alive; exit explicitly once the outcome is delivered.
