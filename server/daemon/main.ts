@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { DEFAULT_LISTEN, startDaemon } from './daemon.js';
 import { backendNames } from '../shared/contract/catalog.js';
 import { backupStateDir } from './disk/backup.js';
-import { formatBytes, parseBytes } from './disk/guard.js';
+import { formatBytes, parseBytes } from '../shared/contract/sizes.js';
 import { createLogger, LOG_LEVELS, type LogLevelName } from './log.js';
 import { createNotifier, takeNotifySocket } from './readiness.js';
 import { VERSION } from '../shared/version.js';

@@ -20,7 +20,7 @@ import { Header } from '../../client-tui/components/Header.js';
 import { initialState, reduce } from '../../client-tui/state.js';
 import { DB_FILE } from '../../server/daemon/runs/db.js';
 import { evenlySpaced } from '../../server/daemon/disk/gc.js';
-import { parseBytes } from '../../server/daemon/disk/guard.js';
+import { parseBytes } from '../../server/shared/contract/sizes.js';
 import { startTestDaemon, tinyPretext } from '../helpers/daemon.js';
 
 const LOW = /^low disk space: state dir .* has [\d.]+ \w+ free, .*below --min-free-disk/;
@@ -36,6 +36,8 @@ test('sizes: --min-free-disk accepts 5GiB, 500MB, 0 and refuses nonsense', () =>
   assert.equal(parseBytes('500MB', '--min-free-disk'), 500e6);
   assert.equal(parseBytes('0', '--min-free-disk'), 0);
   assert.throws(() => parseBytes('lots', '--min-free-disk'), /--min-free-disk "lots" is not a size/);
+  // A unit named like an Object.prototype member is no unit.
+  assert.throws(() => parseBytes('5constructor', '--min-free-disk'), /is not a size/);
   assert.throws(() => parseBytes('99999TiB', '--min-free-disk'), /too large/);
   assert.deepEqual(evenlySpaced(10, 4), [0, 3, 6, 9]);
   assert.deepEqual(evenlySpaced(3, 5), [0, 1, 2]);

@@ -1,6 +1,7 @@
 // The free-space guard: below a threshold on the state or data dir's file system, the daemon
 // starts no run (new requests get FAILED_PRECONDITION with the reason, queued runs wait) and
 // lets running runs finish. It re-checks on a timer and restarts the queue once space is back.
+import { formatBytes } from '../../shared/contract/sizes.js';
 import { statfsSync } from 'node:fs';
 import path from 'node:path';
 import type { DiskStatus } from '../../../gen/ts/pretext/v1/service.js';
@@ -17,46 +18,6 @@ export function freeBytes(dir: string): number {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || d === path.dirname(d)) throw err;
     }
   }
-}
-
-const UNITS: Record<string, number> = {
-  '': 1,
-  b: 1,
-  k: 1e3,
-  kb: 1e3,
-  m: 1e6,
-  mb: 1e6,
-  g: 1e9,
-  gb: 1e9,
-  t: 1e12,
-  tb: 1e12,
-  kib: 2 ** 10,
-  mib: 2 ** 20,
-  gib: 2 ** 30,
-  tib: 2 ** 40,
-};
-
-/** "5GiB", "500MB", "0", "1048576" → bytes. */
-export function parseBytes(text: string, flag: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(text);
-  const unit = m ? UNITS[m[2]!.toLowerCase()] : undefined;
-  if (!m || unit === undefined) {
-    throw new Error(`${flag} "${text.slice(0, 40)}" is not a size (e.g. 5GiB, 500MB, 0 = off)`);
-  }
-  const bytes = Math.round(Number(m[1]) * unit);
-  if (!Number.isSafeInteger(bytes)) throw new Error(`${flag} "${text.slice(0, 40)}" is too large`);
-  return bytes;
-}
-
-export function formatBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`;
 }
 
 export interface DiskGuardOptions {
