@@ -4,14 +4,11 @@
 // (`validate_only` for a dry run). Unset fields stay unset, so the daemon decides their defaults
 // whichever client sent the request.
 import {
-  CheckpointChoice,
   ContrastiveOptions,
   type DeepPartial,
   DownstreamConfig,
   EvaluateConfig,
   PretextConfig,
-  Protocol,
-  SubsetScheme,
   TrainingOptions,
 } from '../../gen/ts/pretext/v1/run.js';
 import type {
@@ -20,7 +17,14 @@ import type {
   StartPretextRequest,
   StartStudyRequest,
 } from '../../gen/ts/pretext/v1/service.js';
-import { StudyArm, StudyConfig } from '../../gen/ts/pretext/v1/study.js';
+import { type StudyArm, StudyConfig } from '../../gen/ts/pretext/v1/study.js';
+import {
+  STUDY_ARMS as ARM_NAMES,
+  CHECKPOINTS,
+  PROTOCOLS,
+  SUBSET_SCHEMES,
+  typedNames,
+} from '../../server/shared/contract/catalog.js';
 import { CliError, ExitCode } from './exit-codes.js';
 
 export type FieldType = 'int' | 'float' | 'enum' | 'bool' | 'text';
@@ -51,10 +55,9 @@ const spec = (
   names?: Record<string, number>,
 ): FieldSpec => ({ key, flag, field, type, label, help, names });
 
-const CHECKPOINT_NAMES = {
-  best: CheckpointChoice.CHECKPOINT_CHOICE_BEST,
-  last: CheckpointChoice.CHECKPOINT_CHOICE_LAST,
-};
+// The names people type for enum values come from the catalog's tables.
+const CHECKPOINT_NAMES = typedNames(CHECKPOINTS);
+const SUBSET_SCHEME_NAMES = typedNames(new Map([...SUBSET_SCHEMES].map(([value, e]) => [value, e.name])));
 
 export const TRAINING_FIELDS: readonly FieldSpec[] = [
   spec(
@@ -225,10 +228,7 @@ export const DOWNSTREAM_FIELDS: readonly FieldSpec[] = [
     'enum',
     'Protocol',
     'fine-tune every layer (the reference) or linear-probe the frozen backbone',
-    {
-      'fine-tune': Protocol.PROTOCOL_FINE_TUNE,
-      'linear-probe': Protocol.PROTOCOL_LINEAR_PROBE,
-    },
+    typedNames(PROTOCOLS),
   ),
   spec('dataset', 'dataset', 'dataset', 'text', 'Dataset', "dataset (a pretext run's by default)"),
   spec(
@@ -247,11 +247,7 @@ export const DOWNSTREAM_FIELDS: readonly FieldSpec[] = [
     'enum',
     'Subset scheme',
     'how the labeled subset is drawn',
-    {
-      'stratified-fold': SubsetScheme.SUBSET_SCHEME_STRATIFIED_FOLD,
-      cumulative: SubsetScheme.SUBSET_SCHEME_CUMULATIVE,
-      'stl10-fold': SubsetScheme.SUBSET_SCHEME_STL10_FOLD,
-    },
+    SUBSET_SCHEME_NAMES,
   ),
   spec('architecture', 'architecture', 'architecture', 'text', 'Architecture', 'backbone for --scratch'),
   spec('depth', 'depth', 'depth', 'int', 'Depth', 'ResNet depth 6n+2 for --scratch'),
@@ -271,11 +267,7 @@ export const EVAL_FIELDS: readonly FieldSpec[] = [
   spec('limit', 'limit', 'limit', 'int', 'Limit', 'cap on images (0 = the whole split)'),
 ];
 
-export const STUDY_ARMS: Readonly<Record<string, StudyArm>> = {
-  sl: StudyArm.STUDY_ARM_SL,
-  'ssl-fine-tune': StudyArm.STUDY_ARM_SSL_FINE_TUNE,
-  'ssl-linear-probe': StudyArm.STUDY_ARM_SSL_LINEAR_PROBE,
-};
+export const STUDY_ARMS: Readonly<Record<string, StudyArm>> = typedNames(ARM_NAMES);
 
 export interface Parsed {
   value?: string | number | boolean;

@@ -2,6 +2,7 @@
 // once. It loads no tfjs, so the daemon resolves requests with it and the worker reads the same
 // entries; clients get its verdict through the daemon (validate_only), never a copy.
 import { CheckpointChoice, Protocol, SubsetScheme } from '../../../gen/ts/pretext/v1/run.js';
+import { StudyArm } from '../../../gen/ts/pretext/v1/study.js';
 import { BACKEND_NAMES } from '../backends/probe.js';
 
 /** Numeric limits of the settings every run shares. */
@@ -157,6 +158,18 @@ export const SUBSET_SCHEMES = new Map<SubsetScheme, SubsetSchemeEntry>([
 ]);
 
 export const DEFAULT_SUBSET_SCHEME = SubsetScheme.SUBSET_SCHEME_STRATIFIED_FOLD;
+
+/** The arms a study compares, by the names people type. */
+export const STUDY_ARMS = new Map<StudyArm, string>([
+  [StudyArm.STUDY_ARM_SL, 'sl'],
+  [StudyArm.STUDY_ARM_SSL_FINE_TUNE, 'ssl-fine-tune'],
+  [StudyArm.STUDY_ARM_SSL_LINEAR_PROBE, 'ssl-linear-probe'],
+]);
+
+/** A name → value table of one of the maps above, as a command line reads it ("stratified_fold" is typed "stratified-fold"). */
+export function typedNames<E extends number>(names: Map<E, string>): Record<string, E> {
+  return Object.fromEntries([...names].map(([value, name]) => [name.replaceAll('_', '-'), value]));
+}
 
 /** Backends pretextd can be told to use ("auto" picks the first available per run). */
 export function backendNames(): string[] {

@@ -10,7 +10,7 @@ import {
   Protocol,
   SubsetScheme,
 } from '../../../gen/ts/pretext/v1/run.js';
-import { StudyArm, StudyConfig } from '../../../gen/ts/pretext/v1/study.js';
+import { StudyArm, type StudyConfig } from '../../../gen/ts/pretext/v1/study.js';
 import {
   ARCHITECTURE,
   CHECKPOINTS,
@@ -23,6 +23,7 @@ import {
   parseArchitecture,
   PROTOCOLS,
   SPLITS,
+  STUDY_ARMS,
   SUBSET_SCHEMES,
 } from './catalog.js';
 import {
@@ -383,11 +384,6 @@ export interface ResolvedStudy {
   children: StudyChild[];
 }
 
-const STUDY_ARMS = new Map<StudyArm, string>([
-  [StudyArm.STUDY_ARM_SL, 'sl'],
-  [StudyArm.STUDY_ARM_SSL_FINE_TUNE, 'ssl-fine-tune'],
-  [StudyArm.STUDY_ARM_SSL_LINEAR_PROBE, 'ssl-linear-probe'],
-]);
 export const DEFAULT_STUDY_BUDGETS = [100, 250, 625, 1250, 2500, 5000];
 const DEFAULT_ARMS = [StudyArm.STUDY_ARM_SL, StudyArm.STUDY_ARM_SSL_FINE_TUNE];
 
@@ -538,10 +534,3 @@ export function resolveStudy(
 function snake(camel: string): string {
   return camel.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 }
-
-export function armName(arm: StudyArm): string {
-  return STUDY_ARMS.get(arm) ?? String(arm);
-}
-
-/** Re-exported so callers ask one module. */
-export { StudyConfig };
