@@ -90,5 +90,5 @@ test('study errors have distinct exit codes', async () => {
   assert.equal(missing.code, 5);
   const invalid = await cli('study', 'start', '--budgets', '105');
   assert.equal(invalid.code, 2);
-  assert.match(invalid.err, /config\.label_budgets\[0\] \(--budgets\): 105 is not a multiple of 10/);
+  assert.match(invalid.err, /config\.label_budgets\[0\] \(--budgets\): 105 does not divide/);
 });

@@ -35,6 +35,7 @@ export function cifarConfig(method: string, over: Partial<PretextConfig> = {}): 
       maxStepsPerEpoch: 8,
       seed: 0,
       validationLimit: 200,
+      minSteps: 0,
       ...over.training,
     },
     contrastive: {

@@ -1,13 +1,23 @@
 // Downstream supervised runs on real CIFAR-10: SSL+SL starts from exactly the pretext backbone
 // with a fresh head, a linear probe leaves the backbone (BN statistics included) untouched,
 // fine-tuning changes it, and SL from scratch draws a class-balanced label budget with a
-// disjoint validation split. ResNet8 (the reference's ResNet v1 with n = 1) keeps it quick.
+// selection split each protocol (within_budget, extra_labeled, last_epoch) asks for. ResNet8 (the reference's ResNet v1 with n = 1) keeps it quick.
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { rm } from 'node:fs/promises';
 import { after, before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { CheckpointChoice, DownstreamConfig, PretextConfig, Protocol } from '../../gen/ts/pretext/v1/run.js';
+import {
+  CheckpointChoice,
+  DownstreamConfig,
+  PretextConfig,
+  Protocol,
+  Selection,
+} from '../../gen/ts/pretext/v1/run.js';
+import { datasetEntry } from '../../server/shared/contract/catalog.js';
+import { labelsUsed } from '../../server/shared/contract/selection.js';
+import { labelBudget } from '../../server/worker/data/subsets.js';
+import { deriveSeed } from '../../server/worker/methods/base.js';
 import {
   disposeCheckpoint,
   type LoadedCheckpoint,
@@ -153,30 +163,82 @@ test('SSL+SL fine-tune updates the backbone; SL from scratch: balanced budget, d
   disposeCheckpoint(pre);
   disposeCheckpoint(tuned);
 
-  const sl = await downstreamSpec({ architecture: 'resnet', depth: 8, nLabels: 100, fold: 3 });
-  const rec = recordingContext(sl);
-  const result = await trainJob(rec.ctx);
-  const test = result.test!;
-  assert.equal(test.split, 'test');
-  assert.equal(test.numExamples, 200);
-  assert.equal(
-    test.confusionMatrix.reduce((a, b) => a + b, 0),
-    200,
+  disposeCheckpoint(await loadCheckpoint<CheckpointState>(path.join(ft.runDir, 'checkpoints', 'best')));
+});
+
+// The same budget (fold 3, seed 11) under each selection protocol: which images train, which
+// select, and what the run tests.
+test('selection: within_budget holds out 20% of the budget and nothing else; extra_labeled carves outside; last_epoch none', {
+  timeout: 300_000,
+}, async () => {
+  const budgetOf = async (spec: JobSpec) => {
+    const handle = await datasetOpener(recordingContext(spec).ctx)('cifar10');
+    const train = await handle.load('train');
+    const budget = labelBudget({
+      labels: train.labels,
+      nLabels: 100,
+      fold: 3,
+      scheme: 'stratified_fold',
+      seed: deriveSeed(spec.seed, 'labels'),
+    });
+    return { labels: train.labels, budget };
+  };
+  const perClass = (labels: Uint8Array, idx: Int32Array) => {
+    const n = new Array(10).fill(0);
+    for (const i of idx) n[labels[i]!]++;
+    return n;
+  };
+  const run = async (selection: Selection) => {
+    const spec = await downstreamSpec({ architecture: 'resnet', depth: 8, nLabels: 100, fold: 3, selection });
+    const result = await trainJob(recordingContext(spec).ctx);
+    assert.equal(result.test?.numExamples, 200);
+    const c = await loadCheckpoint<CheckpointState>(path.join(spec.runDir, 'checkpoints', 'best'));
+    const split = { train: c.arrays.train as Int32Array, val: c.arrays.val as Int32Array };
+    disposeCheckpoint(c);
+    return { spec, result, ...split };
+  };
+
+  const within = await run(Selection.SELECTION_WITHIN_BUDGET);
+  const { labels, budget } = await budgetOf(within.spec);
+  assert.deepEqual(perClass(labels, budget), new Array(10).fill(10));
+  assert.equal(within.train.length, 80);
+  assert.equal(within.val.length, 20);
+  assert.deepEqual(perClass(labels, within.val), new Array(10).fill(2), 'class-balanced hold-out');
+  // Every index it trained or selected on is in the budget, and together they are the budget.
+  assert.deepEqual(
+    [...within.train, ...within.val].sort((a, b) => a - b),
+    [...budget],
+    'train + selection = the label budget, nothing outside it',
   );
-  assert.equal(result.validation?.numExamples, 100);
-  const c = await loadCheckpoint<CheckpointState>(path.join(sl.runDir, 'checkpoints', 'best'));
-  const labeled = c.arrays.train as Int32Array;
-  const val = c.arrays.val as Int32Array;
-  assert.equal(labeled.length, 100);
-  const handle = await datasetOpener(rec.ctx)('cifar10');
-  const train = await handle.load('train');
-  const perClass = new Array(10).fill(0);
-  for (const i of labeled) perClass[train.labels[i]!]++;
-  assert.deepEqual(perClass, new Array(10).fill(10));
-  const labeledSet = new Set(labeled);
+  assert.equal(within.result.validation?.numExamples, 20);
+
+  const extra = await run(Selection.SELECTION_EXTRA_LABELED);
+  assert.deepEqual([...extra.train], [...budget]);
+  assert.equal(extra.val.length, 100, 'validation_limit 100 images, outside the budget');
+  const inBudget = new Set(budget);
   assert.ok(
-    val.every((i) => !labeledSet.has(i)),
-    'validation is disjoint from the label budget',
+    extra.val.every((i) => !inBudget.has(i)),
+    'extra labels are disjoint from the budget',
   );
-  disposeCheckpoint(c);
+
+  const last = await run(Selection.SELECTION_LAST_EPOCH);
+  assert.deepEqual([...last.train], [...budget]);
+  assert.equal(last.val.length, 0);
+  assert.equal(last.result.validation, undefined);
+  assert.equal(last.result.bestEpoch, last.result.epochsTrained, 'the tested checkpoint is the last epoch');
+
+  // The plan the daemon reports is what the worker carved.
+  const cifar = datasetEntry('cifar10')!;
+  for (const [sel, r] of [
+    [Selection.SELECTION_WITHIN_BUDGET, within],
+    [Selection.SELECTION_EXTRA_LABELED, extra],
+    [Selection.SELECTION_LAST_EPOCH, last],
+  ] as const) {
+    const plan = labelsUsed(cifar, {
+      nLabels: 100,
+      selection: sel,
+      training: (r.spec.config as DownstreamConfig).training,
+    });
+    assert.deepEqual([plan.train, plan.selection], [r.train.length, r.val.length], `plan of ${sel}`);
+  }
 });

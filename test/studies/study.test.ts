@@ -138,7 +138,7 @@ test('cancelling a study cancels its unfinished children; bad study configs are 
     });
     await assert.rejects(d.call('startStudy', studyRequest([105])), {
       code: status.INVALID_ARGUMENT,
-      details: /config.label_budgets\[0\]: 105 is not a multiple of 10/,
+      details: /config.label_budgets\[0\]: 105 does not divide/,
     });
     await assert.rejects(d.call('getStudy', { studyId: 's-nope' }), { code: status.NOT_FOUND });
     const n = (await d.call<{ runs: Run[] }>('listRuns', {})).runs.length;

@@ -26,6 +26,7 @@ export function mkRun(id: string, created: number, over: Partial<Run> = {}): Run
     lastSeq: 0,
     dataset: 'cifar10',
     studyId: '',
+    labelsUsed: undefined,
     ...over,
   };
 }

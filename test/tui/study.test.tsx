@@ -32,6 +32,7 @@ const cell = (nLabels: number, arm: StudyArm, over: Partial<StudyCell> = {}): St
   testLossMean: 0,
   testLossStd: 0,
   runIds: [`r-${nLabels}-${arm}-0`, `r-${nLabels}-${arm}-1`],
+  labelsUsed: undefined,
   ...over,
 });
 

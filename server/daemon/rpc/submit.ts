@@ -20,6 +20,7 @@ import {
   resolvePretext,
 } from '../../shared/contract/resolve.js';
 import { quote } from '../../shared/contract/verdict.js';
+import { labelsUsedOf } from '../../shared/contract/selection.js';
 import { codeRevision } from '../../shared/version.js';
 import { FINAL_STATES, type NewRun, type RunRegistry, stateName } from '../runs/registry.js';
 import { failedPrecondition, invalidArgument, notFound } from './errors.js';
@@ -95,6 +96,7 @@ export function previewRun(run: NewRun): Run {
     lastSeq: 0,
     dataset: run.dataset,
     studyId: run.studyId ?? '',
+    labelsUsed: labelsUsedOf(run.config),
   };
 }
 

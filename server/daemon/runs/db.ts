@@ -8,7 +8,7 @@ import Database from 'better-sqlite3';
 
 export type Db = Database.Database;
 
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 export const DB_FILE = 'pretext.sqlite';
 
 const MIGRATIONS: Record<number, string> = {
@@ -80,6 +80,16 @@ const MIGRATIONS: Record<number, string> = {
   4: `
     ALTER TABLE runs ADD COLUMN events_compacted_ms INTEGER NOT NULL DEFAULT 0;
     CREATE INDEX events_run_kind ON events(run_id, kind, seq);
+  `,
+  // Model selection became a setting (default within_budget). Every downstream run and study
+  // stored before it selected on labeled images outside its budget: record that, so their
+  // labels_used stay true.
+  5: `
+    UPDATE runs SET config_json = json_set(config_json, '$.downstream.selection', 'SELECTION_EXTRA_LABELED')
+      WHERE json_extract(config_json, '$.downstream') IS NOT NULL
+        AND json_extract(config_json, '$.downstream.selection') IS NULL;
+    UPDATE studies SET config_json = json_set(config_json, '$.downstream.selection', 'SELECTION_EXTRA_LABELED')
+      WHERE json_extract(config_json, '$.downstream.selection') IS NULL;
   `,
 };
 

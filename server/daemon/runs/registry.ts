@@ -14,6 +14,7 @@ import {
 } from '../../../gen/ts/pretext/v1/run.js';
 import { RunEvent } from '../../../gen/ts/pretext/v1/event.js';
 import type { EventPayload } from '../../shared/worker-protocol.js';
+import { labelsUsedOf } from '../../shared/contract/selection.js';
 import type { Db } from './db.js';
 import type { EventLog } from './event-log.js';
 import { type IdSource, insertWithFreshId, randomId } from './ids.js';
@@ -412,6 +413,7 @@ export class RunRegistry {
       lastSeq: this.lastSeqOf(row.id),
       dataset: row.dataset,
       studyId: row.study_id,
+      labelsUsed: labelsUsedOf(config),
     };
   }
 }

@@ -1,5 +1,6 @@
 // Pure aggregation of a study's child runs into the reference's table: mean ± sample std of
 // test accuracy and loss per budget × arm, and the paired-fold gain of each SSL arm over SL.
+import type { LabelsUsed } from '../../../gen/ts/pretext/v1/run.js';
 import { StudyArm, type StudyCell, type StudyGain } from '../../../gen/ts/pretext/v1/study.js';
 
 export interface ChildOutcome {
@@ -11,6 +12,7 @@ export interface ChildOutcome {
   status: 'succeeded' | 'failed' | 'pending';
   testAccuracy?: number;
   testLoss?: number;
+  labelsUsed?: LabelsUsed;
 }
 
 export function mean(xs: number[]): number {
@@ -51,6 +53,10 @@ export function aggregate(
         testLossMean: mean(loss),
         testLossStd: sampleStd(loss),
         runIds: runs.map((r) => r.runId),
+        // Folds of a cell share the plan; the most any fold used, should one differ.
+        labelsUsed: runs
+          .map((r) => r.labelsUsed)
+          .reduce<LabelsUsed | undefined>((a, b) => (b && (!a || b.total > a.total) ? b : a), undefined),
       });
     }
     if (!arms.includes(StudyArm.STUDY_ARM_SL)) continue;

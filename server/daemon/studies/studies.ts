@@ -258,6 +258,7 @@ export class Studies {
               : 'pending',
         testAccuracy: run.result?.test?.accuracy,
         testLoss: run.result?.test?.loss,
+        labelsUsed: run.labelsUsed,
       });
     }
     const { cells, gains } = aggregate(outcomes, config.labelBudgets, config.arms, config.folds);

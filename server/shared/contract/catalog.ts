@@ -13,6 +13,7 @@ export const LIMITS = {
   plateauPatience: { min: 1, max: 1000 },
   validationFraction: { min: 0, max: 0.5, default: 0.1 },
   maxStepsPerEpoch: { min: 0, max: 1_000_000_000 },
+  minSteps: { min: 0, max: 10_000_000 },
   validationLimit: { min: 0, max: 1_000_000_000 },
   testLimit: { min: 0, max: 1_000_000_000 },
   /** Seeds fit a signed 32-bit integer (numpy/torch accept them); 0 = pick one and record it. */
@@ -118,10 +119,12 @@ export const SUBSET_SCHEMES = new Map<SubsetScheme, SubsetSchemeEntry>([
     SubsetScheme.SUBSET_SCHEME_STRATIFIED_FOLD,
     {
       name: 'stratified_fold',
+      // StratifiedKFold(n_splits = N / n): each fold holds exactly n images only when n divides
+      // N (625 on CIFAR-10 gives 62 or 63 per class, as in the reference).
       folds: (d, n) => {
-        if (n % d.numClasses !== 0)
-          return `${n} is not a multiple of ${d.numClasses} (the class count), so the subset cannot be class-balanced`;
-        const k = Math.floor(d.train / n);
+        if (n < d.numClasses || d.train % n !== 0)
+          return `${n} does not divide ${d.name}'s ${d.train} training images into equal stratified folds; use one of ${budgetExamples(d)}, ...`;
+        const k = d.train / n;
         return k >= 2
           ? k
           : `${n} is too large: at most ${d.train / 2} of ${d.name}'s ${d.train} training images`;
@@ -156,6 +159,13 @@ export const SUBSET_SCHEMES = new Map<SubsetScheme, SubsetSchemeEntry>([
     },
   ],
 ]);
+
+/** Budgets the stratified scheme accepts on `d`, for messages: divisors of N with ≥ 10 per class. */
+function budgetExamples(d: DatasetEntry): string {
+  const out: number[] = [];
+  for (let n = d.numClasses * 10; n <= d.train / 2 && out.length < 6; n++) if (d.train % n === 0) out.push(n);
+  return out.join(', ');
+}
 
 export const DEFAULT_SUBSET_SCHEME = SubsetScheme.SUBSET_SCHEME_STRATIFIED_FOLD;
 

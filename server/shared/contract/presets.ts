@@ -1,6 +1,7 @@
 // Study protocols. `reference` is the study's own setting (for GPU hosts); `cpu-quick` is sized
 // to finish on 2 CPU cores in well under an hour, `cpu-resnet20` in about an hour with the
 // reference's network; `demo` is the README's main job.
+import { Selection } from '../../../gen/ts/pretext/v1/run.js';
 import { StudyArm, StudyConfig } from '../../../gen/ts/pretext/v1/study.js';
 
 // The CPU presets' downstream protocol. Cosine decay without plateau cuts: with the step
@@ -88,6 +89,47 @@ const STUDY_PRESETS: Record<string, StudyConfig> = {
     folds: 2,
     arms: [StudyArm.STUDY_ARM_SL, StudyArm.STUDY_ARM_SSL_FINE_TUNE],
     downstream: CPU_DOWNSTREAM,
+  }),
+  // The reference's shape on 2 CPU cores in about 1.5 hours (measured: docs/results/cpu-reference):
+  // ResNet20, rotation pretext on all 50,000 training images with one random rotation per image
+  // and epoch (the reference's choice; RotNet's four rotations per image would give the same
+  // samples to a quarter of the epochs), all six budgets, 2 folds, model selection within each
+  // budget. Downstream epochs scale with the budget: at least 500 optimizer steps, so 100
+  // labels train as long as 1,250 do, and 5,000 labels get 15 epochs.
+  'cpu-reference': StudyConfig.fromPartial({
+    preset: 'cpu-reference',
+    pretext: {
+      method: 'rotation',
+      dataset: 'cifar10',
+      architecture: 'resnet',
+      depth: 20,
+      rotationsPerImage: 1,
+      training: {
+        epochs: 10,
+        batchSize: 128,
+        learningRate: 1e-3,
+        lrSchedule: 'cosine',
+        disablePlateau: true,
+        augment: true,
+        validationLimit: 2000,
+      },
+    },
+    labelBudgets: [100, 250, 625, 1250, 2500, 5000],
+    folds: 2,
+    arms: [StudyArm.STUDY_ARM_SL, StudyArm.STUDY_ARM_SSL_FINE_TUNE],
+    downstream: {
+      testLimit: 0,
+      selection: Selection.SELECTION_WITHIN_BUDGET,
+      training: {
+        epochs: 15,
+        minSteps: 500,
+        batchSize: 32,
+        learningRate: 1e-3,
+        lrSchedule: 'cosine',
+        disablePlateau: true,
+        augment: true,
+      },
+    },
   }),
   demo: StudyConfig.fromPartial({
     preset: 'demo',

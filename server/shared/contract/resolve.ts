@@ -8,6 +8,7 @@ import {
   type EvaluateConfig,
   type PretextConfig,
   Protocol,
+  Selection,
   SubsetScheme,
 } from '../../../gen/ts/pretext/v1/run.js';
 import { StudyArm, type StudyConfig } from '../../../gen/ts/pretext/v1/study.js';
@@ -36,6 +37,7 @@ import {
   mustMethod,
 } from './methods.js';
 import { presetNames, studyPreset } from './presets.js';
+import { DEFAULT_SELECTION, labelsUsed, SELECTIONS, withinBudgetMinimum } from './selection.js';
 import { resolveTraining } from './training.js';
 import { choiceField, floatField, intField, quote, Verdict } from './verdict.js';
 
@@ -310,6 +312,44 @@ export function resolveDownstreamInto(
     backbone = resolveBackbone(v, prefix, raw.architecture, raw.depth);
   }
   const testLimit = intField(v, f('test_limit'), raw.testLimit, LIMITS.testLimit);
+  const selection = enumField(
+    v,
+    f('selection'),
+    raw.selection,
+    new Map([...SELECTIONS].map(([k, e]) => [k, e.name])),
+    DEFAULT_SELECTION,
+    Selection,
+  );
+  const training = resolveTraining(raw.training, method, v, f('training'));
+  const selectionName = SELECTIONS.get(selection)?.name;
+  if (selectionName === 'within_budget' && folds > 0 && nLabels < withinBudgetMinimum(dataset)) {
+    v.fail(
+      f('selection'),
+      `within_budget needs at least ${withinBudgetMinimum(dataset)} labels (one to select and one to train per class); use last_epoch`,
+    );
+  }
+  if (selectionName === 'last_epoch') {
+    // Plateau reduction watches the selection split, and last_epoch has none.
+    v.check(
+      !raw.training?.plateauPatience || raw.training.disablePlateau,
+      f('training.plateau_patience'),
+      'needs a selection split to watch; last_epoch has none: set disable_plateau',
+    );
+    training.disablePlateau = true;
+    training.plateauPatience = 0;
+  }
+  if (training.minSteps > 0 && nLabels > 0 && !v.has(f('training'))) {
+    // The step floor becomes epochs here, so the stored config says what the worker runs.
+    const trainImages = labelsUsed(dataset, { nLabels, selection, training }).train;
+    const stepsPerEpoch = Math.max(1, Math.ceil(trainImages / training.batchSize));
+    const epochs = Math.max(training.epochs, Math.ceil(training.minSteps / stepsPerEpoch));
+    v.check(
+      epochs <= LIMITS.epochs.max,
+      f('training.min_steps'),
+      `needs ${epochs} epochs on ${trainImages} training images, over the ${LIMITS.epochs.max} limit`,
+    );
+    training.epochs = Math.min(epochs, LIMITS.epochs.max);
+  }
   return {
     pretextRunId: raw.pretextRunId,
     checkpoint,
@@ -320,8 +360,9 @@ export function resolveDownstreamInto(
     subsetScheme: scheme,
     architecture: backbone.architecture,
     depth: backbone.depth,
-    training: resolveTraining(raw.training, method, v, f('training')),
+    training,
     testLimit,
+    selection,
   };
 }
 

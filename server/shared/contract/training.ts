@@ -68,6 +68,12 @@ export function resolveTraining(
     LIMITS.maxStepsPerEpoch,
   );
   const validationLimit = intField(v, f('validation_limit'), raw.validationLimit, LIMITS.validationLimit);
+  const minSteps = intField(v, f('min_steps'), raw.minSteps, LIMITS.minSteps);
+  v.check(
+    minSteps === 0 || method.role === 'downstream',
+    f('min_steps'),
+    'applies to downstream runs only (their step count follows the label budget)',
+  );
   let seed = raw.seed;
   if (!Number.isSafeInteger(seed) || seed < 0 || seed > LIMITS.seed.max) {
     v.fail(
@@ -88,6 +94,7 @@ export function resolveTraining(
     maxStepsPerEpoch,
     seed: seed === 0 ? drawSeed() : seed,
     validationLimit,
+    minSteps,
   };
 }
 

@@ -224,3 +224,34 @@ export function carveValidation(opts: CarveOptions): Int32Array {
   // A seed distinct from the budget's, so equal seeds do not correlate the two draws.
   return balancedPick(opts.labels, pool, size, (opts.seed ^ 0x5eed7a1) >>> 0);
 }
+
+/**
+ * within_budget selection: `size` images of the label budget held out, class-balanced and
+ * seeded, the rest to train; every class keeps at least one training image. Nothing outside
+ * `budget` is looked at.
+ */
+export function splitWithinBudget(
+  labels: Uint8Array,
+  budget: Int32Array,
+  size: number,
+  seed: number,
+): { train: Int32Array; selection: Int32Array } {
+  const rng = new Rng(seed);
+  const byClass = new Map<number, number[]>();
+  for (const i of budget) {
+    const c = labels[i]!;
+    const g = byClass.get(c);
+    if (g) g.push(i);
+    else byClass.set(c, [i]);
+  }
+  const reserved = new Set<number>();
+  for (const c of [...byClass.keys()].sort((a, b) => a - b)) {
+    const g = Int32Array.from(byClass.get(c)!);
+    rng.shuffle(g);
+    reserved.add(g[0]!);
+  }
+  const pool = Int32Array.from([...budget].filter((i) => !reserved.has(i)));
+  const selection = balancedPick(labels, pool, Math.min(size, pool.length), (seed ^ 0x5e1ec7) >>> 0);
+  const held = new Set(selection);
+  return { train: sorted(Int32Array.from([...budget].filter((i) => !held.has(i)))), selection };
+}

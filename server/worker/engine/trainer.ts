@@ -283,7 +283,10 @@ export async function train(
       ctx.throwIfCancelled();
       const v = await method.validate();
       const seconds = (performance.now() - epochStart) / 1000;
-      const improved = v.accuracy > state.bestValAccuracy;
+      // "best" is the selected checkpoint: every epoch's when the method selects the last.
+      const selectsLast = method.selects === 'last';
+      const improved = selectsLast || v.accuracy > state.bestValAccuracy;
+      const selectedMetric = selectsLast ? 0 : v.accuracy;
       const metrics: EpochMetrics = {
         epoch,
         epochs: opts.epochs,
@@ -303,15 +306,15 @@ export async function train(
         rng: rng.getState(),
         history: [...state.history, metrics],
         bestEpoch: improved ? epoch : state.bestEpoch,
-        bestValAccuracy: improved ? v.accuracy : state.bestValAccuracy,
+        bestValAccuracy: improved ? selectedMetric : state.bestValAccuracy,
         trainSeconds: state.trainSeconds + seconds,
       };
       // Checkpoints first, then the events: an epoch the log reports is always on disk.
       const bestDir = improved ? await save('best', run, method, optimizer, state) : undefined;
       const lastDir = await save('last', run, method, optimizer, state);
       ctx.emit({ $case: 'epoch', epoch: metrics });
-      if (bestDir) emitCheckpoint(ctx, 'best', bestDir, epoch, v.accuracy);
-      emitCheckpoint(ctx, 'last', lastDir, epoch, v.accuracy);
+      if (bestDir) emitCheckpoint(ctx, 'best', bestDir, epoch, selectedMetric);
+      emitCheckpoint(ctx, 'last', lastDir, epoch, Number.isFinite(v.accuracy) ? v.accuracy : 0);
     }
     return state;
   } finally {

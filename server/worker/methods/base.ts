@@ -7,6 +7,7 @@ import type { EvalResult } from '../../../gen/ts/pretext/v1/run.js';
 import type { DatasetHandle } from '../../shared/data/registry.js';
 import type { Rng } from '../data/rng.js';
 import { carveValidation } from '../data/subsets.js';
+import { outsideSelectionSize } from '../../shared/contract/selection.js';
 import type { ArrayEntry } from '../engine/checkpoint.js';
 import type { TrainingSettings } from '../../shared/contract/training.js';
 import type { JobContext } from '../engine/worker-runtime.js';
@@ -70,6 +71,11 @@ export interface Method {
   /** Loss of a batch; runs under the gradient tape, inside tf.tidy. */
   loss(batch: Batch): LossOutput;
   validate(): Promise<ValidationResult>;
+  /**
+   * Which epoch's checkpoint becomes the selected ("best") one: the highest validation
+   * accuracy (default), or simply the last (a run without a selection split).
+   */
+  readonly selects?: 'best' | 'last';
   /** After training, with the selected weights loaded: the figures of the RunResult. */
   finalEvaluation(
     checkpoint: string,
@@ -130,12 +136,8 @@ export function carveSelection(
   tag: string,
   exclude?: Int32Array,
 ): Int32Array {
-  const fraction = training.validationFraction;
-  const size =
-    training.validationLimit > 0
-      ? Math.min(training.validationLimit, Math.round(fraction * labels.length))
-      : undefined;
-  return carveValidation({ labels, fraction, size, seed: deriveSeed(seed, tag), exclude });
+  const size = outsideSelectionSize(training, labels.length, labels.length - (exclude?.length ?? 0));
+  return carveValidation({ labels, size, seed: deriveSeed(seed, tag), exclude });
 }
 
 /** A seed for one purpose ("val", "rotations", ...) derived from the run's seed, so streams never overlap. */

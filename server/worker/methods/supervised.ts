@@ -4,7 +4,9 @@ import * as tf from '@tensorflow/tfjs';
 import { type DownstreamConfig, Protocol } from '../../../gen/ts/pretext/v1/run.js';
 import { SUBSET_SCHEMES } from '../../shared/contract/catalog.js';
 import { fillBatch, meanImage } from '../data/batches.js';
-import { complement, labelBudget } from '../data/subsets.js';
+import { datasetEntry } from '../../shared/contract/catalog.js';
+import { labelsUsed, selectionEntry } from '../../shared/contract/selection.js';
+import { labelBudget, splitWithinBudget } from '../data/subsets.js';
 import type { ImageSet } from '../../shared/data/types.js';
 import { type ArrayEntry, disposeCheckpoint, loadCheckpoint } from '../engine/checkpoint.js';
 import { type CheckpointKind, checkpointDir, checkpointName } from '../engine/checkpoint-names.js';
@@ -64,22 +66,42 @@ export const createSupervised: MethodFactory = async ({ ctx, training, seed, ope
   ctx.throwIfCancelled();
   const scheme = SUBSET_SCHEMES.get(config.subsetScheme)?.name;
   if (!scheme) throw new Error(`subset scheme ${config.subsetScheme} is not in the catalog`);
+  // The label budget, then the selection split the config's plan says (the daemon stored and
+  // reported the same plan as labels_used; a mismatch fails the run rather than mislabel it).
+  const budget = labelBudget({
+    labels: set.labels,
+    nLabels: config.nLabels,
+    fold: config.fold,
+    scheme,
+    seed: deriveSeed(seed, 'labels'),
+    stl10Folds: scheme === 'stl10_fold' ? handle.folds() : undefined,
+  });
+  const datasetFacts = datasetEntry(dataset);
+  if (!datasetFacts) throw new Error(`dataset ${dataset} is not in the catalog`);
+  const plan = labelsUsed(datasetFacts, config);
+  const selectionMode = selectionEntry(config.selection);
   let labeled: Int32Array;
   let val: Int32Array;
-  if (config.nLabels > 0) {
-    labeled = labelBudget({
-      labels: set.labels,
-      nLabels: config.nLabels,
-      fold: config.fold,
-      scheme,
-      seed: deriveSeed(seed, 'labels'),
-      stl10Folds: scheme === 'stl10_fold' ? handle.folds() : undefined,
-    });
-    // Selection data is carved from the images outside the label budget.
-    val = carveSelection(set.labels, training, seed, 'validation', labeled);
-  } else {
-    val = carveSelection(set.labels, training, seed, 'validation');
-    labeled = complement(set.count, val);
+  switch (selectionMode.name) {
+    case 'within_budget': {
+      const split = splitWithinBudget(set.labels, budget, plan.selection, deriveSeed(seed, 'validation'));
+      labeled = split.train;
+      val = split.selection;
+      break;
+    }
+    case 'last_epoch':
+      labeled = budget;
+      val = new Int32Array(0);
+      break;
+    case 'extra_labeled':
+      labeled = budget;
+      val = carveSelection(set.labels, training, seed, 'validation', budget);
+      break;
+  }
+  if (labeled.length !== plan.train || val.length !== plan.selection) {
+    throw new Error(
+      `the label split (${labeled.length} train + ${val.length} selection) differs from the plan (${plan.train} + ${plan.selection})`,
+    );
   }
   // The backbone saw images normalized with the pretext run's mean; SL uses the full train split's.
   const mean = pretext?.mean instanceof Float32Array ? pretext.mean : meanImage(set);
@@ -148,13 +170,16 @@ export const createSupervised: MethodFactory = async ({ ctx, training, seed, ope
       const probs = net.model.apply(x, { training: !linearProbe }) as tf.Tensor;
       return classificationLoss(linearProbe ? undefined : net.model, probs, y);
     },
+    selects: selectionMode.tests,
     async validate() {
+      // last_epoch has no selection split: nothing is measured (NaN, shown as "—").
+      if (val.length === 0) return { loss: Number.NaN, accuracy: Number.NaN };
       const r = await evaluate('validation', '');
       return { loss: r.loss, accuracy: r.accuracy };
     },
     async finalEvaluation(checkpoint) {
       return {
-        validation: await evaluate('validation', checkpoint),
+        validation: val.length > 0 ? await evaluate('validation', checkpoint) : undefined,
         test: await evaluate('test', checkpoint),
       };
     },

@@ -274,6 +274,74 @@ export function subsetSchemeToJSON(object: SubsetScheme): string {
   }
 }
 
+/** How a downstream run chooses the checkpoint it tests, and which labeled images that costs. */
+export enum Selection {
+  /** SELECTION_UNSPECIFIED - The default: WITHIN_BUDGET. */
+  SELECTION_UNSPECIFIED = 0,
+  /**
+   * SELECTION_WITHIN_BUDGET - A class-balanced share of the label budget is held out for selection (and plateau
+   * reduction); the rest trains. The run never sees a label outside its budget.
+   */
+  SELECTION_WITHIN_BUDGET = 1,
+  /** SELECTION_LAST_EPOCH - No selection: the last epoch's checkpoint is tested; the whole budget trains. */
+  SELECTION_LAST_EPOCH = 2,
+  /**
+   * SELECTION_EXTRA_LABELED - The whole budget trains and a validation split is carved from labeled images outside it
+   * (training.validation_fraction / validation_limit): extra labels, counted in labels_used.
+   */
+  SELECTION_EXTRA_LABELED = 3,
+  UNRECOGNIZED = -1,
+}
+
+export function selectionFromJSON(object: any): Selection {
+  switch (object) {
+    case 0:
+    case "SELECTION_UNSPECIFIED":
+      return Selection.SELECTION_UNSPECIFIED;
+    case 1:
+    case "SELECTION_WITHIN_BUDGET":
+      return Selection.SELECTION_WITHIN_BUDGET;
+    case 2:
+    case "SELECTION_LAST_EPOCH":
+      return Selection.SELECTION_LAST_EPOCH;
+    case 3:
+    case "SELECTION_EXTRA_LABELED":
+      return Selection.SELECTION_EXTRA_LABELED;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return Selection.UNRECOGNIZED;
+  }
+}
+
+export function selectionToJSON(object: Selection): string {
+  switch (object) {
+    case Selection.SELECTION_UNSPECIFIED:
+      return "SELECTION_UNSPECIFIED";
+    case Selection.SELECTION_WITHIN_BUDGET:
+      return "SELECTION_WITHIN_BUDGET";
+    case Selection.SELECTION_LAST_EPOCH:
+      return "SELECTION_LAST_EPOCH";
+    case Selection.SELECTION_EXTRA_LABELED:
+      return "SELECTION_EXTRA_LABELED";
+    case Selection.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
+/** The labeled images a downstream run really used. */
+export interface LabelsUsed {
+  /** Labeled images it trained on. */
+  train: number;
+  /** Labeled images it held out for model selection. */
+  selection: number;
+  /** Of those, the ones outside the label budget (extra_labeled only). */
+  extra: number;
+  /** train + selection: every label the run looked at. */
+  total: number;
+}
+
 /** Settings shared by every training run. */
 export interface TrainingOptions {
   /** Number of epochs (passes over the training subset). Required, 1..10000. */
@@ -317,6 +385,12 @@ export interface TrainingOptions {
   seed: number;
   /** Cap on the number of validation images (0 = the whole validation split). */
   validationLimit: number;
+  /**
+   * Downstream runs: raise `epochs` until the run takes at least this many optimizer steps
+   * (0 = off). Small label budgets then still train long enough; the daemon stores the
+   * raised epochs in the run's config.
+   */
+  minSteps: number;
 }
 
 /** Options of the contrastive methods (simclr, simsiam, nnclr). Zero values mean defaults. */
@@ -391,6 +465,8 @@ export interface DownstreamConfig {
     | undefined;
   /** Cap on test images for the final evaluation (0 = the whole test split). */
   testLimit: number;
+  /** How the tested checkpoint is chosen (default WITHIN_BUDGET). */
+  selection: Selection;
 }
 
 /** Configuration of an evaluation run. */
@@ -552,7 +628,129 @@ export interface Run {
   studyId: string;
   /** What the backend ran on: the WebGPU adapter (vendor, architecture, device), oneDNN's ISA. */
   backendDetail: string;
+  /**
+   * Downstream runs: the labeled images it trains and selects on, from its resolved config
+   * (the worker checks its split against the same plan and fails the run on a mismatch).
+   */
+  labelsUsed: LabelsUsed | undefined;
 }
+
+function createBaseLabelsUsed(): LabelsUsed {
+  return { train: 0, selection: 0, extra: 0, total: 0 };
+}
+
+export const LabelsUsed: MessageFns<LabelsUsed> = {
+  encode(message: LabelsUsed, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.train !== 0) {
+      writer.uint32(8).uint32(message.train);
+    }
+    if (message.selection !== 0) {
+      writer.uint32(16).uint32(message.selection);
+    }
+    if (message.extra !== 0) {
+      writer.uint32(24).uint32(message.extra);
+    }
+    if (message.total !== 0) {
+      writer.uint32(32).uint32(message.total);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LabelsUsed {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLabelsUsed();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.train = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.selection = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.extra = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.total = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): LabelsUsed {
+    return {
+      train: isSet(object.train) ? globalThis.Number(object.train) : 0,
+      selection: isSet(object.selection) ? globalThis.Number(object.selection) : 0,
+      extra: isSet(object.extra) ? globalThis.Number(object.extra) : 0,
+      total: isSet(object.total) ? globalThis.Number(object.total) : 0,
+    };
+  },
+
+  toJSON(message: LabelsUsed): unknown {
+    const obj: any = {};
+    if (message.train !== 0) {
+      obj.train = Math.round(message.train);
+    }
+    if (message.selection !== 0) {
+      obj.selection = Math.round(message.selection);
+    }
+    if (message.extra !== 0) {
+      obj.extra = Math.round(message.extra);
+    }
+    if (message.total !== 0) {
+      obj.total = Math.round(message.total);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<LabelsUsed>, I>>(base?: I): LabelsUsed {
+    return LabelsUsed.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<LabelsUsed>, I>>(object: I): LabelsUsed {
+    const message = createBaseLabelsUsed();
+    message.train = object.train ?? 0;
+    message.selection = object.selection ?? 0;
+    message.extra = object.extra ?? 0;
+    message.total = object.total ?? 0;
+    return message;
+  },
+};
 
 function createBaseTrainingOptions(): TrainingOptions {
   return {
@@ -567,6 +765,7 @@ function createBaseTrainingOptions(): TrainingOptions {
     maxStepsPerEpoch: 0,
     seed: 0,
     validationLimit: 0,
+    minSteps: 0,
   };
 }
 
@@ -604,6 +803,9 @@ export const TrainingOptions: MessageFns<TrainingOptions> = {
     }
     if (message.validationLimit !== 0) {
       writer.uint32(88).uint32(message.validationLimit);
+    }
+    if (message.minSteps !== 0) {
+      writer.uint32(96).uint32(message.minSteps);
     }
     return writer;
   },
@@ -709,6 +911,14 @@ export const TrainingOptions: MessageFns<TrainingOptions> = {
             message.validationLimit = reader.uint32();
             continue;
           }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.minSteps = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -766,6 +976,11 @@ export const TrainingOptions: MessageFns<TrainingOptions> = {
         : isSet(object.validation_limit)
         ? globalThis.Number(object.validation_limit)
         : 0,
+      minSteps: isSet(object.minSteps)
+        ? globalThis.Number(object.minSteps)
+        : isSet(object.min_steps)
+        ? globalThis.Number(object.min_steps)
+        : 0,
     };
   },
 
@@ -804,6 +1019,9 @@ export const TrainingOptions: MessageFns<TrainingOptions> = {
     if (message.validationLimit !== 0) {
       obj.validationLimit = Math.round(message.validationLimit);
     }
+    if (message.minSteps !== 0) {
+      obj.minSteps = Math.round(message.minSteps);
+    }
     return obj;
   },
 
@@ -823,6 +1041,7 @@ export const TrainingOptions: MessageFns<TrainingOptions> = {
     message.maxStepsPerEpoch = object.maxStepsPerEpoch ?? 0;
     message.seed = object.seed ?? 0;
     message.validationLimit = object.validationLimit ?? 0;
+    message.minSteps = object.minSteps ?? 0;
     return message;
   },
 };
@@ -1231,6 +1450,7 @@ function createBaseDownstreamConfig(): DownstreamConfig {
     depth: 0,
     training: undefined,
     testLimit: 0,
+    selection: 0,
   };
 }
 
@@ -1268,6 +1488,9 @@ export const DownstreamConfig: MessageFns<DownstreamConfig> = {
     }
     if (message.testLimit !== 0) {
       writer.uint32(88).uint32(message.testLimit);
+    }
+    if (message.selection !== 0) {
+      writer.uint32(96).int32(message.selection);
     }
     return writer;
   },
@@ -1373,6 +1596,14 @@ export const DownstreamConfig: MessageFns<DownstreamConfig> = {
             message.testLimit = reader.uint32();
             continue;
           }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.selection = reader.int32() as any;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1414,6 +1645,7 @@ export const DownstreamConfig: MessageFns<DownstreamConfig> = {
         : isSet(object.test_limit)
         ? globalThis.Number(object.test_limit)
         : 0,
+      selection: isSet(object.selection) ? selectionFromJSON(object.selection) : 0,
     };
   },
 
@@ -1452,6 +1684,9 @@ export const DownstreamConfig: MessageFns<DownstreamConfig> = {
     if (message.testLimit !== 0) {
       obj.testLimit = Math.round(message.testLimit);
     }
+    if (message.selection !== 0) {
+      obj.selection = selectionToJSON(message.selection);
+    }
     return obj;
   },
 
@@ -1473,6 +1708,7 @@ export const DownstreamConfig: MessageFns<DownstreamConfig> = {
       ? TrainingOptions.fromPartial(object.training)
       : undefined;
     message.testLimit = object.testLimit ?? 0;
+    message.selection = object.selection ?? 0;
     return message;
   },
 };
@@ -2533,6 +2769,7 @@ function createBaseRun(): Run {
     dataset: "",
     studyId: "",
     backendDetail: "",
+    labelsUsed: undefined,
   };
 }
 
@@ -2614,6 +2851,9 @@ export const Run: MessageFns<Run> = {
     }
     if (message.backendDetail !== "") {
       writer.uint32(202).string(message.backendDetail);
+    }
+    if (message.labelsUsed !== undefined) {
+      LabelsUsed.encode(message.labelsUsed, writer.uint32(210).fork()).join();
     }
     return writer;
   },
@@ -2831,6 +3071,14 @@ export const Run: MessageFns<Run> = {
             message.backendDetail = reader.string();
             continue;
           }
+          case 26: {
+            if (tag !== 210) {
+              break;
+            }
+
+            message.labelsUsed = LabelsUsed.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2912,6 +3160,11 @@ export const Run: MessageFns<Run> = {
         : isSet(object.backend_detail)
         ? globalThis.String(object.backend_detail)
         : "",
+      labelsUsed: isSet(object.labelsUsed)
+        ? LabelsUsed.fromJSON(object.labelsUsed)
+        : isSet(object.labels_used)
+        ? LabelsUsed.fromJSON(object.labels_used)
+        : undefined,
     };
   },
 
@@ -2990,6 +3243,9 @@ export const Run: MessageFns<Run> = {
     if (message.backendDetail !== "") {
       obj.backendDetail = message.backendDetail;
     }
+    if (message.labelsUsed !== undefined) {
+      obj.labelsUsed = LabelsUsed.toJSON(message.labelsUsed);
+    }
     return obj;
   },
 
@@ -3044,6 +3300,9 @@ export const Run: MessageFns<Run> = {
     message.dataset = object.dataset ?? "";
     message.studyId = object.studyId ?? "";
     message.backendDetail = object.backendDetail ?? "";
+    message.labelsUsed = (object.labelsUsed !== undefined && object.labelsUsed !== null)
+      ? LabelsUsed.fromPartial(object.labelsUsed)
+      : undefined;
     return message;
   },
 };

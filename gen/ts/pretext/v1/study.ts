@@ -6,7 +6,7 @@
 
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
-import { DownstreamConfig, PretextConfig } from "./run.js";
+import { DownstreamConfig, LabelsUsed, PretextConfig } from "./run.js";
 
 export const protobufPackage = "pretext.v1";
 
@@ -169,6 +169,11 @@ export interface StudyCell {
   testLossStd: number;
   /** Child runs of this cell, by fold. */
   runIds: string[];
+  /**
+   * The labels each fold's run used (train + selection, as its config plans them): a budget
+   * is never shown without the labels it really cost.
+   */
+  labelsUsed: LabelsUsed | undefined;
 }
 
 /** Gain of an SSL arm over SL at one budget (folds paired). */
@@ -444,6 +449,7 @@ function createBaseStudyCell(): StudyCell {
     testLossMean: 0,
     testLossStd: 0,
     runIds: [],
+    labelsUsed: undefined,
   };
 }
 
@@ -478,6 +484,9 @@ export const StudyCell: MessageFns<StudyCell> = {
     }
     for (const v of message.runIds) {
       writer.uint32(82).string(v!);
+    }
+    if (message.labelsUsed !== undefined) {
+      LabelsUsed.encode(message.labelsUsed, writer.uint32(90).fork()).join();
     }
     return writer;
   },
@@ -575,6 +584,14 @@ export const StudyCell: MessageFns<StudyCell> = {
             message.runIds.push(reader.string());
             continue;
           }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.labelsUsed = LabelsUsed.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -635,6 +652,11 @@ export const StudyCell: MessageFns<StudyCell> = {
         : globalThis.Array.isArray(object?.run_ids)
         ? object.run_ids.map((e: any) => globalThis.String(e))
         : [],
+      labelsUsed: isSet(object.labelsUsed)
+        ? LabelsUsed.fromJSON(object.labelsUsed)
+        : isSet(object.labels_used)
+        ? LabelsUsed.fromJSON(object.labels_used)
+        : undefined,
     };
   },
 
@@ -670,6 +692,9 @@ export const StudyCell: MessageFns<StudyCell> = {
     if (message.runIds?.length) {
       obj.runIds = message.runIds;
     }
+    if (message.labelsUsed !== undefined) {
+      obj.labelsUsed = LabelsUsed.toJSON(message.labelsUsed);
+    }
     return obj;
   },
 
@@ -688,6 +713,9 @@ export const StudyCell: MessageFns<StudyCell> = {
     message.testLossMean = object.testLossMean ?? 0;
     message.testLossStd = object.testLossStd ?? 0;
     message.runIds = object.runIds?.map((e) => e) || [];
+    message.labelsUsed = (object.labelsUsed !== undefined && object.labelsUsed !== null)
+      ? LabelsUsed.fromPartial(object.labelsUsed)
+      : undefined;
     return message;
   },
 };

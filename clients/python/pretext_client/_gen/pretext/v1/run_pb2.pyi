@@ -22,6 +22,10 @@ RUN_STATE_QUEUED: RunState
 RUN_STATE_RUNNING: RunState
 RUN_STATE_SUCCEEDED: RunState
 RUN_STATE_UNSPECIFIED: RunState
+SELECTION_EXTRA_LABELED: Selection
+SELECTION_LAST_EPOCH: Selection
+SELECTION_UNSPECIFIED: Selection
+SELECTION_WITHIN_BUDGET: Selection
 SUBSET_SCHEME_CUMULATIVE: SubsetScheme
 SUBSET_SCHEME_STL10_FOLD: SubsetScheme
 SUBSET_SCHEME_STRATIFIED_FOLD: SubsetScheme
@@ -62,7 +66,7 @@ class ContrastiveOptions(_message.Message):
     def __init__(self, temperature: _Optional[float] = ..., queue_size: _Optional[int] = ..., projection_dim: _Optional[int] = ..., hidden_dim: _Optional[int] = ..., predictor_dim: _Optional[int] = ..., augment_strength: _Optional[float] = ..., knn_k: _Optional[int] = ...) -> None: ...
 
 class DownstreamConfig(_message.Message):
-    __slots__ = ["architecture", "checkpoint", "dataset", "depth", "fold", "n_labels", "pretext_run_id", "protocol", "subset_scheme", "test_limit", "training"]
+    __slots__ = ["architecture", "checkpoint", "dataset", "depth", "fold", "n_labels", "pretext_run_id", "protocol", "selection", "subset_scheme", "test_limit", "training"]
     ARCHITECTURE_FIELD_NUMBER: _ClassVar[int]
     CHECKPOINT_FIELD_NUMBER: _ClassVar[int]
     DATASET_FIELD_NUMBER: _ClassVar[int]
@@ -71,6 +75,7 @@ class DownstreamConfig(_message.Message):
     N_LABELS_FIELD_NUMBER: _ClassVar[int]
     PRETEXT_RUN_ID_FIELD_NUMBER: _ClassVar[int]
     PROTOCOL_FIELD_NUMBER: _ClassVar[int]
+    SELECTION_FIELD_NUMBER: _ClassVar[int]
     SUBSET_SCHEME_FIELD_NUMBER: _ClassVar[int]
     TEST_LIMIT_FIELD_NUMBER: _ClassVar[int]
     TRAINING_FIELD_NUMBER: _ClassVar[int]
@@ -82,10 +87,11 @@ class DownstreamConfig(_message.Message):
     n_labels: int
     pretext_run_id: str
     protocol: Protocol
+    selection: Selection
     subset_scheme: SubsetScheme
     test_limit: int
     training: TrainingOptions
-    def __init__(self, pretext_run_id: _Optional[str] = ..., checkpoint: _Optional[_Union[CheckpointChoice, str]] = ..., protocol: _Optional[_Union[Protocol, str]] = ..., dataset: _Optional[str] = ..., n_labels: _Optional[int] = ..., fold: _Optional[int] = ..., subset_scheme: _Optional[_Union[SubsetScheme, str]] = ..., architecture: _Optional[str] = ..., depth: _Optional[int] = ..., training: _Optional[_Union[TrainingOptions, _Mapping]] = ..., test_limit: _Optional[int] = ...) -> None: ...
+    def __init__(self, pretext_run_id: _Optional[str] = ..., checkpoint: _Optional[_Union[CheckpointChoice, str]] = ..., protocol: _Optional[_Union[Protocol, str]] = ..., dataset: _Optional[str] = ..., n_labels: _Optional[int] = ..., fold: _Optional[int] = ..., subset_scheme: _Optional[_Union[SubsetScheme, str]] = ..., architecture: _Optional[str] = ..., depth: _Optional[int] = ..., training: _Optional[_Union[TrainingOptions, _Mapping]] = ..., test_limit: _Optional[int] = ..., selection: _Optional[_Union[Selection, str]] = ...) -> None: ...
 
 class EvalResult(_message.Message):
     __slots__ = ["accuracy", "checkpoint", "class_names", "confusion_matrix", "loss", "num_classes", "num_examples", "per_class_accuracy", "split", "task"]
@@ -122,6 +128,18 @@ class EvaluateConfig(_message.Message):
     split: str
     target_run_id: str
     def __init__(self, target_run_id: _Optional[str] = ..., checkpoint: _Optional[_Union[CheckpointChoice, str]] = ..., split: _Optional[str] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class LabelsUsed(_message.Message):
+    __slots__ = ["extra", "selection", "total", "train"]
+    EXTRA_FIELD_NUMBER: _ClassVar[int]
+    SELECTION_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    TRAIN_FIELD_NUMBER: _ClassVar[int]
+    extra: int
+    selection: int
+    total: int
+    train: int
+    def __init__(self, train: _Optional[int] = ..., selection: _Optional[int] = ..., extra: _Optional[int] = ..., total: _Optional[int] = ...) -> None: ...
 
 class PretextConfig(_message.Message):
     __slots__ = ["architecture", "contrastive", "dataset", "depth", "method", "rotations_per_image", "training", "unlabeled_limit"]
@@ -162,7 +180,7 @@ class Progress(_message.Message):
     def __init__(self, epoch: _Optional[int] = ..., epochs: _Optional[int] = ..., step: _Optional[int] = ..., total_steps: _Optional[int] = ..., fraction: _Optional[float] = ..., eta_seconds: _Optional[float] = ..., images_per_second: _Optional[float] = ...) -> None: ...
 
 class Run(_message.Message):
-    __slots__ = ["artifacts", "attempts", "backend", "backend_detail", "code_revision", "created_at_unix_ms", "data_checksum", "dataset", "downstream", "error", "evaluate", "finished_at_unix_ms", "id", "kind", "last_seq", "method", "name", "parent_run_id", "pretext", "progress", "result", "seed", "started_at_unix_ms", "state", "study_id"]
+    __slots__ = ["artifacts", "attempts", "backend", "backend_detail", "code_revision", "created_at_unix_ms", "data_checksum", "dataset", "downstream", "error", "evaluate", "finished_at_unix_ms", "id", "kind", "labels_used", "last_seq", "method", "name", "parent_run_id", "pretext", "progress", "result", "seed", "started_at_unix_ms", "state", "study_id"]
     ARTIFACTS_FIELD_NUMBER: _ClassVar[int]
     ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
     BACKEND_DETAIL_FIELD_NUMBER: _ClassVar[int]
@@ -177,6 +195,7 @@ class Run(_message.Message):
     FINISHED_AT_UNIX_MS_FIELD_NUMBER: _ClassVar[int]
     ID_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
+    LABELS_USED_FIELD_NUMBER: _ClassVar[int]
     LAST_SEQ_FIELD_NUMBER: _ClassVar[int]
     METHOD_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
@@ -202,6 +221,7 @@ class Run(_message.Message):
     finished_at_unix_ms: int
     id: str
     kind: RunKind
+    labels_used: LabelsUsed
     last_seq: int
     method: str
     name: str
@@ -213,7 +233,7 @@ class Run(_message.Message):
     started_at_unix_ms: int
     state: RunState
     study_id: str
-    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., kind: _Optional[_Union[RunKind, str]] = ..., method: _Optional[str] = ..., state: _Optional[_Union[RunState, str]] = ..., pretext: _Optional[_Union[PretextConfig, _Mapping]] = ..., downstream: _Optional[_Union[DownstreamConfig, _Mapping]] = ..., evaluate: _Optional[_Union[EvaluateConfig, _Mapping]] = ..., created_at_unix_ms: _Optional[int] = ..., started_at_unix_ms: _Optional[int] = ..., finished_at_unix_ms: _Optional[int] = ..., error: _Optional[str] = ..., parent_run_id: _Optional[str] = ..., backend: _Optional[str] = ..., seed: _Optional[int] = ..., data_checksum: _Optional[str] = ..., code_revision: _Optional[str] = ..., progress: _Optional[_Union[Progress, _Mapping]] = ..., result: _Optional[_Union[RunResult, _Mapping]] = ..., artifacts: _Optional[_Iterable[_Union[Artifact, _Mapping]]] = ..., attempts: _Optional[int] = ..., last_seq: _Optional[int] = ..., dataset: _Optional[str] = ..., study_id: _Optional[str] = ..., backend_detail: _Optional[str] = ...) -> None: ...
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., kind: _Optional[_Union[RunKind, str]] = ..., method: _Optional[str] = ..., state: _Optional[_Union[RunState, str]] = ..., pretext: _Optional[_Union[PretextConfig, _Mapping]] = ..., downstream: _Optional[_Union[DownstreamConfig, _Mapping]] = ..., evaluate: _Optional[_Union[EvaluateConfig, _Mapping]] = ..., created_at_unix_ms: _Optional[int] = ..., started_at_unix_ms: _Optional[int] = ..., finished_at_unix_ms: _Optional[int] = ..., error: _Optional[str] = ..., parent_run_id: _Optional[str] = ..., backend: _Optional[str] = ..., seed: _Optional[int] = ..., data_checksum: _Optional[str] = ..., code_revision: _Optional[str] = ..., progress: _Optional[_Union[Progress, _Mapping]] = ..., result: _Optional[_Union[RunResult, _Mapping]] = ..., artifacts: _Optional[_Iterable[_Union[Artifact, _Mapping]]] = ..., attempts: _Optional[int] = ..., last_seq: _Optional[int] = ..., dataset: _Optional[str] = ..., study_id: _Optional[str] = ..., backend_detail: _Optional[str] = ..., labels_used: _Optional[_Union[LabelsUsed, _Mapping]] = ...) -> None: ...
 
 class RunResult(_message.Message):
     __slots__ = ["best_epoch", "best_val_accuracy", "epochs_trained", "extra", "test", "train_seconds", "validation"]
@@ -241,7 +261,7 @@ class RunResult(_message.Message):
     def __init__(self, test: _Optional[_Union[EvalResult, _Mapping]] = ..., validation: _Optional[_Union[EvalResult, _Mapping]] = ..., best_epoch: _Optional[int] = ..., best_val_accuracy: _Optional[float] = ..., epochs_trained: _Optional[int] = ..., train_seconds: _Optional[float] = ..., extra: _Optional[_Mapping[str, float]] = ...) -> None: ...
 
 class TrainingOptions(_message.Message):
-    __slots__ = ["augment", "batch_size", "disable_plateau", "epochs", "learning_rate", "lr_schedule", "max_steps_per_epoch", "plateau_patience", "seed", "validation_fraction", "validation_limit"]
+    __slots__ = ["augment", "batch_size", "disable_plateau", "epochs", "learning_rate", "lr_schedule", "max_steps_per_epoch", "min_steps", "plateau_patience", "seed", "validation_fraction", "validation_limit"]
     AUGMENT_FIELD_NUMBER: _ClassVar[int]
     BATCH_SIZE_FIELD_NUMBER: _ClassVar[int]
     DISABLE_PLATEAU_FIELD_NUMBER: _ClassVar[int]
@@ -249,6 +269,7 @@ class TrainingOptions(_message.Message):
     LEARNING_RATE_FIELD_NUMBER: _ClassVar[int]
     LR_SCHEDULE_FIELD_NUMBER: _ClassVar[int]
     MAX_STEPS_PER_EPOCH_FIELD_NUMBER: _ClassVar[int]
+    MIN_STEPS_FIELD_NUMBER: _ClassVar[int]
     PLATEAU_PATIENCE_FIELD_NUMBER: _ClassVar[int]
     SEED_FIELD_NUMBER: _ClassVar[int]
     VALIDATION_FRACTION_FIELD_NUMBER: _ClassVar[int]
@@ -260,11 +281,12 @@ class TrainingOptions(_message.Message):
     learning_rate: float
     lr_schedule: str
     max_steps_per_epoch: int
+    min_steps: int
     plateau_patience: int
     seed: int
     validation_fraction: float
     validation_limit: int
-    def __init__(self, epochs: _Optional[int] = ..., batch_size: _Optional[int] = ..., learning_rate: _Optional[float] = ..., lr_schedule: _Optional[str] = ..., plateau_patience: _Optional[int] = ..., disable_plateau: bool = ..., augment: bool = ..., validation_fraction: _Optional[float] = ..., max_steps_per_epoch: _Optional[int] = ..., seed: _Optional[int] = ..., validation_limit: _Optional[int] = ...) -> None: ...
+    def __init__(self, epochs: _Optional[int] = ..., batch_size: _Optional[int] = ..., learning_rate: _Optional[float] = ..., lr_schedule: _Optional[str] = ..., plateau_patience: _Optional[int] = ..., disable_plateau: bool = ..., augment: bool = ..., validation_fraction: _Optional[float] = ..., max_steps_per_epoch: _Optional[int] = ..., seed: _Optional[int] = ..., validation_limit: _Optional[int] = ..., min_steps: _Optional[int] = ...) -> None: ...
 
 class RunKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = []
@@ -279,4 +301,7 @@ class Protocol(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = []
 
 class SubsetScheme(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = []
+
+class Selection(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = []

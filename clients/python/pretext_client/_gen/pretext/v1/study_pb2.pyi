@@ -47,11 +47,12 @@ class Study(_message.Message):
     def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., state: _Optional[_Union[StudyState, str]] = ..., config: _Optional[_Union[StudyConfig, _Mapping]] = ..., pretext_run_id: _Optional[str] = ..., cells: _Optional[_Iterable[_Union[StudyCell, _Mapping]]] = ..., gains: _Optional[_Iterable[_Union[StudyGain, _Mapping]]] = ..., created_at_unix_ms: _Optional[int] = ..., finished_at_unix_ms: _Optional[int] = ..., error: _Optional[str] = ..., runs_total: _Optional[int] = ..., runs_ended: _Optional[int] = ..., code_revision: _Optional[str] = ...) -> None: ...
 
 class StudyCell(_message.Message):
-    __slots__ = ["arm", "folds_done", "folds_failed", "folds_total", "n_labels", "run_ids", "test_accuracy_mean", "test_accuracy_std", "test_loss_mean", "test_loss_std"]
+    __slots__ = ["arm", "folds_done", "folds_failed", "folds_total", "labels_used", "n_labels", "run_ids", "test_accuracy_mean", "test_accuracy_std", "test_loss_mean", "test_loss_std"]
     ARM_FIELD_NUMBER: _ClassVar[int]
     FOLDS_DONE_FIELD_NUMBER: _ClassVar[int]
     FOLDS_FAILED_FIELD_NUMBER: _ClassVar[int]
     FOLDS_TOTAL_FIELD_NUMBER: _ClassVar[int]
+    LABELS_USED_FIELD_NUMBER: _ClassVar[int]
     N_LABELS_FIELD_NUMBER: _ClassVar[int]
     RUN_IDS_FIELD_NUMBER: _ClassVar[int]
     TEST_ACCURACY_MEAN_FIELD_NUMBER: _ClassVar[int]
@@ -62,13 +63,14 @@ class StudyCell(_message.Message):
     folds_done: int
     folds_failed: int
     folds_total: int
+    labels_used: _run_pb2.LabelsUsed
     n_labels: int
     run_ids: _containers.RepeatedScalarFieldContainer[str]
     test_accuracy_mean: float
     test_accuracy_std: float
     test_loss_mean: float
     test_loss_std: float
-    def __init__(self, n_labels: _Optional[int] = ..., arm: _Optional[_Union[StudyArm, str]] = ..., folds_done: _Optional[int] = ..., folds_total: _Optional[int] = ..., folds_failed: _Optional[int] = ..., test_accuracy_mean: _Optional[float] = ..., test_accuracy_std: _Optional[float] = ..., test_loss_mean: _Optional[float] = ..., test_loss_std: _Optional[float] = ..., run_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+    def __init__(self, n_labels: _Optional[int] = ..., arm: _Optional[_Union[StudyArm, str]] = ..., folds_done: _Optional[int] = ..., folds_total: _Optional[int] = ..., folds_failed: _Optional[int] = ..., test_accuracy_mean: _Optional[float] = ..., test_accuracy_std: _Optional[float] = ..., test_loss_mean: _Optional[float] = ..., test_loss_std: _Optional[float] = ..., run_ids: _Optional[_Iterable[str]] = ..., labels_used: _Optional[_Union[_run_pb2.LabelsUsed, _Mapping]] = ...) -> None: ...
 
 class StudyConfig(_message.Message):
     __slots__ = ["arms", "downstream", "folds", "label_budgets", "preset", "pretext", "pretext_run_id"]
