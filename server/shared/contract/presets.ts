@@ -90,10 +90,10 @@ const STUDY_PRESETS: Record<string, StudyConfig> = {
     arms: [StudyArm.STUDY_ARM_SL, StudyArm.STUDY_ARM_SSL_FINE_TUNE],
     downstream: CPU_DOWNSTREAM,
   }),
-  // The reference's shape on 2 CPU cores in about 1.5 hours (measured: docs/results/cpu-reference):
+  // The reference's shape on 2 CPU cores in under 2.5 hours (measured: docs/results/cpu-reference):
   // ResNet20, rotation pretext on all 50,000 training images with one random rotation per image
   // and epoch (the reference's choice; RotNet's four rotations per image would give the same
-  // samples to a quarter of the epochs), all six budgets, 2 folds, model selection within each
+  // samples to a quarter of the epochs), all six budgets, 3 folds, model selection within each
   // budget. Downstream epochs scale with the budget: at least 500 optimizer steps, so 100
   // labels train as long as 1,250 do, and 5,000 labels get 15 epochs.
   'cpu-reference': StudyConfig.fromPartial({
@@ -115,7 +115,7 @@ const STUDY_PRESETS: Record<string, StudyConfig> = {
       },
     },
     labelBudgets: [100, 250, 625, 1250, 2500, 5000],
-    folds: 2,
+    folds: 3,
     arms: [StudyArm.STUDY_ARM_SL, StudyArm.STUDY_ARM_SSL_FINE_TUNE],
     downstream: {
       testLimit: 0,
