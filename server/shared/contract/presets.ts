@@ -90,12 +90,13 @@ const STUDY_PRESETS: Record<string, StudyConfig> = {
     arms: [StudyArm.STUDY_ARM_SL, StudyArm.STUDY_ARM_SSL_FINE_TUNE],
     downstream: CPU_DOWNSTREAM,
   }),
-  // The reference's shape on 2 CPU cores in under 2.5 hours (measured: docs/results/cpu-reference):
-  // ResNet20, rotation pretext on all 50,000 training images with one random rotation per image
-  // and epoch (the reference's choice; RotNet's four rotations per image would give the same
-  // samples to a quarter of the epochs), all six budgets, 3 folds, model selection within each
-  // budget. Downstream epochs scale with the budget: at least 500 optimizer steps, so 100
-  // labels train as long as 1,250 do, and 5,000 labels get 15 epochs.
+  // The reference's shape on 2 CPU cores (AVX2) in about 1.7 hours (measured:
+  // docs/results/cpu-reference): ResNet20, rotation pretext on all 50,000 training images (2,000
+  // held out to select its epoch) with one random rotation per image and epoch, as the reference
+  // does (RotNet's four rotations per image would spend the same samples on a quarter of the
+  // epochs), all six budgets, 2 folds, model selection within each budget. Downstream epochs
+  // scale with the budget: at least 300 optimizer steps, so 100 labels train about as long as
+  // 1,250 do, and 5,000 labels get 10 epochs.
   'cpu-reference': StudyConfig.fromPartial({
     preset: 'cpu-reference',
     pretext: {
@@ -105,7 +106,7 @@ const STUDY_PRESETS: Record<string, StudyConfig> = {
       depth: 20,
       rotationsPerImage: 1,
       training: {
-        epochs: 10,
+        epochs: 5,
         batchSize: 128,
         learningRate: 1e-3,
         lrSchedule: 'cosine',
@@ -115,14 +116,14 @@ const STUDY_PRESETS: Record<string, StudyConfig> = {
       },
     },
     labelBudgets: [100, 250, 625, 1250, 2500, 5000],
-    folds: 3,
+    folds: 2,
     arms: [StudyArm.STUDY_ARM_SL, StudyArm.STUDY_ARM_SSL_FINE_TUNE],
     downstream: {
       testLimit: 0,
       selection: Selection.SELECTION_WITHIN_BUDGET,
       training: {
-        epochs: 15,
-        minSteps: 500,
+        epochs: 10,
+        minSteps: 300,
         batchSize: 32,
         learningRate: 1e-3,
         lrSchedule: 'cosine',
