@@ -24,6 +24,7 @@ import {
 import {
   CONTRASTIVE_FIELDS,
   DOWNSTREAM_FIELDS,
+  SELECTION_NAMES,
   downstreamRequest,
   EVAL_FIELDS,
   evaluateRequest,
@@ -250,6 +251,7 @@ export function buildProgram(io: Io, codeOut: { code: number }): Command {
     .option('--epochs <n>', 'downstream epochs')
     .option('--pretext-epochs <n>', 'pretext epochs (when the study starts the pretext run)')
     .option('--test-limit <n>', 'test images per downstream run (0 = all)')
+    .option('--selection <name>', `${Object.keys(SELECTION_NAMES).join(' | ')} (default within-budget)`)
     .option('--name <label>', 'a human label')
     .option('--json', 'print the study as JSON')
     .option(

@@ -31,6 +31,8 @@ export interface TableRow {
 
 export interface StudyTable {
   budgets: number[];
+  /** Each budget with the extra labels its runs really used ("100", or "100+500"). */
+  budgetLabels: string[];
   rows: TableRow[];
 }
 
@@ -88,6 +90,11 @@ export function studyTable(
   const arms = study.config?.arms ?? [];
   const folds = study.config?.folds ?? 0;
   const find = (n: number, arm: StudyArm) => study.cells.find((c) => c.nLabels === n && c.arm === arm);
+  // Compact for a narrow cell: "100", or "100+500" when selection used labels outside the budget.
+  const budgetLabels = budgets.map((n) => {
+    const used = study.cells.find((c) => c.nLabels === n && c.labelsUsed)?.labelsUsed;
+    return used && used.total > n ? `${n}+${used.total - n}` : String(n);
+  });
   const rows: TableRow[] = [];
   for (const arm of arms) {
     for (const kind of ['loss', 'acc'] as const) {
@@ -98,7 +105,7 @@ export function studyTable(
       });
     }
   }
-  if (!arms.includes(StudyArm.STUDY_ARM_SL)) return { budgets, rows };
+  if (!arms.includes(StudyArm.STUDY_ARM_SL)) return { budgets, budgetLabels, rows };
   for (const arm of arms) {
     if (arm === StudyArm.STUDY_ARM_SL) continue;
     const cells = budgets.map((n): TableCell => {
@@ -132,7 +139,7 @@ export function studyTable(
     });
     rows.push({ label: `gain ${armName(arm)}−SL`, kind: 'gain', cells });
   }
-  return { budgets, rows };
+  return { budgets, budgetLabels, rows };
 }
 
 /** A cell in at most `width` characters: mean ± std, then mean±std, then the mean alone. */

@@ -205,6 +205,14 @@ export function describeRun(run: Run): string {
     ]);
   }
   if (run.config) rows.push(['config', configSummary(run)]);
+  const used = run.labelsUsed;
+  if (used) {
+    rows.push([
+      'labels used',
+      `${used.total} = ${used.train} train + ${used.selection} selection` +
+        (used.extra ? ` (${used.extra} outside the budget)` : ''),
+    ]);
+  }
   for (const a of run.artifacts) {
     rows.push([`artifact ${a.name}`, `epoch ${a.epoch}, metric ${formatPercent(a.metric)}  ${a.path}`]);
   }

@@ -1,3 +1,4 @@
+import { selectionEntry } from '../../server/shared/contract/selection.js';
 import { Box, Text } from 'ink';
 import type { Run } from '../../gen/ts/pretext/v1/run.js';
 import type { Study } from '../../gen/ts/pretext/v1/study.js';
@@ -97,11 +98,11 @@ export function StudyView({ studyId, study, link, runs, width, height }: StudyVi
       {linkLine}
       <Text> </Text>
       <Text dimColor wrap="truncate">
-        {`test loss and accuracy %${folds > 1 ? `, mean ± std over ${folds} folds` : ''}; gain in accuracy points`}
+        {`test loss and accuracy %${folds > 1 ? `, mean ± std over ${folds} folds` : ''}; gain in accuracy points; selection ${selectionEntry(study.config?.downstream?.selection ?? 0).name}${table.budgetLabels.some((b) => b.includes('+')) ? ' (n+k: k labels outside the budget)' : ''}`}
       </Text>
       <Text bold wrap="truncate">
         {fit('n_labels', labelW)}
-        {table.budgets.map((b) => fit(String(b), cellW)).join('')}
+        {table.budgetLabels.map((b) => fit(b, cellW)).join('')}
       </Text>
       {table.rows.map((r) => (
         <Text key={r.label} wrap="truncate">

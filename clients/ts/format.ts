@@ -1,5 +1,6 @@
 // Plain-text formatting shared by the CLI and the dashboard (no colours here).
 import { type EvalResult, type Run, RunKind, RunState } from '../../gen/ts/pretext/v1/run.js';
+import { formatLabelsUsed } from '../../server/shared/contract/selection.js';
 
 export const STATE_NAMES: Record<number, string> = {
   [RunState.RUN_STATE_UNSPECIFIED]: 'unknown',
@@ -91,7 +92,8 @@ export function runDescription(run: Run): string {
   const c = run.config;
   if (c?.$case === 'downstream') {
     const d = c.downstream;
-    return `${d.pretextRunId ? `from ${d.pretextRunId}` : 'scratch'}, ${d.nLabels} labels, fold ${d.fold}`;
+    const labels = formatLabelsUsed(d.nLabels, run.labelsUsed);
+    return `${d.pretextRunId ? `from ${d.pretextRunId}` : 'scratch'}, ${labels} labels, fold ${d.fold}`;
   }
   if (c?.$case === 'evaluate') return `${c.evaluate.targetRunId} on ${c.evaluate.split || 'test'}`;
   if (c?.$case === 'pretext') {
@@ -164,3 +166,4 @@ export function configSummary(run: Run): string {
 }
 
 export { formatBytes } from '../../server/shared/contract/sizes.js';
+export { formatLabelsUsed };

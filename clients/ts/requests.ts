@@ -25,6 +25,7 @@ import {
   SUBSET_SCHEMES,
   typedNames,
 } from '../../server/shared/contract/catalog.js';
+import { SELECTIONS } from '../../server/shared/contract/selection.js';
 import { CliError, ExitCode } from './exit-codes.js';
 
 export type FieldType = 'int' | 'float' | 'enum' | 'bool' | 'text';
@@ -57,6 +58,7 @@ const spec = (
 
 // The names people type for enum values come from the catalog's tables.
 const CHECKPOINT_NAMES = typedNames(CHECKPOINTS);
+export const SELECTION_NAMES = typedNames(new Map([...SELECTIONS].map(([value, e]) => [value, e.name])));
 const SUBSET_SCHEME_NAMES = typedNames(new Map([...SUBSET_SCHEMES].map(([value, e]) => [value, e.name])));
 
 export const TRAINING_FIELDS: readonly FieldSpec[] = [
@@ -126,6 +128,14 @@ export const TRAINING_FIELDS: readonly FieldSpec[] = [
     'int',
     'Validation limit',
     'cap on validation images (0 = all)',
+  ),
+  spec(
+    'minSteps',
+    'min-steps',
+    'training.min_steps',
+    'int',
+    'Min steps',
+    'downstream: raise epochs until the run takes this many steps (0 = off)',
   ),
 ];
 
@@ -237,7 +247,16 @@ export const DOWNSTREAM_FIELDS: readonly FieldSpec[] = [
     'n_labels',
     'int',
     'Labels',
-    'label budget, a multiple of the class count (the reference: 100..5000)',
+    'label budget; it divides the training split (the reference: 100, 250, 625 .. 5000)',
+  ),
+  spec(
+    'selection',
+    'selection',
+    'selection',
+    'enum',
+    'Selection',
+    `how the tested checkpoint is chosen: ${Object.keys(SELECTION_NAMES).join(' | ')} (default within-budget)`,
+    SELECTION_NAMES,
   ),
   spec('fold', 'fold', 'fold', 'int', 'Fold', 'which fold of the label subsets (0-based)'),
   spec(
@@ -402,6 +421,7 @@ export interface StudyOptions extends RequestFlags {
   epochs?: string;
   pretextEpochs?: string;
   testLimit?: string;
+  selection?: string;
 }
 
 /**
@@ -429,10 +449,16 @@ export function studyRequest(opts: StudyOptions): StartStudyRequest {
     });
   }
   // Unset fields stay zero: the daemon overlays only what is set on the preset.
-  if (opts.epochs || opts.testLimit) {
+  if (opts.epochs || opts.testLimit || opts.selection) {
+    const selection = opts.selection ? SELECTION_NAMES[opts.selection] : 0;
+    if (selection === undefined)
+      errors.push(
+        `--selection ${JSON.stringify(opts.selection?.slice(0, 80))}: use ${Object.keys(SELECTION_NAMES).join(', ')}`,
+      );
     config.downstream = DownstreamConfig.fromPartial({
       testLimit: opts.testLimit ? int(opts.testLimit, '--test-limit') : 0,
       training: opts.epochs ? { epochs: int(opts.epochs, '--epochs') } : undefined,
+      selection: selection ?? 0,
     });
   }
   if (opts.pretextEpochs) {

@@ -189,6 +189,15 @@ const CASES: Case[] = [
     ['--validation-limit', '2000000000'],
     t({ validationLimit: 2000000000 }),
   ),
+  c('pretext', 'config.training.min_steps', ['--min-steps', '100'], t({ minSteps: 100 })),
+  // Downstream: selection protocol × budget × plateau.
+  c('downstream', 'config.selection', ['--n-labels', '10'], { nLabels: 10 }),
+  c(
+    'downstream',
+    'config.training.plateau_patience',
+    ['--selection', 'last-epoch', '--plateau-patience', '3'],
+    { selection: 'SELECTION_LAST_EPOCH', training: { epochs: 1, plateauPatience: 3 } },
+  ),
   // Downstream: scheme × budget × dataset.
   c('downstream', 'config.n_labels', ['--n-labels', '7'], { nLabels: 7 }),
   c('downstream', 'config.n_labels', ['--n-labels', '30000'], { nLabels: 30000 }),

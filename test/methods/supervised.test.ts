@@ -212,6 +212,18 @@ test('selection: within_budget holds out 20% of the budget and nothing else; ext
   );
   assert.equal(within.result.validation?.numExamples, 20);
 
+  // The SSL+SL arm of the same fold (same seed) trains and selects on exactly the same images.
+  const sslSpec = await downstreamSpec({ pretextRunId: 'pretext-run', nLabels: 100, fold: 3 });
+  await trainJob(recordingContext(sslSpec).ctx);
+  const ssl = await loadCheckpoint<CheckpointState>(path.join(sslSpec.runDir, 'checkpoints', 'best'));
+  assert.deepEqual(
+    [...(ssl.arrays.val as Int32Array)],
+    [...within.val],
+    'both arms hold out the same images',
+  );
+  assert.deepEqual([...(ssl.arrays.train as Int32Array)], [...within.train]);
+  disposeCheckpoint(ssl);
+
   const extra = await run(Selection.SELECTION_EXTRA_LABELED);
   assert.deepEqual([...extra.train], [...budget]);
   assert.equal(extra.val.length, 100, 'validation_limit 100 images, outside the budget');

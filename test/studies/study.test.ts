@@ -68,6 +68,13 @@ test('a study fills its table as children finish, survives a restart, and writes
       assert.equal(c.foldsDone, 1);
       assert.ok(c.testAccuracyMean > 0 && c.testAccuracyMean <= 1);
       assert.ok(c.testLossMean > 0);
+      // The default selection holds out 20% of the budget: the cell says what it cost.
+      assert.deepEqual(c.labelsUsed, {
+        train: c.nLabels * 0.8,
+        selection: c.nLabels * 0.2,
+        extra: 0,
+        total: c.nLabels,
+      });
     }
     for (const g of s.gains) {
       const sl = s.cells.find((c) => c.nLabels === g.nLabels && c.arm === StudyArm.STUDY_ARM_SL)!;
@@ -108,10 +115,21 @@ test('a study fills its table as children finish, survives a restart, and writes
     assert.match(report, /gain SSL\+SL − SL/);
     assert.match(report, /dataset checksum \(SHA-256\): [0-9a-f]{64}/);
     const csv = readFileSync(path.join(dir, 'table.csv'), 'utf8').trim().split('\n');
-    assert.equal(csv[0], 'row,n_labels,mean,std,folds_done,folds_total');
+    assert.equal(
+      csv[0],
+      'row,n_labels,mean,std,folds_done,folds_total,labels_train,labels_selection,labels_used',
+    );
     assert.equal(csv.length, 1 + 2 * 2 * 2 + 2);
+    assert.ok(
+      csv.slice(1).every((l) => /,(80,20,100|160,40,200)$/.test(l)),
+      csv.join('\n'),
+    );
+    assert.match(report, /\| train \+ selection labels \| 80 \+ 20 \| 160 \+ 40 \|/);
+    assert.match(report, /held-out 20% of each label budget/);
     const prov = JSON.parse(readFileSync(path.join(dir, 'provenance.json'), 'utf8'));
     assert.equal(prov.runs.length, 4);
+    assert.equal(prov.selection, 'within_budget');
+    for (const r of prov.runs) assert.equal(r.labels_used.total, r.config.nLabels);
     assert.deepEqual(prov.backends, ['cpu']);
     rmSync(dir, { recursive: true, force: true });
   } finally {
@@ -122,7 +140,7 @@ test('a study fills its table as children finish, survives a restart, and writes
 test('cancelling a study cancels its unfinished children; bad study configs are rejected', async () => {
   const d = await startTestDaemon();
   try {
-    const { study } = await d.call<{ study: Study }>('startStudy', studyRequest([100, 200, 300]));
+    const { study } = await d.call<{ study: Study }>('startStudy', studyRequest([100, 200, 250]));
     const cancelled = await d.call<{ study: Study }>('cancelStudy', { studyId: study.id });
     assert.equal(cancelled.study.state, StudyState.STUDY_STATE_CANCELLED);
     const children = (await d.call<{ runs: Run[] }>('listRuns', { studyId: study.id })).runs;

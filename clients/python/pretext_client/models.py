@@ -118,6 +118,13 @@ class SubsetScheme(_ProtoEnum):
     STL10_FOLD = "STL10_FOLD"
 
 
+class Selection(_ProtoEnum):
+    UNSPECIFIED = "UNSPECIFIED"
+    WITHIN_BUDGET = "WITHIN_BUDGET"
+    LAST_EPOCH = "LAST_EPOCH"
+    EXTRA_LABELED = "EXTRA_LABELED"
+
+
 class LogLevel(_ProtoEnum):
     UNSPECIFIED = "UNSPECIFIED"
     DEBUG = "DEBUG"
@@ -151,6 +158,7 @@ _ENUM_DESCRIPTORS: Dict[type, Any] = {
     CheckpointChoice: run_pb2.DESCRIPTOR.enum_types_by_name["CheckpointChoice"],
     Protocol: run_pb2.DESCRIPTOR.enum_types_by_name["Protocol"],
     SubsetScheme: run_pb2.DESCRIPTOR.enum_types_by_name["SubsetScheme"],
+    Selection: run_pb2.DESCRIPTOR.enum_types_by_name["Selection"],
     LogLevel: event_pb2.DESCRIPTOR.enum_types_by_name["LogLevel"],
     StudyArm: study_pb2.DESCRIPTOR.enum_types_by_name["StudyArm"],
     StudyState: study_pb2.DESCRIPTOR.enum_types_by_name["StudyState"],
@@ -196,6 +204,7 @@ class TrainingOptions(_Model):
     max_steps_per_epoch: int = 0
     seed: int = 0
     validation_limit: int = 0
+    min_steps: int = 0
 
 
 @dataclass
@@ -234,6 +243,17 @@ class DownstreamConfig(_Model):
     depth: int = 0
     training: Optional[TrainingOptions] = None
     test_limit: int = 0
+    selection: Selection = Selection.UNSPECIFIED
+
+
+@dataclass
+class LabelsUsed(_Model):
+    """The labeled images a downstream run uses: train + selection (extra = outside its budget)."""
+
+    train: int = 0
+    selection: int = 0
+    extra: int = 0
+    total: int = 0
 
 
 @dataclass
@@ -330,6 +350,7 @@ class Run(_Model):
     dataset: str = ""
     study_id: str = ""
     backend_detail: str = ""
+    labels_used: Optional[LabelsUsed] = None
 
     @property
     def config(self) -> Optional[RunConfig]:
@@ -436,6 +457,7 @@ class StudyCell(_Model):
     test_loss_mean: float = 0.0
     test_loss_std: float = 0.0
     run_ids: List[str] = field(default_factory=list)
+    labels_used: Optional[LabelsUsed] = None
 
 
 @dataclass

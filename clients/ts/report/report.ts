@@ -9,6 +9,7 @@ import { render } from './render.js';
 import type { EpochMetrics } from '../../../gen/ts/pretext/v1/event.js';
 import type { Run } from '../../../gen/ts/pretext/v1/run.js';
 import { type Study, StudyArm, StudyState } from '../../../gen/ts/pretext/v1/study.js';
+import { formatLabelsUsed, selectionEntry } from '../../../server/shared/contract/selection.js';
 
 export interface StudyReportInput {
   study: Study;
@@ -37,10 +38,43 @@ const pm = (m: string, s: string, folds: number) => (folds > 1 ? `${m} ± ${s}` 
 export function tableRows(study: Study): { header: string[]; rows: string[][]; csv: string[][] } {
   const budgets = study.config?.labelBudgets ?? [];
   const arms = study.config?.arms ?? [];
-  const header = ['n_labels', ...budgets.map(String)];
-  const rows: string[][] = [];
-  const csv: string[][] = [['row', 'n_labels', 'mean', 'std', 'folds_done', 'folds_total']];
   const cell = (n: number, arm: StudyArm) => study.cells.find((c) => c.nLabels === n && c.arm === arm);
+  // A budget is never shown without the labels it really cost (the most any arm used).
+  const used = (n: number) =>
+    study.cells
+      .filter((c) => c.nLabels === n)
+      .map((c) => c.labelsUsed)
+      .reduce(
+        (a, b) => (b && (!a || b.total > a.total) ? b : a),
+        undefined as Study['cells'][number]['labelsUsed'],
+      );
+  const header = ['n_labels (labels used)', ...budgets.map((n) => formatLabelsUsed(n, used(n)))];
+  const rows: string[][] = [
+    [
+      'train + selection labels',
+      ...budgets.map((n) => {
+        const u = used(n);
+        return u ? `${u.train} + ${u.selection}${u.extra ? ' (extra)' : ''}` : '—';
+      }),
+    ],
+  ];
+  const csv: string[][] = [
+    [
+      'row',
+      'n_labels',
+      'mean',
+      'std',
+      'folds_done',
+      'folds_total',
+      'labels_train',
+      'labels_selection',
+      'labels_used',
+    ],
+  ];
+  const usedCols = (n: number) => {
+    const u = used(n);
+    return u ? [String(u.train), String(u.selection), String(u.total)] : ['', '', ''];
+  };
   for (const arm of arms) {
     const label = ARM_LABEL[arm] ?? StudyArm[arm];
     for (const metric of ['loss', 'acc %'] as const) {
@@ -56,6 +90,7 @@ export function tableRows(study: Study): { header: string[]; rows: string[][]; c
             '',
             String(c?.foldsDone ?? 0),
             String(c?.foldsTotal ?? 0),
+            ...usedCols(n),
           ]);
           continue;
         }
@@ -71,6 +106,7 @@ export function tableRows(study: Study): { header: string[]; rows: string[][]; c
           s.toFixed(6),
           String(c.foldsDone),
           String(c.foldsTotal),
+          ...usedCols(n),
         ]);
       }
       rows.push(row);
@@ -92,6 +128,7 @@ export function tableRows(study: Study): { header: string[]; rows: string[][]; c
       (g.accuracyGainStd * 100).toFixed(6),
       String(g.pairedFolds),
       '',
+      ...usedCols(g.nLabels),
     ]);
   }
   return { header, rows, csv };
@@ -213,11 +250,13 @@ export async function writeStudyReport(input: StudyReportInput, dir: string): Pr
   const children = runs.filter((r) => r.studyId === study.id && r.id !== study.pretextRunId);
   const wall = (r: Run) =>
     r.finishedAtUnixMs && r.startedAtUnixMs ? (r.finishedAtUnixMs - r.startedAtUnixMs) / 1000 : 0;
+  const selectionName = selectionEntry(study.config?.downstream?.selection ?? 0).name;
   const provenance = {
     study: study.id,
     name: study.name,
     state: StudyState[study.state],
     preset: study.config?.preset ?? '',
+    selection: selectionName,
     generated_at: (input.generatedAt ?? new Date()).toISOString(),
     code_revisions: [...new Set(runs.map((r) => r.codeRevision))],
     backends: [...new Set(runs.map((r) => r.backend).filter(Boolean))],
@@ -236,6 +275,7 @@ export async function writeStudyReport(input: StudyReportInput, dir: string): Pr
       backend: r.backend,
       wall_seconds: wall(r),
       config: r.config?.$case === 'downstream' ? r.config.downstream : undefined,
+      labels_used: r.labelsUsed,
       test_accuracy: r.result?.test?.accuracy,
       test_loss: r.result?.test?.loss,
     })),
@@ -248,7 +288,7 @@ export async function writeStudyReport(input: StudyReportInput, dir: string): Pr
     '',
     `State: ${StudyState[study.state].replace('STUDY_STATE_', '')} · ${study.runsEnded}/${study.runsTotal} runs ended · preset: ${study.config?.preset || 'custom'}`,
     '',
-    'Test loss and accuracy of the checkpoint selected on the validation split (mean ± sample std over folds):',
+    `Test loss and accuracy (mean ± sample std over folds) of ${selectionEntry(study.config?.downstream?.selection ?? 0).summary}. The header gives each budget with the labels its runs really used.`,
     '',
     markdownTable(header, rows),
     '',

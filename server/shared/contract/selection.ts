@@ -9,21 +9,41 @@ export interface SelectionEntry {
   name: 'within_budget' | 'last_epoch' | 'extra_labeled';
   /** Which checkpoint the run tests: the best on the selection split, or the last epoch's. */
   tests: 'best' | 'last';
+  /** What a report or help text says the run tested. */
+  summary: string;
 }
-
-export const SELECTIONS = new Map<Selection, SelectionEntry>([
-  [Selection.SELECTION_WITHIN_BUDGET, { name: 'within_budget', tests: 'best' }],
-  [Selection.SELECTION_LAST_EPOCH, { name: 'last_epoch', tests: 'last' }],
-  [Selection.SELECTION_EXTRA_LABELED, { name: 'extra_labeled', tests: 'best' }],
-]);
-
-export const DEFAULT_SELECTION = Selection.SELECTION_WITHIN_BUDGET;
 
 /**
  * within_budget holds out this share of the budget, class-balanced, and at least
  * `minPerClass` images of every class; at least one image per class still trains.
  */
 export const WITHIN_BUDGET = { share: 0.2, minPerClass: 1 } as const;
+
+export const SELECTIONS = new Map<Selection, SelectionEntry>([
+  [
+    Selection.SELECTION_WITHIN_BUDGET,
+    {
+      name: 'within_budget',
+      tests: 'best',
+      summary: `the checkpoint selected on a held-out ${WITHIN_BUDGET.share * 100}% of each label budget (selection within the budget)`,
+    },
+  ],
+  [
+    Selection.SELECTION_LAST_EPOCH,
+    { name: 'last_epoch', tests: 'last', summary: "the last epoch's checkpoint (no selection)" },
+  ],
+  [
+    Selection.SELECTION_EXTRA_LABELED,
+    {
+      name: 'extra_labeled',
+      tests: 'best',
+      summary:
+        'the checkpoint selected on a validation split of labeled images outside the budget (extra labels, counted in the header)',
+    },
+  ],
+]);
+
+export const DEFAULT_SELECTION = Selection.SELECTION_WITHIN_BUDGET;
 
 export function selectionEntry(selection: Selection): SelectionEntry {
   const entry = SELECTIONS.get(selection || DEFAULT_SELECTION);
