@@ -11,7 +11,15 @@ import {
 import { CliError, EXIT_CODE_HELP, ExitCode } from '../clients/ts/exit-codes.js';
 import { gcCommand } from './commands/gc.js';
 import { infoCommand, runsCommand, showCommand } from './commands/read.js';
-import { studyCancel, studyList, studyReport, studyShow, studyStart, studyWatch } from './commands/study.js';
+import {
+  studyCancel,
+  studyCompare,
+  studyList,
+  studyReport,
+  studyShow,
+  studyStart,
+  studyWatch,
+} from './commands/study.js';
 import { watchCommand } from './commands/watch.js';
 import { embedCommand, exportCommand, predictCommand } from './commands/models-out.js';
 import {
@@ -293,6 +301,14 @@ export function buildProgram(io: Io, codeOut: { code: number }): Command {
     .argument('<study>', 'study id')
     .option('--out <dir>', 'output folder (default ./study-<id>)')
     .action(run(withConn((c, cmd, id) => studyReport(c, io, id ?? '', cmd.opts()))));
+  study
+    .command('compare')
+    .description(
+      'studies side by side (e.g. one preset under each selection protocol): accuracy, gain and labels used per budget',
+    )
+    .argument('<studies...>', 'study ids')
+    .option('--out <dir>', 'also write comparison.md and comparison.csv there')
+    .action(run(withConn((c, cmd) => studyCompare(c, io, cmd.args, cmd.opts()))));
 
   program
     .command('gc')

@@ -1,8 +1,10 @@
-// `pretext study start|list|show|watch|cancel|report`: label-budget studies.
+// `pretext study start|list|show|watch|cancel|report|compare`: label-budget studies.
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { type Study, StudyArm, Study as StudyMsg, StudyState } from '../../gen/ts/pretext/v1/study.js';
 import type { StartStudyRequest } from '../../gen/ts/pretext/v1/service.js';
 import { collectStudyReportInput } from '../../clients/ts/report/collect.js';
+import { compareStudies } from '../../clients/ts/report/compare.js';
 import { markdownTable, tableRows, writeStudyReport } from '../../clients/ts/report/report.js';
 import type { Connection } from '../../clients/ts/connection.js';
 import { CliError, ExitCode } from '../../clients/ts/exit-codes.js';
@@ -119,5 +121,30 @@ export async function studyReport(
   const { files } = await writeStudyReport(input, dir);
   io.out(`${path.join(dir, 'report.md')}\n`);
   io.err(`wrote ${files.join(', ')} to ${dir}\n`);
+  return ExitCode.OK;
+}
+
+export async function studyCompare(
+  conn: Connection,
+  io: Io,
+  ids: string[],
+  opts: { out?: string },
+): Promise<number> {
+  const studies: Study[] = [];
+  for (const id of ids) {
+    const { study } = await conn.call(conn.client.getStudy, { studyId: id });
+    if (!study) throw new CliError(`study ${id} not returned`, ExitCode.FAILURE);
+    studies.push(study);
+  }
+  const { header, rows, csv } = compareStudies(studies);
+  const table = markdownTable(header, rows);
+  io.out(`${table}\n`);
+  if (opts.out) {
+    const dir = path.resolve(opts.out);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(path.join(dir, 'comparison.md'), `${table}\n`);
+    writeFileSync(path.join(dir, 'comparison.csv'), `${csv.map((r) => r.join(',')).join('\n')}\n`);
+    io.err(`wrote comparison.md, comparison.csv to ${dir}\n`);
+  }
   return ExitCode.OK;
 }
