@@ -21,6 +21,7 @@ import { type StudyArm, StudyConfig } from '../../gen/ts/pretext/v1/study.js';
 import {
   STUDY_ARMS as ARM_NAMES,
   CHECKPOINTS,
+  PRECISIONS,
   PROTOCOLS,
   SUBSET_SCHEMES,
   typedNames,
@@ -136,6 +137,14 @@ export const TRAINING_FIELDS: readonly FieldSpec[] = [
     'int',
     'Min steps',
     'downstream: raise epochs until the run takes this many steps (0 = off)',
+  ),
+  spec(
+    'precision',
+    'precision',
+    'training.precision',
+    'text',
+    'Precision',
+    `convolutions: ${PRECISIONS.join(' | ')} (bf16: native backend, AVX512-BF16 or AMX)`,
   ),
 ];
 

@@ -190,6 +190,7 @@ const CASES: Case[] = [
     t({ validationLimit: 2000000000 }),
   ),
   c('pretext', 'config.training.min_steps', ['--min-steps', '100'], t({ minSteps: 100 })),
+  c('pretext', 'config.training.precision', ['--precision', 'fp16'], t({ precision: 'fp16' })),
   // Downstream: selection protocol × budget × plateau.
   c('downstream', 'config.selection', ['--n-labels', '10'], { nLabels: 10 }),
   c(

@@ -36,6 +36,7 @@ export function cifarConfig(method: string, over: Partial<PretextConfig> = {}): 
       seed: 0,
       validationLimit: 200,
       minSteps: 0,
+      precision: 'fp32',
       ...over.training,
     },
     contrastive: {

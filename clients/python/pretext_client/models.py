@@ -205,6 +205,7 @@ class TrainingOptions(_Model):
     seed: int = 0
     validation_limit: int = 0
     min_steps: int = 0
+    precision: str = ""
 
 
 @dataclass

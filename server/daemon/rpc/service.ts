@@ -57,6 +57,7 @@ import {
   prepareDownstream,
   prepareEvaluate,
   preparePretext,
+  requireHostSupport,
   previewRun,
 } from './submit.js';
 
@@ -205,6 +206,7 @@ export function createService(deps: ServiceDeps): PretextServiceServer {
 
     startPretext: unary<StartPretextRequest, StartPretextResponse>(log, 'StartPretext', (req) => {
       const spec = preparePretext(req.config, req.name);
+      requireHostSupport(deps.backend, spec.config);
       if (req.validateOnly) return { run: previewRun(spec) };
       deps.disk.assertCanStart();
       const run = registry.create(spec);
@@ -214,6 +216,7 @@ export function createService(deps: ServiceDeps): PretextServiceServer {
 
     startDownstream: unary<StartDownstreamRequest, StartDownstreamResponse>(log, 'StartDownstream', (req) => {
       const spec = prepareDownstream(registry, req.config, req.name);
+      requireHostSupport(deps.backend, spec.config);
       if (req.validateOnly) return { run: previewRun(spec) };
       deps.disk.assertCanStart();
       const run = registry.create(spec);
@@ -298,7 +301,13 @@ export function createService(deps: ServiceDeps): PretextServiceServer {
     startStudy: unary<StartStudyRequest, StartStudyResponse>(log, 'StartStudy', (req) => {
       // A dry run creates nothing, so a full disk does not stop it.
       if (!req.validateOnly) deps.disk.assertCanStart();
-      return { study: deps.studies.start(req.config, req.name, req.validateOnly) };
+      // The study as it would be stored, checked against this host before anything exists.
+      const preview = deps.studies.start(req.config, req.name, true);
+      const { pretext, downstream } = preview.config ?? {};
+      if (pretext) requireHostSupport(deps.backend, { $case: 'pretext', pretext });
+      if (downstream) requireHostSupport(deps.backend, { $case: 'downstream', downstream });
+      if (req.validateOnly) return { study: preview };
+      return { study: deps.studies.start(req.config, req.name) };
     }),
 
     getStudy: unary<GetStudyRequest, GetStudyResponse>(log, 'GetStudy', (req) => ({

@@ -21,8 +21,9 @@ import {
 } from '../../shared/contract/resolve.js';
 import { quote } from '../../shared/contract/verdict.js';
 import { labelsUsedOf } from '../../shared/contract/selection.js';
+import { precisionUnavailable } from '../../shared/backends/precision.js';
 import { codeRevision } from '../../shared/version.js';
-import { FINAL_STATES, type NewRun, type RunRegistry, stateName } from '../runs/registry.js';
+import { FINAL_STATES, type NewRun, type RunConfig, type RunRegistry, stateName } from '../runs/registry.js';
 import { failedPrecondition, invalidArgument, notFound } from './errors.js';
 
 const RUN_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -179,4 +180,14 @@ export function prepareEvaluate(
     seed: 0,
     codeRevision: codeRevision(),
   };
+}
+
+/** A resolved config this host cannot run (bf16 without AVX512-BF16/AMX) is FAILED_PRECONDITION. */
+export function requireHostSupport(backend: string, config: RunConfig): void {
+  const training =
+    config.$case === 'evaluate'
+      ? undefined
+      : (config.$case === 'pretext' ? config.pretext : config.downstream).training;
+  const why = precisionUnavailable(training?.precision ?? '', backend);
+  if (why) throw failedPrecondition(`config.training.precision: ${why}`);
 }

@@ -85,6 +85,10 @@ export function parseArchitecture(name: string, depth: number): ParsedArchitectu
 export const LR_SCHEDULES = ['reference', 'constant', 'cosine'] as const;
 export type LrScheduleName = (typeof LR_SCHEDULES)[number];
 
+/** Convolution precisions a run may ask for (bf16 also needs the host: see backends/cpu-features.ts). */
+export const PRECISIONS = ['fp32', 'bf16'] as const;
+export type PrecisionName = (typeof PRECISIONS)[number];
+
 export const SPLITS = ['test', 'validation', 'train'] as const;
 export type SplitName = (typeof SPLITS)[number];
 

@@ -1,7 +1,7 @@
 // Training options: resolved once at the RPC (every default filled in, every limit checked),
 // then read by the worker as they are.
 import { TrainingOptions } from '../../../gen/ts/pretext/v1/run.js';
-import { LIMITS, LR_SCHEDULES, type LrScheduleName } from './catalog.js';
+import { LIMITS, LR_SCHEDULES, type LrScheduleName, PRECISIONS, type PrecisionName } from './catalog.js';
 import type { MethodEntry } from './methods.js';
 import { choiceField, floatField, intField, quote, type Verdict } from './verdict.js';
 import { randomInt } from 'node:crypto';
@@ -69,6 +69,7 @@ export function resolveTraining(
   );
   const validationLimit = intField(v, f('validation_limit'), raw.validationLimit, LIMITS.validationLimit);
   const minSteps = intField(v, f('min_steps'), raw.minSteps, LIMITS.minSteps);
+  const precision = choiceField(v, f('precision'), raw.precision, PRECISIONS, 'fp32');
   v.check(
     minSteps === 0 || method.role === 'downstream',
     f('min_steps'),
@@ -95,6 +96,7 @@ export function resolveTraining(
     seed: seed === 0 ? drawSeed() : seed,
     validationLimit,
     minSteps,
+    precision,
   };
 }
 
@@ -112,6 +114,7 @@ export interface TrainingSettings {
   maxStepsPerEpoch: number;
   /** 0 = the whole validation split. */
   validationLimit: number;
+  precision: PrecisionName;
 }
 
 /** The worker's view of a stored config's training options: no defaults, no checks (the RPC did both). */
@@ -127,5 +130,6 @@ export function trainingSettings(t: TrainingOptions | undefined): TrainingSettin
     validationFraction: t.validationFraction,
     maxStepsPerEpoch: t.maxStepsPerEpoch,
     validationLimit: t.validationLimit,
+    precision: (t.precision || 'fp32') as PrecisionName,
   };
 }

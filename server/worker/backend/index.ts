@@ -41,8 +41,8 @@ let wasmThreads = 1;
 let detail: string | undefined;
 
 /**
- * The precision asked for: `PRETEXT_PRECISION` (fp32 | bf16, default fp32). The backend-level
- * switch until the run settings carry a `precision` field (then passed to initBackend).
+ * The precision when the caller names none: `PRETEXT_PRECISION` (fp32 | bf16, default fp32), for
+ * benchmarks and evaluations. Training runs pass their resolved `training.precision`.
  */
 export function precisionFromEnv(): Precision {
   const v = (process.env.PRETEXT_PRECISION ?? 'fp32').toLowerCase();

@@ -391,6 +391,11 @@ export interface TrainingOptions {
    * raised epochs in the run's config.
    */
   minSteps: number;
+  /**
+   * Convolution precision: "fp32" (default) or "bf16" (oneDNN bf16 convolutions with fp32
+   * master weights, batch norm and loss; the native backend on a CPU with AVX512-BF16 or AMX).
+   */
+  precision: string;
 }
 
 /** Options of the contrastive methods (simclr, simsiam, nnclr). Zero values mean defaults. */
@@ -766,6 +771,7 @@ function createBaseTrainingOptions(): TrainingOptions {
     seed: 0,
     validationLimit: 0,
     minSteps: 0,
+    precision: "",
   };
 }
 
@@ -806,6 +812,9 @@ export const TrainingOptions: MessageFns<TrainingOptions> = {
     }
     if (message.minSteps !== 0) {
       writer.uint32(96).uint32(message.minSteps);
+    }
+    if (message.precision !== "") {
+      writer.uint32(106).string(message.precision);
     }
     return writer;
   },
@@ -919,6 +928,14 @@ export const TrainingOptions: MessageFns<TrainingOptions> = {
             message.minSteps = reader.uint32();
             continue;
           }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.precision = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -981,6 +998,7 @@ export const TrainingOptions: MessageFns<TrainingOptions> = {
         : isSet(object.min_steps)
         ? globalThis.Number(object.min_steps)
         : 0,
+      precision: isSet(object.precision) ? globalThis.String(object.precision) : "",
     };
   },
 
@@ -1022,6 +1040,9 @@ export const TrainingOptions: MessageFns<TrainingOptions> = {
     if (message.minSteps !== 0) {
       obj.minSteps = Math.round(message.minSteps);
     }
+    if (message.precision !== "") {
+      obj.precision = message.precision;
+    }
     return obj;
   },
 
@@ -1042,6 +1063,7 @@ export const TrainingOptions: MessageFns<TrainingOptions> = {
     message.seed = object.seed ?? 0;
     message.validationLimit = object.validationLimit ?? 0;
     message.minSteps = object.minSteps ?? 0;
+    message.precision = object.precision ?? "";
     return message;
   },
 };

@@ -261,7 +261,7 @@ class RunResult(_message.Message):
     def __init__(self, test: _Optional[_Union[EvalResult, _Mapping]] = ..., validation: _Optional[_Union[EvalResult, _Mapping]] = ..., best_epoch: _Optional[int] = ..., best_val_accuracy: _Optional[float] = ..., epochs_trained: _Optional[int] = ..., train_seconds: _Optional[float] = ..., extra: _Optional[_Mapping[str, float]] = ...) -> None: ...
 
 class TrainingOptions(_message.Message):
-    __slots__ = ["augment", "batch_size", "disable_plateau", "epochs", "learning_rate", "lr_schedule", "max_steps_per_epoch", "min_steps", "plateau_patience", "seed", "validation_fraction", "validation_limit"]
+    __slots__ = ["augment", "batch_size", "disable_plateau", "epochs", "learning_rate", "lr_schedule", "max_steps_per_epoch", "min_steps", "plateau_patience", "precision", "seed", "validation_fraction", "validation_limit"]
     AUGMENT_FIELD_NUMBER: _ClassVar[int]
     BATCH_SIZE_FIELD_NUMBER: _ClassVar[int]
     DISABLE_PLATEAU_FIELD_NUMBER: _ClassVar[int]
@@ -271,6 +271,7 @@ class TrainingOptions(_message.Message):
     MAX_STEPS_PER_EPOCH_FIELD_NUMBER: _ClassVar[int]
     MIN_STEPS_FIELD_NUMBER: _ClassVar[int]
     PLATEAU_PATIENCE_FIELD_NUMBER: _ClassVar[int]
+    PRECISION_FIELD_NUMBER: _ClassVar[int]
     SEED_FIELD_NUMBER: _ClassVar[int]
     VALIDATION_FRACTION_FIELD_NUMBER: _ClassVar[int]
     VALIDATION_LIMIT_FIELD_NUMBER: _ClassVar[int]
@@ -283,10 +284,11 @@ class TrainingOptions(_message.Message):
     max_steps_per_epoch: int
     min_steps: int
     plateau_patience: int
+    precision: str
     seed: int
     validation_fraction: float
     validation_limit: int
-    def __init__(self, epochs: _Optional[int] = ..., batch_size: _Optional[int] = ..., learning_rate: _Optional[float] = ..., lr_schedule: _Optional[str] = ..., plateau_patience: _Optional[int] = ..., disable_plateau: bool = ..., augment: bool = ..., validation_fraction: _Optional[float] = ..., max_steps_per_epoch: _Optional[int] = ..., seed: _Optional[int] = ..., validation_limit: _Optional[int] = ..., min_steps: _Optional[int] = ...) -> None: ...
+    def __init__(self, epochs: _Optional[int] = ..., batch_size: _Optional[int] = ..., learning_rate: _Optional[float] = ..., lr_schedule: _Optional[str] = ..., plateau_patience: _Optional[int] = ..., disable_plateau: bool = ..., augment: bool = ..., validation_fraction: _Optional[float] = ..., max_steps_per_epoch: _Optional[int] = ..., seed: _Optional[int] = ..., validation_limit: _Optional[int] = ..., min_steps: _Optional[int] = ..., precision: _Optional[str] = ...) -> None: ...
 
 class RunKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = []
