@@ -8,7 +8,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import type { RunEvent } from '../../gen/ts/pretext/v1/event.js';
-import { type Run, RunState } from '../../gen/ts/pretext/v1/run.js';
+import { type Run, RunState, Selection } from '../../gen/ts/pretext/v1/run.js';
 import { DB_FILE, openDb, SCHEMA_VERSION } from '../../server/daemon/runs/db.js';
 import { startTestDaemon } from '../helpers/daemon.js';
 import { REPO_ROOT, SHARED_DATASETS } from '../helpers/paths.js';
@@ -55,6 +55,15 @@ test('a schema-2 state dir is backed up, migrated forward, and served with its h
     const { run: ds } = await d.call<{ run: Run }>('getRun', { runId: DOWNSTREAM_RUN });
     assert.equal(ds.parentRunId, PRETEXT_RUN);
     assert.ok(ds.result?.test, 'the downstream result survived');
+    // It selected on labeled images outside its budget, as every run then did: schema 5 says so.
+    assert.equal(
+      ds.config?.$case === 'downstream' && ds.config.downstream.selection,
+      Selection.SELECTION_EXTRA_LABELED,
+    );
+    assert.ok(
+      ds.labelsUsed && ds.labelsUsed.extra > 0 && ds.labelsUsed.total > ds.labelsUsed.train,
+      JSON.stringify(ds.labelsUsed),
+    );
     const history: RunEvent[] = await d.stream({ runId: PRETEXT_RUN, historyOnly: true });
     assert.equal(history.filter((e) => e.payload?.$case === 'epoch').length, 2);
     assert.equal(history.filter((e) => e.payload?.$case === 'step').length, 6);
