@@ -8,8 +8,11 @@ import {
   DownstreamConfig,
   PretextConfig,
   Protocol,
+  Selection,
   SubsetScheme,
 } from '../../gen/ts/pretext/v1/run.js';
+import { datasetEntry } from '../../server/shared/contract/catalog.js';
+import { labelsUsed } from '../../server/shared/contract/selection.js';
 import { StudyArm, StudyConfig } from '../../gen/ts/pretext/v1/study.js';
 import {
   resolveDownstream,
@@ -237,6 +240,60 @@ describe('downstream configs', () => {
     );
     const t = trainingSettings(c.training);
     assert.deepEqual([t.epochs, t.plateauPatience, t.lrSchedule, t.augment], [3, 0, 'cosine', true]);
+  });
+  it('selection: within_budget by default; the labels each protocol uses; its rules', () => {
+    const cifar = datasetEntry('cifar10')!;
+    const scratch = (p: DeepPartial<DownstreamConfig>) =>
+      resolveDownstream(
+        downstream({ nLabels: 100, training: { epochs: 2, validationLimit: 500 }, ...p }),
+        undefined,
+      );
+    const within = scratch({});
+    assert.equal(within.selection, Selection.SELECTION_WITHIN_BUDGET);
+    assert.deepEqual(labelsUsed(cifar, within), { train: 80, selection: 20, extra: 0, total: 100 });
+    const extra = scratch({ selection: Selection.SELECTION_EXTRA_LABELED });
+    assert.deepEqual(labelsUsed(cifar, extra), { train: 100, selection: 500, extra: 500, total: 600 });
+    const last = scratch({ selection: Selection.SELECTION_LAST_EPOCH });
+    assert.deepEqual(labelsUsed(cifar, last), { train: 100, selection: 0, extra: 0, total: 100 });
+    assert.equal(last.training?.disablePlateau, true, 'no split for plateau reduction to watch');
+    // One image per class to select and one to train: 20 labels at least.
+    assert.deepEqual(
+      refused(() => scratch({ nLabels: 10 })),
+      ['config.selection'],
+    );
+    assert.equal(scratch({ nLabels: 10, selection: Selection.SELECTION_LAST_EPOCH }).nLabels, 10);
+    assert.deepEqual(
+      refused(() =>
+        scratch({ selection: Selection.SELECTION_LAST_EPOCH, training: { epochs: 1, plateauPatience: 3 } }),
+      ),
+      ['config.training.plateau_patience'],
+    );
+    assert.deepEqual(
+      refused(() => scratch({ selection: 9 as Selection })),
+      ['config.selection'],
+    );
+  });
+  it('min_steps raises the epochs of small budgets, and only of downstream runs', () => {
+    // 80 training images at batch 32 = 3 steps an epoch: 300 steps need 100 epochs.
+    const small = resolveDownstream(
+      downstream({ nLabels: 100, training: { epochs: 10, minSteps: 300, batchSize: 32 } }),
+      undefined,
+    );
+    assert.equal(small.training?.epochs, 100);
+    const large = resolveDownstream(
+      downstream({ nLabels: 5000, training: { epochs: 10, minSteps: 300, batchSize: 32 } }),
+      undefined,
+    );
+    assert.equal(large.training?.epochs, 10, '125 steps an epoch already give 1,250');
+    assert.equal(
+      resolveDownstream(small, undefined).training?.epochs,
+      100,
+      'resolving again changes nothing',
+    );
+    assert.deepEqual(
+      refused(() => resolvePretext(pretext({ training: { epochs: 1, minSteps: 10 } }))),
+      ['config.training.min_steps'],
+    );
   });
 });
 
