@@ -159,6 +159,18 @@ export function labelBudget(opts: LabelBudgetOptions): Int32Array {
   throw new RangeError(`unknown subset scheme "${scheme as string}"`);
 }
 
+/** The indices of `pool` grouped by label, in pool order. */
+function byClass(labels: Uint8Array, pool: Int32Array): Map<number, number[]> {
+  const groups = new Map<number, number[]>();
+  for (const i of pool) {
+    const c = labels[i]!;
+    const g = groups.get(c);
+    if (g) g.push(i);
+    else groups.set(c, [i]);
+  }
+  return groups;
+}
+
 /**
  * A class-balanced, seeded subset of `pool` of `size` images: size/classes per class, the
  * remainder going one each to the classes of the lowest labels; a class with too few images
@@ -167,13 +179,7 @@ export function labelBudget(opts: LabelBudgetOptions): Int32Array {
  */
 function balancedPick(labels: Uint8Array, pool: Int32Array, size: number, seed: number): Int32Array {
   const rng = new Rng(seed);
-  const groups = new Map<number, number[]>();
-  for (const i of pool) {
-    const c = labels[i]!;
-    const g = groups.get(c);
-    if (g) g.push(i);
-    else groups.set(c, [i]);
-  }
+  const groups = byClass(labels, pool);
   const classes = [...groups.keys()].sort((a, b) => a - b);
   for (const c of classes) rng.shuffle(groups.get(c)!);
   const take = new Map<number, number>(classes.map((c) => [c, 0]));
@@ -237,16 +243,10 @@ export function splitWithinBudget(
   seed: number,
 ): { train: Int32Array; selection: Int32Array } {
   const rng = new Rng(seed);
-  const byClass = new Map<number, number[]>();
-  for (const i of budget) {
-    const c = labels[i]!;
-    const g = byClass.get(c);
-    if (g) g.push(i);
-    else byClass.set(c, [i]);
-  }
+  const groups = byClass(labels, budget);
   const reserved = new Set<number>();
-  for (const c of [...byClass.keys()].sort((a, b) => a - b)) {
-    const g = Int32Array.from(byClass.get(c)!);
+  for (const c of [...groups.keys()].sort((a, b) => a - b)) {
+    const g = Int32Array.from(groups.get(c)!);
     rng.shuffle(g);
     reserved.add(g[0]!);
   }
