@@ -34,6 +34,8 @@ export interface DatasetEntry {
   side: number;
   /** Whether the dataset ships official label folds (STL-10's fold_indices.txt). */
   officialFolds?: number;
+  /** Set for datasets imported from a folder (contract/datasets.ts): their class sizes. */
+  imported?: { classNames: string[]; trainPerClass: number[]; test: number; unlabeled: number };
 }
 
 const DATASET_LIST: readonly DatasetEntry[] = [
@@ -42,15 +44,39 @@ const DATASET_LIST: readonly DatasetEntry[] = [
 ];
 // A Map, not an object: a name like "__proto__" must be unknown, not a prototype.
 const DATASETS = new Map(DATASET_LIST.map((d) => [d.name, d]));
+/**
+ * Datasets imported from folders, by name. The process that can see them fills this: the daemon
+ * from its state dir at start and after each import or delete, a worker from the manifest of the
+ * dataset it opens (shared/data/imported.ts).
+ */
+const IMPORTED = new Map<string, DatasetEntry>();
 
 export const DEFAULT_DATASET = 'cifar10';
 
-export function datasetNames(): string[] {
+export function builtInDatasetNames(): string[] {
   return DATASET_LIST.map((d) => d.name);
 }
 
+export function datasetNames(): string[] {
+  return [...builtInDatasetNames(), ...[...IMPORTED.keys()].sort()];
+}
+
 export function datasetEntry(name: string): DatasetEntry | undefined {
-  return DATASETS.get(name);
+  return DATASETS.get(name) ?? IMPORTED.get(name);
+}
+
+/** Replaces the imported datasets the catalog knows (built-in names are never replaced). */
+export function setImportedDatasets(entries: readonly DatasetEntry[]): void {
+  IMPORTED.clear();
+  for (const e of entries) addImportedDataset(e);
+}
+
+export function addImportedDataset(entry: DatasetEntry): void {
+  if (!DATASETS.has(entry.name)) IMPORTED.set(entry.name, entry);
+}
+
+export function removeImportedDataset(name: string): void {
+  IMPORTED.delete(name);
 }
 
 /** Backbones: ResNet v1 (depth 6n+2) and the reference's small STL-10 conv encoder. */
@@ -122,6 +148,7 @@ export const SUBSET_SCHEMES = new Map<SubsetScheme, SubsetSchemeEntry>([
       // StratifiedKFold(n_splits = N / n): each fold holds exactly n images only when n divides
       // N (625 on CIFAR-10 gives 62 or 63 per class, as in the reference).
       folds: (d, n) => {
+        if (d.imported) return perClassFolds(d, d.imported, n);
         if (n < d.numClasses || d.train % n !== 0)
           return `${n} does not divide ${d.name}'s ${d.train} training images into equal stratified folds; use one of ${budgetExamples(d)}, ...`;
         const k = d.train / n;
@@ -136,6 +163,7 @@ export const SUBSET_SCHEMES = new Map<SubsetScheme, SubsetSchemeEntry>([
     {
       name: 'cumulative',
       folds: (d, n) => {
+        if (d.imported) return `${d.name} is imported; its budgets use the stratified_fold scheme`;
         const foldSize = d.train / CUMULATIVE_FOLDS;
         if (n % foldSize !== 0)
           return `the cumulative scheme grows by whole folds: use a multiple of ${foldSize} (${d.name}'s ${d.train} images / ${CUMULATIVE_FOLDS})`;
@@ -159,6 +187,32 @@ export const SUBSET_SCHEMES = new Map<SubsetScheme, SubsetSchemeEntry>([
     },
   ],
 ]);
+
+/**
+ * Budgets on imported datasets, whose classes may be of any size: a per-class-balanced draw.
+ * A budget of n takes n / classes images of every class (n must be a multiple of the class
+ * count); fold f is the f-th disjoint slice of a seeded shuffle of each class, so the folds a
+ * budget has are as many as its smallest class can supply. A class too small for even one fold
+ * refuses the budget. At most half the training split is labeled, as in every scheme.
+ */
+function perClassFolds(
+  d: DatasetEntry,
+  imported: NonNullable<DatasetEntry['imported']>,
+  n: number,
+): number | string {
+  const c = d.numClasses;
+  if (n < c || n % c !== 0)
+    return `${d.name} draws the same number of labels from each of its ${c} classes: use a multiple of ${c}`;
+  if (n > d.train / 2)
+    return `${n} is too large: at most ${d.train / 2} of ${d.name}'s ${d.train} training images`;
+  const k = n / c;
+  const smallest = Math.min(...imported.trainPerClass);
+  if (smallest < k) {
+    const name = imported.classNames[imported.trainPerClass.indexOf(smallest)] ?? '?';
+    return `class ${JSON.stringify(name.slice(0, 40))} of ${d.name} has ${smallest} training images; a budget of ${n} needs ${k} of each of the ${c} classes (at most ${smallest * c})`;
+  }
+  return Math.floor(smallest / k);
+}
 
 /** Budgets the stratified scheme accepts on `d`, for messages: divisors of N with ≥ 10 per class. */
 function budgetExamples(d: DatasetEntry): string {

@@ -63,9 +63,9 @@ export async function tfjsFiles(model: tf.LayersModel, metadata: object): Promis
 }
 
 /** The dataset's class names from its files (no download); empty when they cannot be read. */
-async function datasetClassNames(name: string, dataDir: string): Promise<string[]> {
+async function datasetClassNames(name: string, dataDir: string, datasetsDir?: string): Promise<string[]> {
   try {
-    return (await resolveDataset(name, { dataDir, allowDownload: false })).classNames;
+    return (await resolveDataset(name, { dataDir, datasetsDir, allowDownload: false })).classNames;
   } catch {
     return [];
   }
@@ -107,7 +107,9 @@ export function buildMetadata(
 
 export async function runExport(job: ExportJob, m: LoadedModel): Promise<ExportDone> {
   const { model, outputNames } = exportModel(m);
-  const classNames = m.classifier ? m.info.classNames : await datasetClassNames(m.info.dataset, job.dataDir);
+  const classNames = m.classifier
+    ? m.info.classNames
+    : await datasetClassNames(m.info.dataset, job.dataDir, job.datasetsDir);
   const metadata = buildMetadata(job, m, model.outputs, outputNames, classNames);
   const files: ArchiveFile[] =
     job.format === 'onnx'
