@@ -49,6 +49,8 @@ import { isStudyId, type Studies } from '../studies/studies.js';
 import { serveStream } from './stream.js';
 import type { InferenceRunner } from '../inference/runner.js';
 import { modelsOutHandlers } from './models-out.js';
+import { datasetHandlers } from './datasets.js';
+import type { Datasets } from '../datasets/datasets.js';
 import { boundDetails } from './guard.js';
 import { IdExhaustedError } from '../runs/ids.js';
 import {
@@ -82,6 +84,8 @@ export interface ServiceDeps {
   allowDownload: boolean;
   /** See ModelsOutDeps.stalledStreamMs. */
   stalledStreamMs?: number;
+  /** Imported datasets (ImportDataset, UploadDataset, …). */
+  datasets: Datasets;
 }
 
 function unary<Req, Res>(
@@ -181,6 +185,7 @@ export function createService(deps: ServiceDeps): PretextServiceServer {
 
   return {
     ...modelsOutHandlers({ ...deps, toServiceError: (name, err) => toServiceError(log, name, err) }),
+    ...datasetHandlers({ ...deps, toServiceError: (name, err) => toServiceError(log, name, err) }),
     getServerInfo: unary<GetServerInfoRequest, GetServerInfoResponse>(log, 'GetServerInfo', async () => ({
       version: VERSION,
       codeRevision: codeRevision(),

@@ -70,3 +70,9 @@ export function classNameProblem(name: string): string | undefined {
 export function carvedTestCount(n: number, share: number): number {
   return Math.min(Math.max(1, Math.round(n * share)), n - IMPORT.minTrainPerClass);
 }
+
+/** Uploads: the chunk size clients send, and the daemon's default cap (--max-upload-bytes). */
+export const UPLOAD = {
+  chunkBytes: 1024 * 1024,
+  defaultMaxBytes: 8 * 1024 ** 3,
+} as const;

@@ -364,7 +364,11 @@ function checkClasses(classNames: string[], train: number[], test: number[]): vo
         'invalid',
         `class "${c}" has ${train[i]} usable training images; every class needs at least ${IMPORT.minTrainPerClass}`,
       );
-    if (test[i]! < 1) throw new ImportError('invalid', `class "${c}" has no usable test image`);
+    if (test[i]! < 1)
+      throw new ImportError(
+        'invalid',
+        `class "${c}" has no usable test image (a class needs at least ${IMPORT.minTrainPerClass + 1} images when a test split is carved)`,
+      );
   });
 }
 
