@@ -532,7 +532,19 @@ class DownloadProgress(_Model):
     phase: str = ""
 
 
+@dataclass
+class DatasetImportProgress(_Model):
+    """Import progress of a dataset (events whose ``run_id`` is "d-<name>")."""
+
+    name: str = ""
+    phase: str = ""
+    done: int = 0
+    total: int = 0
+    error: str = ""
+
+
 EventPayload = Union[
+    DatasetImportProgress,
     StateChange,
     StepMetrics,
     EpochMetrics,
@@ -640,6 +652,7 @@ _EVENT_PAYLOADS: Dict[str, type] = {
     "download": DownloadProgress,
     "result": RunResult,
     "study": StudyUpdate,
+    "dataset_import": DatasetImportProgress,
 }
 
 _HINTS: Dict[type, Dict[str, Any]] = {}
