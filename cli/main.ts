@@ -9,6 +9,7 @@ import {
   resolveConnection,
 } from '../clients/ts/connection.js';
 import { CliError, EXIT_CODE_HELP, ExitCode } from '../clients/ts/exit-codes.js';
+import { datasetAdd, datasetList, datasetRemove, datasetShow } from './commands/dataset.js';
 import { gcCommand } from './commands/gc.js';
 import { infoCommand, runsCommand, showCommand } from './commands/read.js';
 import { studyCancel, studyList, studyReport, studyShow, studyStart, studyWatch } from './commands/study.js';
@@ -21,6 +22,7 @@ import {
   MAX_IMAGES_PER_CALL,
   MAX_TOP_K,
 } from '../server/shared/contract/models-out.js';
+import { IMPORT } from '../server/shared/contract/datasets.js';
 import {
   CONTRASTIVE_FIELDS,
   DOWNSTREAM_FIELDS,
@@ -291,6 +293,46 @@ export function buildProgram(io: Io, codeOut: { code: number }): Command {
     .argument('<study>', 'study id')
     .option('--out <dir>', 'output folder (default ./study-<id>)')
     .action(run(withConn((c, cmd, id) => studyReport(c, io, id ?? '', cmd.opts()))));
+
+  const dataset = program
+    .command('dataset')
+    .description('imported datasets: your own images, uploaded from a folder');
+  dataset
+    .command('add')
+    .description(
+      'upload a folder (labeled/<class>/… or train/<class>/…, optional test/<class>/…, unlabeled/**; PNG, JPEG, WebP) and import it; run it again to resume a cut-off upload',
+    )
+    .argument('<name>', 'dataset name (lower-case letters, digits, - and _)')
+    .argument('<folder>', 'the folder on this machine')
+    .option(
+      '--side <px>',
+      `image side after import (shorter side, then centre crop; default ${IMPORT.side.default})`,
+    )
+    .option('--seed <n>', 'seed of the test split carved when the folder has no test/')
+    .option('--test-share <x>', `share of each class carved into test (default ${IMPORT.testShare.default})`)
+    .option(
+      '--max-failed-share <x>',
+      `refuse the import when more files fail (default ${IMPORT.maxFailedShare.default})`,
+    )
+    .option('--json', 'print the dataset as JSON')
+    .addHelpText('after', '\nExample: pretext dataset add my-photos ./photos')
+    .action(run(withConn((c, cmd, name, folder) => datasetAdd(c, io, name ?? '', folder ?? '', cmd.opts()))));
+  dataset
+    .command('ls')
+    .description('list imported datasets')
+    .option('--json', 'print JSON')
+    .action(run(withConn((c, cmd) => datasetList(c, io, cmd.opts()))));
+  dataset
+    .command('show')
+    .description('one dataset: classes, counts per split, every skipped file')
+    .argument('<name>')
+    .option('--json', 'print JSON')
+    .action(run(withConn((c, cmd, name) => datasetShow(c, io, name ?? '', cmd.opts()))));
+  dataset
+    .command('rm')
+    .description('delete an imported dataset (refused while a queued or running run uses it)')
+    .argument('<name>')
+    .action(run(withConn((_c, _cmd, name) => datasetRemove(_c, io, name ?? ''))));
 
   program
     .command('gc')
