@@ -24,6 +24,13 @@ describe('pretext dataset', () => {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pretext-cli-ds-'));
     await writeCifarFolder(path.join(tmp, 'my photos'), { count: 80, jpegEvery: 4 });
     fs.writeFileSync(path.join(tmp, 'my photos/labeled/ship/broken.png'), 'not a png');
+    // Unicode and spaces in class and file names survive the tar and the import.
+    fs.renameSync(
+      path.join(tmp, 'my photos/labeled/cat'),
+      path.join(tmp, 'my photos/labeled/gato negro ñ 猫'),
+    );
+    const dir = path.join(tmp, 'my photos/labeled/gato negro ñ 猫');
+    fs.renameSync(path.join(dir, fs.readdirSync(dir)[0]!), path.join(dir, 'foto número 1 🐈.png'));
     d = await startTestDaemon();
   });
   after(async () => {
@@ -45,6 +52,7 @@ describe('pretext dataset', () => {
     assert.match(show.out, /labeled\/ship\/broken.png: cannot be decoded/);
     const showJson = JSON.parse((await cli('dataset', 'show', 'mine', '--json')).out);
     assert.equal(showJson.classNames.length, 10);
+    assert.ok(showJson.classNames.includes('gato negro ñ 猫'), showJson.classNames.join(','));
     const again = await cli('dataset', 'add', 'mine', path.join(tmp, 'my photos'));
     assert.equal(again.code, ExitCode.CONFLICT, again.err);
     assert.match(again.err, /already exists/);

@@ -6,7 +6,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { SubsetScheme } from '../../gen/ts/pretext/v1/run.js';
-import { datasetEntry, SUBSET_SCHEMES } from '../../server/shared/contract/catalog.js';
+import {
+  backboneSideProblem,
+  datasetEntry,
+  parseArchitecture,
+  SUBSET_SCHEMES,
+} from '../../server/shared/contract/catalog.js';
 import { IMPORT } from '../../server/shared/contract/datasets.js';
 import { ImportError, importFolder } from '../../server/shared/data/folder-import.js';
 import { catalogEntryOf, listImported, openImported } from '../../server/shared/data/imported.js';
@@ -201,6 +206,14 @@ describe('budgets on imported (unbalanced) classes', () => {
       /stratified_fold/,
     );
     assert.equal(datasetEntry('cifar10')?.imported, undefined);
+  });
+  test('the backbone must take the imported side', () => {
+    const small = parseArchitecture('small_conv_8', 0)!;
+    const resnet = parseArchitecture('resnet', 20)!;
+    assert.match(String(backboneSideProblem(small, 24)), /at least 31 px/);
+    assert.equal(backboneSideProblem(small, 32), undefined);
+    assert.match(String(backboneSideProblem(resnet, 48)), /multiple of 32/);
+    assert.equal(backboneSideProblem(resnet, 64), undefined);
   });
   test('the worker draws n/classes of every class, folds disjoint', () => {
     const labels = Uint8Array.from([

@@ -108,6 +108,15 @@ export function parseArchitecture(name: string, depth: number): ParsedArchitectu
   return width >= minWidth && width <= maxWidth ? { architecture: 'small_conv', depth: 0, width } : undefined;
 }
 
+/** Why a backbone cannot take square images of `side` pixels (imported datasets choose their side), or undefined. */
+export function backboneSideProblem(p: ParsedArchitecture, side: number): string | undefined {
+  if (p.architecture === 'small_conv' && side < 31)
+    return `small_conv's four valid stride-2 convolutions need images of at least 31 px; the dataset's are ${side} px`;
+  if (p.architecture === 'resnet' && side % 32 !== 0)
+    return `ResNet v1 (two stride-2 stages, then an 8×8 average pool) needs a side that is a multiple of 32; the dataset's is ${side} px`;
+  return undefined;
+}
+
 export const LR_SCHEDULES = ['reference', 'constant', 'cosine'] as const;
 export type LrScheduleName = (typeof LR_SCHEDULES)[number];
 
