@@ -251,6 +251,10 @@ export function buildProgram(io: Io, codeOut: { code: number }): Command {
     .option('--arms <arm...>', 'sl | ssl-fine-tune | ssl-linear-probe')
     .option('--epochs <n>', 'downstream epochs')
     .option('--pretext-epochs <n>', 'pretext epochs (when the study starts the pretext run)')
+    .option(
+      '--dataset <name>',
+      'dataset of the pretext run the study starts (e.g. one from `pretext dataset add`)',
+    )
     .option('--test-limit <n>', 'test images per downstream run (0 = all)')
     .option('--name <label>', 'a human label')
     .option('--json', 'print the study as JSON')

@@ -39,15 +39,15 @@ describe('pretext dataset', () => {
   });
 
   it('add uploads and imports a folder; ls, show, rm', async () => {
-    const add = await cli('dataset', 'add', 'mine', path.join(tmp, 'my photos'), '--side', '24');
+    const add = await cli('dataset', 'add', 'mine', path.join(tmp, 'my photos'), '--side', '32');
     assert.equal(add.code, ExitCode.OK, add.err);
     assert.match(
       add.out,
-      /dataset mine: 10 classes, \d+ train, \d+ test \(carved, seed 1\), 0 unlabeled, 24×24 px/,
+      /dataset mine: 10 classes, \d+ train, \d+ test \(carved, seed 1\), 0 unlabeled, 32×32 px/,
     );
     assert.match(add.out, /1 files skipped/);
     const ls = await cli('dataset', 'ls');
-    assert.match(ls.out, /mine\s+10\s+\d+\s+\d+\s+0\s+24\s+1/);
+    assert.match(ls.out, /mine\s+10\s+\d+\s+\d+\s+0\s+32\s+1/);
     const show = await cli('dataset', 'show', 'mine');
     assert.match(show.out, /labeled\/ship\/broken.png: cannot be decoded/);
     const showJson = JSON.parse((await cli('dataset', 'show', 'mine', '--json')).out);
@@ -58,6 +58,36 @@ describe('pretext dataset', () => {
     assert.match(again.err, /already exists/);
     const bad = await cli('dataset', 'add', 'x', path.join(tmp, 'my photos'), '--side', '5000');
     assert.equal(bad.code, ExitCode.INVALID_ARGUMENT);
+    // A study on it: the preset's pretext run on the imported dataset (the daemon's dry-run verdict).
+    const study = await cli(
+      'study',
+      'start',
+      '--preset',
+      'demo',
+      '--dataset',
+      'mine',
+      '--budgets',
+      '20',
+      '--folds',
+      '1',
+      '--dry-run',
+      '--json',
+    );
+    assert.equal(study.code, ExitCode.OK, study.err);
+    assert.equal(JSON.parse(study.out).study.config.pretext.dataset, 'mine');
+    const tooBig = await cli(
+      'study',
+      'start',
+      '--preset',
+      'demo',
+      '--dataset',
+      'mine',
+      '--budgets',
+      '200',
+      '--dry-run',
+    );
+    assert.equal(tooBig.code, ExitCode.INVALID_ARGUMENT);
+    assert.match(tooBig.err, /too large|training images/);
     const rm = await cli('dataset', 'rm', 'mine');
     assert.equal(rm.code, ExitCode.OK, rm.err);
     assert.match((await cli('dataset', 'ls')).out, /no imported datasets/);
