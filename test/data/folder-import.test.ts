@@ -1,6 +1,7 @@
 // The folder importer against real CIFAR-10 images: pixel equality with the binary reader,
 // skipped files, refusals, atomic visibility, the per-class budget rule.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -181,6 +182,26 @@ describe('folder import', () => {
       /already exists/,
     );
     assert.equal(IMPORT.maxFailedShare.default, 0.1);
+  });
+});
+
+describe('a full disk', () => {
+  // A 128 KiB tmpfs holds none of the 300 KB of shards. Mounting needs root (as in CI).
+  const mnt = fs.mkdtempSync(path.join(os.tmpdir(), 'pretext-full-'));
+  const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=128k', 'tmpfs', mnt]).status === 0;
+  after(() => {
+    if (mounted) spawnSync('umount', [mnt]);
+    fs.rmSync(mnt, { recursive: true, force: true });
+  });
+  test('is RESOURCE_EXHAUSTED ("space") and leaves nothing behind', {
+    skip: !mounted && 'cannot mount a tmpfs here (not root)',
+  }, async () => {
+    await refused(
+      importFolder({ source: path.join(tmp, 'png'), datasetsDir: path.join(mnt, 'datasets'), name: 'full' }),
+      'space',
+      /no space left/,
+    );
+    assert.deepEqual(fs.readdirSync(path.join(mnt, 'datasets')), []);
   });
 });
 
