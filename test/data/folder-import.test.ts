@@ -235,6 +235,11 @@ describe('budgets on imported (unbalanced) classes', () => {
     assert.equal(backboneSideProblem(small, 32), undefined);
     assert.match(String(backboneSideProblem(resnet, 48)), /multiple of 32/);
     assert.equal(backboneSideProblem(resnet, 64), undefined);
+    const r18 = parseArchitecture('resnet18', 0)!;
+    assert.equal(r18.architecture, 'resnet18');
+    assert.match(String(backboneSideProblem(r18, 32)), /64–224 px/);
+    assert.equal(backboneSideProblem(r18, 96), undefined);
+    assert.match(String(backboneSideProblem(r18, 256)), /64–224 px/);
   });
   test('the worker draws n/classes of every class, folds disjoint', () => {
     const labels = Uint8Array.from([

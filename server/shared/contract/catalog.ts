@@ -79,19 +79,23 @@ export function removeImportedDataset(name: string): void {
   IMPORTED.delete(name);
 }
 
-/** Backbones: ResNet v1 (depth 6n+2) and the reference's small STL-10 conv encoder. */
+/**
+ * Backbones: ResNet v1 (depth 6n+2), the reference's small STL-10 conv encoder, and ResNet-18
+ * (torchvision's layout, 512 features) for images of 64–224 px.
+ */
 export const ARCHITECTURE = {
   default: 'resnet',
   resnet: { defaultDepth: 20, minDepth: 8, maxDepth: 110 },
   smallConv: { defaultWidth: 128, minWidth: 1, maxWidth: 1024 },
+  resnet18: { minSide: 64, maxSide: 224 },
 } as const;
 
 export function architectureNames(): string[] {
-  return ['resnet', 'small_conv', 'small_conv_<width>'];
+  return ['resnet', 'small_conv', 'small_conv_<width>', 'resnet18'];
 }
 
 export interface ParsedArchitecture {
-  architecture: 'resnet' | 'small_conv';
+  architecture: 'resnet' | 'small_conv' | 'resnet18';
   /** ResNet depth (0 for small_conv). */
   depth: number;
   /** small_conv width (0 for resnet). */
@@ -101,6 +105,7 @@ export interface ParsedArchitecture {
 /** The backbone a (resolved) architecture name and depth describe. */
 export function parseArchitecture(name: string, depth: number): ParsedArchitecture | undefined {
   if (name === 'resnet') return { architecture: 'resnet', depth, width: 0 };
+  if (name === 'resnet18') return { architecture: 'resnet18', depth: 0, width: 0 };
   const m = /^small_conv(?:_(\d{1,4}))?$/.exec(name);
   if (!m) return undefined;
   const width = m[1] ? Number(m[1]) : ARCHITECTURE.smallConv.defaultWidth;
@@ -112,6 +117,9 @@ export function parseArchitecture(name: string, depth: number): ParsedArchitectu
 export function backboneSideProblem(p: ParsedArchitecture, side: number): string | undefined {
   if (p.architecture === 'small_conv' && side < 31)
     return `small_conv's four valid stride-2 convolutions need images of at least 31 px; the dataset's are ${side} px`;
+  const r18 = ARCHITECTURE.resnet18;
+  if (p.architecture === 'resnet18' && (side < r18.minSide || side > r18.maxSide))
+    return `ResNet-18 is for images of ${r18.minSide}–${r18.maxSide} px; the dataset's are ${side} px (import it with a side in that range)`;
   if (p.architecture === 'resnet' && side % 32 !== 0)
     return `ResNet v1 (two stride-2 stages, then an 8×8 average pool) needs a side that is a multiple of 32; the dataset's is ${side} px`;
   return undefined;

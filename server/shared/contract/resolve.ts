@@ -87,11 +87,11 @@ function resolveBackbone(
     const { minWidth, maxWidth } = ARCHITECTURE.smallConv;
     v.fail(
       `${prefix}.architecture`,
-      `${quote(rawArchitecture)} is unknown; use resnet, small_conv or small_conv_<width> (width ${minWidth}..${maxWidth})`,
+      `${quote(rawArchitecture)} is unknown; use resnet, resnet18, small_conv or small_conv_<width> (width ${minWidth}..${maxWidth})`,
     );
     return { architecture: ARCHITECTURE.default, depth: ARCHITECTURE.resnet.defaultDepth };
   }
-  if (parsed.architecture === 'small_conv') {
+  if (parsed.architecture !== 'resnet') {
     v.check(rawDepth === 0, `${prefix}.depth`, 'applies to the resnet architecture only; leave it 0');
     return { architecture: name, depth: 0 };
   }

@@ -98,7 +98,9 @@ export function buildMetadata(
     architecture:
       info.network.architecture === 'resnet'
         ? `resnet${info.network.depth}_v1`
-        : `small_conv_${info.network.width}`,
+        : info.network.architecture === 'resnet18'
+          ? 'resnet18'
+          : `small_conv_${info.network.width}`,
     exported_by: `pretext ${VERSION}`,
   };
   if (job.format === 'onnx') metadata.onnx_opset = ONNX_OPSET;
