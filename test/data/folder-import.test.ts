@@ -19,6 +19,8 @@ import { catalogEntryOf, listImported, openImported } from '../../server/shared/
 import { resolveDataset } from '../../server/shared/data/registry.js';
 import type { ImageSet } from '../../server/shared/data/types.js';
 import { labelBudget } from '../../server/worker/data/subsets.js';
+import { meanImage } from '../../server/worker/data/batches.js';
+import { memoryStream, streamedMeanImage } from '../../server/worker/data/source.js';
 import { writeCifarFolder } from '../helpers/image-folder.js';
 import { SHARED_DATASETS } from '../helpers/paths.js';
 
@@ -78,6 +80,26 @@ describe('folder import', () => {
     assert.equal(unl.count, 5);
     assert.ok(unl.labels.every((y) => y === 255));
     assert.deepEqual(unl.images, train.images.subarray(3 * 3072, 8 * 3072));
+    // Streamed from the shards: the same images, labels and mean as the split loaded whole.
+    for (const split of ['train', 'unlabeled'] as const) {
+      const whole = await handle.load(split);
+      const s = handle.stream!(split);
+      assert.equal(s.count, whole.count);
+      assert.deepEqual(s.labels, whole.labels);
+      const idx = Int32Array.from([7, 0, 3, whole.count - 1, 7]);
+      const g = s.gather(idx);
+      idx.forEach((k, j) => {
+        assert.deepEqual(
+          g.images.subarray(j * 3072, (j + 1) * 3072),
+          whole.images.subarray(k * 3072, (k + 1) * 3072),
+        );
+        assert.equal(g.labels[j], whole.labels[k]);
+      });
+      const all = Int32Array.from({ length: whole.count }, (_, i) => i);
+      assert.deepEqual(streamedMeanImage(s, all), meanImage(whole, all));
+      assert.deepEqual(streamedMeanImage(memoryStream(whole), all), meanImage(whole, all));
+      s.close();
+    }
     // Nothing half-written is left: only the dataset folder.
     assert.deepEqual(fs.readdirSync(dsDir), ['pngs']);
     assert.deepEqual(

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { DatasetEntry } from '../contract/catalog.js';
 import { DatasetCorruptError, DatasetUnavailableError } from './errors.js';
-import type { DatasetHandle, LoadOptions } from './registry.js';
+import type { DatasetHandle, LoadOptions, SplitStream } from './registry.js';
 import type { ImageSet, Split } from './types.js';
 
 export const MANIFEST_FILE = 'manifest.json';
@@ -179,10 +179,73 @@ export function openImported(dir: string): DatasetHandle {
       classNames: [...m.classNames],
     };
   };
+  const stream = (split: Split, o?: LoadOptions): SplitStream => {
+    // Where each image of the split lies: shard file and index in it (a Uint32 pair per image).
+    const total = count(split);
+    const offset = Math.min(o?.offset ?? 0, total);
+    const n = o?.limit ? Math.min(o.limit, total - offset) : total - offset;
+    const files: string[] = [];
+    const shardOf = new Uint16Array(n);
+    const indexIn = new Uint32Array(n);
+    const labels = new Uint8Array(n).fill(255);
+    let pos = 0;
+    for (const s of sources(split)) {
+      const allLabels = split === 'unlabeled' ? undefined : fs.readFileSync(path.join(dir, `${s}.labels`));
+      let inSplit = 0;
+      for (const sh of shardsOf(s)) {
+        const f = files.push(path.join(dir, sh.file)) - 1;
+        for (let i = 0; i < sh.count; i++, pos++) {
+          const k = pos - offset;
+          if (k < 0 || k >= n) continue;
+          shardOf[k] = f;
+          indexIn[k] = i;
+          if (allLabels) labels[k] = allLabels[inSplit + i]!;
+        }
+        inSplit += sh.count;
+      }
+    }
+    const fds = files.map((f) => fs.openSync(f, 'r'));
+    return {
+      dataset: m.name,
+      count: n,
+      height: m.side,
+      width: m.side,
+      labels,
+      gather: (indices) => {
+        const images = new Uint8Array(indices.length * pixels);
+        const out = new Uint8Array(indices.length);
+        for (let j = 0; j < indices.length; j++) {
+          const k = indices[j]!;
+          if (!(k >= 0 && k < n)) throw new RangeError(`image ${k} outside 0..${n - 1}`);
+          const got = fs.readSync(fds[shardOf[k]!]!, images, j * pixels, pixels, indexIn[k]! * pixels);
+          if (got !== pixels)
+            throw new DatasetCorruptError(`${files[shardOf[k]!]}: short read`, files[shardOf[k]!]);
+          out[j] = labels[k]!;
+        }
+        return {
+          dataset: m.name,
+          split,
+          count: indices.length,
+          height: m.side,
+          width: m.side,
+          channels: 3,
+          images,
+          labels: out,
+          numClasses: m.classNames.length,
+          classNames: [...m.classNames],
+        };
+      },
+      close: () => {
+        for (const fd of fds) fs.closeSync(fd);
+        fds.length = 0;
+      },
+    };
+  };
   return {
     name: m.name,
     dir,
     checksum: m.checksum,
+    stream,
     numClasses: m.classNames.length,
     classNames: [...m.classNames],
     height: m.side,

@@ -45,6 +45,24 @@ export interface DatasetHandle {
   hasSplit(split: Split): boolean;
   /** STL-10's official folds (fold_indices.txt), sorted; throws for CIFAR-10 or when absent. */
   folds(): Int32Array[];
+  /**
+   * Imported datasets: a split read from disk on demand (labels in memory, images fetched per
+   * batch), so a run's memory does not grow with the dataset. Absent: `load` the split.
+   */
+  stream?(split: Split, opts?: LoadOptions): SplitStream;
+}
+
+/** A split whose images stay on disk until asked for. */
+export interface SplitStream {
+  dataset: string;
+  count: number;
+  height: number;
+  width: number;
+  /** One label a image (255 = unlabeled). */
+  labels: Uint8Array;
+  /** The images at `indices`, in that order, as a compact ImageSet (image k = indices[k]). */
+  gather(indices: ArrayLike<number>): ImageSet;
+  close(): void;
 }
 
 export interface ResolveOptions {
