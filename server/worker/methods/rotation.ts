@@ -81,13 +81,10 @@ export const createRotation: MethodFactory = async ({ ctx, training, seed, openD
   };
   // The validation images, gathered once when first needed (image k = val[k]).
   let valSet: ImageSet | undefined;
-  const valSource = () =>
-    rotationSource(
-      (valSet ??= set.gather(val)),
-      identityIndices(val.length),
-      mean,
-      rotationEvalLabels(info, val, ks),
-    );
+  const valSource = () => {
+    valSet ??= set.gather(val);
+    return rotationSource(valSet, identityIndices(val.length), mean, rotationEvalLabels(info, val, ks));
+  };
   const [h, w] = [set.height, set.width];
   const bs = training.batchSize;
   let order = train;
