@@ -16,7 +16,7 @@ from typing import Any, Dict, List, Optional, Type, TypeVar, Union
 
 from google.protobuf.message import Message
 
-from ._gen.pretext.v1 import event_pb2, run_pb2, service_pb2, study_pb2
+from ._gen.pretext.v1 import datasets_pb2, event_pb2, run_pb2, service_pb2, study_pb2
 
 # --------------------------------------------------------------------------------------------
 # Enums
@@ -631,6 +631,7 @@ _MESSAGES: Dict[type, Any] = {
     LogLine: event_pb2.LogLine,
     CheckpointSaved: event_pb2.CheckpointSaved,
     DownloadProgress: event_pb2.DownloadProgress,
+    DatasetImportProgress: datasets_pb2.DatasetImportProgress,
     StudyUpdate: event_pb2.StudyUpdate,
     StudyConfig: study_pb2.StudyConfig,
     StudyCell: study_pb2.StudyCell,

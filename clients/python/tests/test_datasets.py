@@ -25,6 +25,19 @@ def write_folder(folder: str, count: int, jpeg_every: int) -> None:
                    cwd=REPO_ROOT, check=True, timeout=120)
 
 
+class DatasetMirrorTest(unittest.TestCase):
+    def test_dataclasses_mirror_messages(self) -> None:
+        import dataclasses
+
+        from pretext_client import datasets
+        from pretext_client._gen.pretext.v1 import datasets_pb2
+
+        for cls, msg in [(datasets.Dataset, datasets_pb2.Dataset),
+                         (datasets.SkippedFile, datasets_pb2.SkippedFile)]:
+            self.assertEqual({f.name for f in msg.DESCRIPTOR.fields},
+                             {f.name for f in dataclasses.fields(cls)})
+
+
 class BringYourOwnImagesTest(unittest.TestCase):
     def setUp(self) -> None:
         self.tmp = tempfile.mkdtemp(prefix="pretext-byoi-")
