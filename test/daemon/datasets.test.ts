@@ -67,6 +67,12 @@ describe('dataset RPCs', () => {
       e.payload?.$case === 'datasetImport' ? [e.payload.datasetImport.phase] : [],
     );
     assert.ok(phases.includes('decoding') && phases.at(-1) === 'done', phases.join(','));
+    // One import's own stream ("d-<name>") replays its progress and ends, the import being over.
+    const own = await d.stream({ runId: 'd-photos', fromSeq: 0 });
+    assert.ok(own.length > 0 && own.every((e) => e.runId === 'd-photos'));
+    const last = own.at(-1)?.payload;
+    assert.equal(last?.$case === 'datasetImport' && last.datasetImport.phase, 'done');
+    await code(d.stream({ runId: 'd-Not Valid', fromSeq: 0 }), status.INVALID_ARGUMENT);
     const info = await d.call<{ datasets: Array<{ name: string; present: boolean }> }>('getServerInfo', {});
     assert.ok(info.datasets.some((x) => x.name === 'photos' && x.present));
   });

@@ -45,6 +45,10 @@ export function datasetEventId(name: string): string {
   return `d-${name}`;
 }
 
+export function isDatasetEventId(id: string): boolean {
+  return id.startsWith('d-');
+}
+
 const ACTIVE = [RunState.RUN_STATE_QUEUED, RunState.RUN_STATE_RUNNING];
 const SHA256 = /^[0-9a-f]{64}$/;
 /** Progress events at most this often while receiving or decoding. */
@@ -68,6 +72,16 @@ export class Datasets {
     for (const e of fs.readdirSync(this.uploads))
       if (e.startsWith('.')) fs.rmSync(path.join(this.uploads, e), { recursive: true, force: true });
     this.refreshCatalog();
+  }
+
+  /** Refuses a malformed "d-<name>" (StreamMetrics of an import's progress). */
+  checkEventId(id: string): void {
+    this.checkName(id.slice(2), 'run_id', false);
+  }
+
+  /** Whether the import behind "d-<name>" is running now. */
+  importing(id: string): boolean {
+    return this.busy.has(id.slice(2));
   }
 
   refreshCatalog(): void {

@@ -50,7 +50,7 @@ import { serveStream } from './stream.js';
 import type { InferenceRunner } from '../inference/runner.js';
 import { modelsOutHandlers } from './models-out.js';
 import { datasetHandlers } from './datasets.js';
-import type { Datasets } from '../datasets/datasets.js';
+import { type Datasets, isDatasetEventId } from '../datasets/datasets.js';
 import { boundDetails } from './guard.js';
 import { IdExhaustedError } from '../runs/ids.js';
 import {
@@ -241,6 +241,7 @@ export function createService(deps: ServiceDeps): PretextServiceServer {
       const req = call.request;
       try {
         if (req.runId && isStudyId(req.runId)) deps.studies.get(req.runId);
+        else if (req.runId && isDatasetEventId(req.runId)) deps.datasets.checkEventId(req.runId);
         else if (req.runId) mustGet(req.runId);
         if (!Number.isSafeInteger(req.fromSeq) || req.fromSeq < 0)
           throw invalidArgument('from_seq must be >= 0');
@@ -252,6 +253,8 @@ export function createService(deps: ServiceDeps): PretextServiceServer {
         events: deps.events,
         isTerminal: (id) => {
           if (isStudyId(id)) return deps.studies.get(id).finishedAtUnixMs > 0;
+          // An import's events end with "done" or "failed"; a stream of one not running ends.
+          if (isDatasetEventId(id)) return !deps.datasets.importing(id);
           const run = registry.get(id);
           return run !== undefined && TERMINAL_STATES.has(run.state);
         },
