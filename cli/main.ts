@@ -312,6 +312,10 @@ export function buildProgram(io: Io, codeOut: { code: number }): Command {
       '--side <px>',
       `image side after import (shorter side, then centre crop; default ${IMPORT.side.default})`,
     )
+    .option(
+      '--for <architecture>',
+      'without --side: the side that backbone usually takes (resnet 32, small_conv 96, resnet18 96)',
+    )
     .option('--seed <n>', 'seed of the test split carved when the folder has no test/')
     .option('--test-share <x>', `share of each class carved into test (default ${IMPORT.testShare.default})`)
     .option(

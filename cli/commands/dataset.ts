@@ -11,6 +11,7 @@ import { json } from './read.js';
 
 export interface DatasetAddFlags {
   side?: string;
+  for?: string;
   seed?: string;
   testShare?: string;
   maxFailedShare?: string;
@@ -42,6 +43,7 @@ export async function datasetAdd(
     seed: num(o.seed, '--seed', 0, 2 ** 31 - 1, true),
     testShare: num(o.testShare, '--test-share', IMPORT.testShare.min, IMPORT.testShare.max, false),
     maxFailedShare: num(o.maxFailedShare, '--max-failed-share', 0, 1, false),
+    architecture: o.for ?? '',
   };
   let last = 0;
   const ds = await uploadFolder(conn.client, name, folder, {

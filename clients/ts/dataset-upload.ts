@@ -130,7 +130,7 @@ export async function uploadArchive(
             name,
             totalBytes: archive.bytes,
             sha256: archive.sha256,
-            options: { side: 0, seed: 0, testShare: 0, maxFailedShare: 0, ...o.options },
+            options: { side: 0, seed: 0, testShare: 0, maxFailedShare: 0, architecture: '', ...o.options },
           },
         },
       });

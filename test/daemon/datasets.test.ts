@@ -60,6 +60,20 @@ describe('dataset RPCs', () => {
       ['photos'],
     );
     await code(d.call('importDataset', { name: 'photos', path: 'photos' }), status.ALREADY_EXISTS);
+    // Without a side, the backbone the dataset is for picks it.
+    const opts = { side: 0, seed: 0, testShare: 0, maxFailedShare: 0 };
+    const big = await d.call<{ dataset: Dataset }>('importDataset', {
+      name: 'photos96',
+      path: 'photos',
+      options: { ...opts, architecture: 'resnet18' },
+    });
+    assert.equal(big.dataset.side, 96);
+    await d.call('deleteDataset', { name: 'photos96' });
+    await code(
+      d.call('importDataset', { name: 'x', path: 'photos', options: { ...opts, architecture: 'vgg' } }),
+      status.INVALID_ARGUMENT,
+      /options.architecture/,
+    );
     const events = await d.stream({ runId: '', fromSeq: 0 }, (es) =>
       es.some((e) => e.payload?.$case === 'datasetImport' && e.payload.datasetImport.phase === 'done'),
     );

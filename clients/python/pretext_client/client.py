@@ -339,6 +339,7 @@ class Client:
         seed: int = 0,
         test_share: float = 0.0,
         max_failed_share: float = 0.0,
+        architecture: str = "",
         chunk_bytes: int = _datasets.CHUNK_BYTES,
         on_progress: Optional[Callable[[int, int], None]] = None,
         timeout: Optional[float] = None,
@@ -348,12 +349,13 @@ class Client:
         ``test/<class>/…`` and ``unlabeled/**``; PNG, JPEG, WebP) as dataset ``name`` and
         returns it once imported. Calling it again after a cut-off continues from the bytes the
         daemon holds. ``side`` (default 32), ``seed`` and ``test_share`` of the carved test split,
-        and ``max_failed_share`` as in the daemon's catalog (0 = default)."""
+        and ``max_failed_share`` as in the daemon's catalog (0 = default); without ``side``,
+        ``architecture`` ("resnet", "small_conv", "resnet18") picks the side it usually takes."""
         archive = _datasets.tar_folder(os.fspath(folder))
         try:
             held = self._call("UploadStatus", datasets_pb2.UploadStatusRequest(
                 name=name, sha256=archive.sha256)).received_bytes
-            options = _datasets.options_proto(side, seed, test_share, max_failed_share)
+            options = _datasets.options_proto(side, seed, test_share, max_failed_share, architecture)
             messages = _datasets.upload_messages(name, archive, held, options, chunk_bytes,
                                                  on_progress, _stop_after)
             try:
@@ -370,11 +372,12 @@ class Client:
         return int(self._call("UploadStatus", req).received_bytes)
 
     def import_dataset(self, name: str, path: str, *, side: int = 0, seed: int = 0,
-                       test_share: float = 0.0, max_failed_share: float = 0.0) -> _datasets.Dataset:
+                       test_share: float = 0.0, max_failed_share: float = 0.0,
+                       architecture: str = "") -> _datasets.Dataset:
         """ImportDataset: a folder on the daemon's machine, under one of its --import-root dirs."""
         req = datasets_pb2.ImportDatasetRequest(
             name=name, path=path,
-            options=_datasets.options_proto(side, seed, test_share, max_failed_share))
+            options=_datasets.options_proto(side, seed, test_share, max_failed_share, architecture))
         return _from_dataset(self._call("ImportDataset", req, None).dataset)
 
     def datasets(self) -> List[_datasets.Dataset]:

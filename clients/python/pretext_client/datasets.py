@@ -92,9 +92,9 @@ def tar_folder(folder: str) -> Archive:
 
 
 def options_proto(side: int = 0, seed: int = 0, test_share: float = 0.0,
-                  max_failed_share: float = 0.0) -> Any:
+                  max_failed_share: float = 0.0, architecture: str = "") -> Any:
     return datasets_pb2.ImportOptions(side=side, seed=seed, test_share=test_share,
-                                      max_failed_share=max_failed_share)
+                                      max_failed_share=max_failed_share, architecture=architecture)
 
 
 def upload_messages(name: str, archive: Archive, offset: int, options: Any,

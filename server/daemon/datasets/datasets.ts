@@ -9,12 +9,14 @@ import { status } from '@grpc/grpc-js';
 import type { Dataset, DatasetImportProgress, ImportOptions } from '../../../gen/ts/pretext/v1/datasets.js';
 import { RunState } from '../../../gen/ts/pretext/v1/run.js';
 import {
+  architectureNames,
   builtInDatasetNames,
+  parseArchitecture,
   removeImportedDataset,
   setImportedDatasets,
   addImportedDataset,
 } from '../../shared/contract/catalog.js';
-import { datasetNameProblem, IMPORT } from '../../shared/contract/datasets.js';
+import { datasetNameProblem, defaultSideFor, IMPORT } from '../../shared/contract/datasets.js';
 import { ImportError, type ImportProgress, importFolder } from '../../shared/data/folder-import.js';
 import {
   catalogEntryOf,
@@ -360,6 +362,15 @@ export function checkOptions(o: ImportOptions | undefined): {
 } {
   if (!o) return {};
   const { side, testShare, maxFailedShare } = IMPORT;
+  let bySide: number | undefined;
+  if (o.architecture) {
+    const parsed = parseArchitecture(o.architecture, 0);
+    bySide = parsed && defaultSideFor(parsed.architecture);
+    if (bySide === undefined)
+      throw invalidArgument(
+        `options.architecture ${JSON.stringify(o.architecture.slice(0, 80))} is unknown; use one of ${architectureNames().join(', ')}`,
+      );
+  }
   if (o.side && (o.side < side.min || o.side > side.max))
     throw invalidArgument(
       `options.side must be ${side.min}..${side.max} pixels (0 = ${side.default}), got ${o.side}`,
@@ -371,7 +382,7 @@ export function checkOptions(o: ImportOptions | undefined): {
   if (o.maxFailedShare && !(o.maxFailedShare > 0 && o.maxFailedShare <= maxFailedShare.max))
     throw invalidArgument(`options.max_failed_share must be in (0, 1], got ${o.maxFailedShare}`);
   return {
-    side: o.side || undefined,
+    side: o.side || bySide,
     seed: o.seed || undefined,
     testShare: o.testShare || undefined,
     maxFailedShare: o.maxFailedShare || undefined,

@@ -41,6 +41,13 @@ export const DEFAULT_SIDE_BY_ARCHITECTURE: Readonly<Record<string, number>> = {
   resnet18: 96,
 };
 
+/** The import side for `architecture` (a catalog backbone family: "resnet", "small_conv", "resnet18"). */
+export function defaultSideFor(architecture: string): number | undefined {
+  return Object.hasOwn(DEFAULT_SIDE_BY_ARCHITECTURE, architecture)
+    ? DEFAULT_SIDE_BY_ARCHITECTURE[architecture]
+    : undefined;
+}
+
 /** Dataset names: lower-case letters, digits, `-` and `_`, starting with a letter or digit. */
 const NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 

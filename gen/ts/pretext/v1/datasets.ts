@@ -21,6 +21,11 @@ export interface ImportOptions {
   testShare: number;
   /** Share of files that may fail to decode before the import is refused (default 0.1). */
   maxFailedShare: number;
+  /**
+   * When `side` is 0: the backbone the dataset is for picks the side ("resnet" 32,
+   * "small_conv…" 96, "resnet18" 96); empty = 32.
+   */
+  architecture: string;
 }
 
 /** A file an import left out, and why. */
@@ -165,7 +170,7 @@ export interface DatasetImportProgress {
 }
 
 function createBaseImportOptions(): ImportOptions {
-  return { side: 0, seed: 0, testShare: 0, maxFailedShare: 0 };
+  return { side: 0, seed: 0, testShare: 0, maxFailedShare: 0, architecture: "" };
 }
 
 export const ImportOptions: MessageFns<ImportOptions> = {
@@ -181,6 +186,9 @@ export const ImportOptions: MessageFns<ImportOptions> = {
     }
     if (message.maxFailedShare !== 0) {
       writer.uint32(33).double(message.maxFailedShare);
+    }
+    if (message.architecture !== "") {
+      writer.uint32(42).string(message.architecture);
     }
     return writer;
   },
@@ -230,6 +238,14 @@ export const ImportOptions: MessageFns<ImportOptions> = {
             message.maxFailedShare = reader.double();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.architecture = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -256,6 +272,7 @@ export const ImportOptions: MessageFns<ImportOptions> = {
         : isSet(object.max_failed_share)
         ? globalThis.Number(object.max_failed_share)
         : 0,
+      architecture: isSet(object.architecture) ? globalThis.String(object.architecture) : "",
     };
   },
 
@@ -273,6 +290,9 @@ export const ImportOptions: MessageFns<ImportOptions> = {
     if (message.maxFailedShare !== 0) {
       obj.maxFailedShare = floatToJson(message.maxFailedShare);
     }
+    if (message.architecture !== "") {
+      obj.architecture = message.architecture;
+    }
     return obj;
   },
 
@@ -285,6 +305,7 @@ export const ImportOptions: MessageFns<ImportOptions> = {
     message.seed = object.seed ?? 0;
     message.testShare = object.testShare ?? 0;
     message.maxFailedShare = object.maxFailedShare ?? 0;
+    message.architecture = object.architecture ?? "";
     return message;
   },
 };

@@ -13,7 +13,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19pretext/v1/datasets.proto\x12\npretext.v1\"Y\n\rImportOptions\x12\x0c\n\x04side\x18\x01 \x01(\r\x12\x0c\n\x04seed\x18\x02 \x01(\r\x12\x12\n\ntest_share\x18\x03 \x01(\x01\x12\x18\n\x10max_failed_share\x18\x04 \x01(\x01\"+\n\x0bSkippedFile\x12\x0c\n\x04path\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"\xcd\x02\n\x07\x44\x61taset\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04side\x18\x02 \x01(\r\x12\x13\n\x0b\x63lass_names\x18\x03 \x03(\t\x12\x17\n\x0ftrain_per_class\x18\x04 \x03(\r\x12\x16\n\x0etest_per_class\x18\x05 \x03(\r\x12\x11\n\tunlabeled\x18\x06 \x01(\r\x12\x10\n\x08\x63hecksum\x18\x07 \x01(\t\x12\x13\n\x0btest_carved\x18\x08 \x01(\x08\x12\x11\n\ttest_seed\x18\t \x01(\r\x12\x12\n\ntest_share\x18\n \x01(\x01\x12\x15\n\rskipped_count\x18\x0b \x01(\r\x12(\n\x07skipped\x18\x0c \x03(\x0b\x32\x17.pretext.v1.SkippedFile\x12\x1a\n\x12\x63reated_at_unix_ms\x18\r \x01(\x03\x12\r\n\x05\x62ytes\x18\x0e \x01(\x04\x12\x13\n\x0b\x61\x63tive_runs\x18\x0f \x01(\r\"^\n\x14ImportDatasetRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04path\x18\x02 \x01(\t\x12*\n\x07options\x18\x03 \x01(\x0b\x32\x19.pretext.v1.ImportOptions\"=\n\x15ImportDatasetResponse\x12$\n\x07\x64\x61taset\x18\x01 \x01(\x0b\x32\x13.pretext.v1.Dataset\"m\n\x0cUploadHeader\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0btotal_bytes\x18\x02 \x01(\x04\x12\x0e\n\x06sha256\x18\x03 \x01(\t\x12*\n\x07options\x18\x04 \x01(\x0b\x32\x19.pretext.v1.ImportOptions\"+\n\x0bUploadChunk\x12\x0e\n\x06offset\x18\x01 \x01(\x04\x12\x0c\n\x04\x64\x61ta\x18\x02 \x01(\x0c\"t\n\x14UploadDatasetRequest\x12*\n\x06header\x18\x01 \x01(\x0b\x32\x18.pretext.v1.UploadHeaderH\x00\x12(\n\x05\x63hunk\x18\x02 \x01(\x0b\x32\x17.pretext.v1.UploadChunkH\x00\x42\x06\n\x04part\"=\n\x15UploadDatasetResponse\x12$\n\x07\x64\x61taset\x18\x01 \x01(\x0b\x32\x13.pretext.v1.Dataset\"3\n\x13UploadStatusRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06sha256\x18\x02 \x01(\t\".\n\x14UploadStatusResponse\x12\x16\n\x0ereceived_bytes\x18\x01 \x01(\x04\"\x15\n\x13ListDatasetsRequest\"=\n\x14ListDatasetsResponse\x12%\n\x08\x64\x61tasets\x18\x01 \x03(\x0b\x32\x13.pretext.v1.Dataset\"!\n\x11GetDatasetRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\":\n\x12GetDatasetResponse\x12$\n\x07\x64\x61taset\x18\x01 \x01(\x0b\x32\x13.pretext.v1.Dataset\"$\n\x14\x44\x65leteDatasetRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"\x17\n\x15\x44\x65leteDatasetResponse\"`\n\x15\x44\x61tasetImportProgress\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05phase\x18\x02 \x01(\t\x12\x0c\n\x04\x64one\x18\x03 \x01(\x04\x12\r\n\x05total\x18\x04 \x01(\x04\x12\r\n\x05\x65rror\x18\x05 \x01(\tb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19pretext/v1/datasets.proto\x12\npretext.v1\"o\n\rImportOptions\x12\x0c\n\x04side\x18\x01 \x01(\r\x12\x0c\n\x04seed\x18\x02 \x01(\r\x12\x12\n\ntest_share\x18\x03 \x01(\x01\x12\x18\n\x10max_failed_share\x18\x04 \x01(\x01\x12\x14\n\x0c\x61rchitecture\x18\x05 \x01(\t\"+\n\x0bSkippedFile\x12\x0c\n\x04path\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"\xcd\x02\n\x07\x44\x61taset\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04side\x18\x02 \x01(\r\x12\x13\n\x0b\x63lass_names\x18\x03 \x03(\t\x12\x17\n\x0ftrain_per_class\x18\x04 \x03(\r\x12\x16\n\x0etest_per_class\x18\x05 \x03(\r\x12\x11\n\tunlabeled\x18\x06 \x01(\r\x12\x10\n\x08\x63hecksum\x18\x07 \x01(\t\x12\x13\n\x0btest_carved\x18\x08 \x01(\x08\x12\x11\n\ttest_seed\x18\t \x01(\r\x12\x12\n\ntest_share\x18\n \x01(\x01\x12\x15\n\rskipped_count\x18\x0b \x01(\r\x12(\n\x07skipped\x18\x0c \x03(\x0b\x32\x17.pretext.v1.SkippedFile\x12\x1a\n\x12\x63reated_at_unix_ms\x18\r \x01(\x03\x12\r\n\x05\x62ytes\x18\x0e \x01(\x04\x12\x13\n\x0b\x61\x63tive_runs\x18\x0f \x01(\r\"^\n\x14ImportDatasetRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04path\x18\x02 \x01(\t\x12*\n\x07options\x18\x03 \x01(\x0b\x32\x19.pretext.v1.ImportOptions\"=\n\x15ImportDatasetResponse\x12$\n\x07\x64\x61taset\x18\x01 \x01(\x0b\x32\x13.pretext.v1.Dataset\"m\n\x0cUploadHeader\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0btotal_bytes\x18\x02 \x01(\x04\x12\x0e\n\x06sha256\x18\x03 \x01(\t\x12*\n\x07options\x18\x04 \x01(\x0b\x32\x19.pretext.v1.ImportOptions\"+\n\x0bUploadChunk\x12\x0e\n\x06offset\x18\x01 \x01(\x04\x12\x0c\n\x04\x64\x61ta\x18\x02 \x01(\x0c\"t\n\x14UploadDatasetRequest\x12*\n\x06header\x18\x01 \x01(\x0b\x32\x18.pretext.v1.UploadHeaderH\x00\x12(\n\x05\x63hunk\x18\x02 \x01(\x0b\x32\x17.pretext.v1.UploadChunkH\x00\x42\x06\n\x04part\"=\n\x15UploadDatasetResponse\x12$\n\x07\x64\x61taset\x18\x01 \x01(\x0b\x32\x13.pretext.v1.Dataset\"3\n\x13UploadStatusRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06sha256\x18\x02 \x01(\t\".\n\x14UploadStatusResponse\x12\x16\n\x0ereceived_bytes\x18\x01 \x01(\x04\"\x15\n\x13ListDatasetsRequest\"=\n\x14ListDatasetsResponse\x12%\n\x08\x64\x61tasets\x18\x01 \x03(\x0b\x32\x13.pretext.v1.Dataset\"!\n\x11GetDatasetRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\":\n\x12GetDatasetResponse\x12$\n\x07\x64\x61taset\x18\x01 \x01(\x0b\x32\x13.pretext.v1.Dataset\"$\n\x14\x44\x65leteDatasetRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"\x17\n\x15\x44\x65leteDatasetResponse\"`\n\x15\x44\x61tasetImportProgress\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05phase\x18\x02 \x01(\t\x12\x0c\n\x04\x64one\x18\x03 \x01(\x04\x12\r\n\x05total\x18\x04 \x01(\x04\x12\r\n\x05\x65rror\x18\x05 \x01(\tb\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'pretext.v1.datasets_pb2', globals())
@@ -21,39 +21,39 @@ if _descriptor._USE_C_DESCRIPTORS == False:
 
   DESCRIPTOR._options = None
   _IMPORTOPTIONS._serialized_start=41
-  _IMPORTOPTIONS._serialized_end=130
-  _SKIPPEDFILE._serialized_start=132
-  _SKIPPEDFILE._serialized_end=175
-  _DATASET._serialized_start=178
-  _DATASET._serialized_end=511
-  _IMPORTDATASETREQUEST._serialized_start=513
-  _IMPORTDATASETREQUEST._serialized_end=607
-  _IMPORTDATASETRESPONSE._serialized_start=609
-  _IMPORTDATASETRESPONSE._serialized_end=670
-  _UPLOADHEADER._serialized_start=672
-  _UPLOADHEADER._serialized_end=781
-  _UPLOADCHUNK._serialized_start=783
-  _UPLOADCHUNK._serialized_end=826
-  _UPLOADDATASETREQUEST._serialized_start=828
-  _UPLOADDATASETREQUEST._serialized_end=944
-  _UPLOADDATASETRESPONSE._serialized_start=946
-  _UPLOADDATASETRESPONSE._serialized_end=1007
-  _UPLOADSTATUSREQUEST._serialized_start=1009
-  _UPLOADSTATUSREQUEST._serialized_end=1060
-  _UPLOADSTATUSRESPONSE._serialized_start=1062
-  _UPLOADSTATUSRESPONSE._serialized_end=1108
-  _LISTDATASETSREQUEST._serialized_start=1110
-  _LISTDATASETSREQUEST._serialized_end=1131
-  _LISTDATASETSRESPONSE._serialized_start=1133
-  _LISTDATASETSRESPONSE._serialized_end=1194
-  _GETDATASETREQUEST._serialized_start=1196
-  _GETDATASETREQUEST._serialized_end=1229
-  _GETDATASETRESPONSE._serialized_start=1231
-  _GETDATASETRESPONSE._serialized_end=1289
-  _DELETEDATASETREQUEST._serialized_start=1291
-  _DELETEDATASETREQUEST._serialized_end=1327
-  _DELETEDATASETRESPONSE._serialized_start=1329
-  _DELETEDATASETRESPONSE._serialized_end=1352
-  _DATASETIMPORTPROGRESS._serialized_start=1354
-  _DATASETIMPORTPROGRESS._serialized_end=1450
+  _IMPORTOPTIONS._serialized_end=152
+  _SKIPPEDFILE._serialized_start=154
+  _SKIPPEDFILE._serialized_end=197
+  _DATASET._serialized_start=200
+  _DATASET._serialized_end=533
+  _IMPORTDATASETREQUEST._serialized_start=535
+  _IMPORTDATASETREQUEST._serialized_end=629
+  _IMPORTDATASETRESPONSE._serialized_start=631
+  _IMPORTDATASETRESPONSE._serialized_end=692
+  _UPLOADHEADER._serialized_start=694
+  _UPLOADHEADER._serialized_end=803
+  _UPLOADCHUNK._serialized_start=805
+  _UPLOADCHUNK._serialized_end=848
+  _UPLOADDATASETREQUEST._serialized_start=850
+  _UPLOADDATASETREQUEST._serialized_end=966
+  _UPLOADDATASETRESPONSE._serialized_start=968
+  _UPLOADDATASETRESPONSE._serialized_end=1029
+  _UPLOADSTATUSREQUEST._serialized_start=1031
+  _UPLOADSTATUSREQUEST._serialized_end=1082
+  _UPLOADSTATUSRESPONSE._serialized_start=1084
+  _UPLOADSTATUSRESPONSE._serialized_end=1130
+  _LISTDATASETSREQUEST._serialized_start=1132
+  _LISTDATASETSREQUEST._serialized_end=1153
+  _LISTDATASETSRESPONSE._serialized_start=1155
+  _LISTDATASETSRESPONSE._serialized_end=1216
+  _GETDATASETREQUEST._serialized_start=1218
+  _GETDATASETREQUEST._serialized_end=1251
+  _GETDATASETRESPONSE._serialized_start=1253
+  _GETDATASETRESPONSE._serialized_end=1311
+  _DELETEDATASETREQUEST._serialized_start=1313
+  _DELETEDATASETREQUEST._serialized_end=1349
+  _DELETEDATASETRESPONSE._serialized_start=1351
+  _DELETEDATASETRESPONSE._serialized_end=1374
+  _DATASETIMPORTPROGRESS._serialized_start=1376
+  _DATASETIMPORTPROGRESS._serialized_end=1472
 # @@protoc_insertion_point(module_scope)

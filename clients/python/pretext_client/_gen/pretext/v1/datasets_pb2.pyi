@@ -92,16 +92,18 @@ class ImportDatasetResponse(_message.Message):
     def __init__(self, dataset: _Optional[_Union[Dataset, _Mapping]] = ...) -> None: ...
 
 class ImportOptions(_message.Message):
-    __slots__ = ["max_failed_share", "seed", "side", "test_share"]
+    __slots__ = ["architecture", "max_failed_share", "seed", "side", "test_share"]
+    ARCHITECTURE_FIELD_NUMBER: _ClassVar[int]
     MAX_FAILED_SHARE_FIELD_NUMBER: _ClassVar[int]
     SEED_FIELD_NUMBER: _ClassVar[int]
     SIDE_FIELD_NUMBER: _ClassVar[int]
     TEST_SHARE_FIELD_NUMBER: _ClassVar[int]
+    architecture: str
     max_failed_share: float
     seed: int
     side: int
     test_share: float
-    def __init__(self, side: _Optional[int] = ..., seed: _Optional[int] = ..., test_share: _Optional[float] = ..., max_failed_share: _Optional[float] = ...) -> None: ...
+    def __init__(self, side: _Optional[int] = ..., seed: _Optional[int] = ..., test_share: _Optional[float] = ..., max_failed_share: _Optional[float] = ..., architecture: _Optional[str] = ...) -> None: ...
 
 class ListDatasetsRequest(_message.Message):
     __slots__ = []
