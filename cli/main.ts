@@ -9,6 +9,7 @@ import {
   resolveConnection,
 } from '../clients/ts/connection.js';
 import { CliError, EXIT_CODE_HELP, ExitCode } from '../clients/ts/exit-codes.js';
+import { datasetAdd, datasetList, datasetRemove, datasetShow } from './commands/dataset.js';
 import { gcCommand } from './commands/gc.js';
 import { infoCommand, runsCommand, showCommand } from './commands/read.js';
 import {
@@ -29,6 +30,7 @@ import {
   MAX_IMAGES_PER_CALL,
   MAX_TOP_K,
 } from '../server/shared/contract/models-out.js';
+import { IMPORT } from '../server/shared/contract/datasets.js';
 import {
   CONTRASTIVE_FIELDS,
   DOWNSTREAM_FIELDS,
@@ -258,6 +260,10 @@ export function buildProgram(io: Io, codeOut: { code: number }): Command {
     .option('--arms <arm...>', 'sl | ssl-fine-tune | ssl-linear-probe')
     .option('--epochs <n>', 'downstream epochs')
     .option('--pretext-epochs <n>', 'pretext epochs (when the study starts the pretext run)')
+    .option(
+      '--dataset <name>',
+      'dataset of the pretext run the study starts (e.g. one from `pretext dataset add`)',
+    )
     .option('--test-limit <n>', 'test images per downstream run (0 = all)')
     .option('--selection <name>', `${Object.keys(SELECTION_NAMES).join(' | ')} (default within-budget)`)
     .option('--name <label>', 'a human label')
@@ -309,6 +315,50 @@ export function buildProgram(io: Io, codeOut: { code: number }): Command {
     .argument('<studies...>', 'study ids')
     .option('--out <dir>', 'also write comparison.md and comparison.csv there')
     .action(run(withConn((c, cmd) => studyCompare(c, io, cmd.args, cmd.opts()))));
+
+  const dataset = program
+    .command('dataset')
+    .description('imported datasets: your own images, uploaded from a folder');
+  dataset
+    .command('add')
+    .description(
+      'upload a folder (labeled/<class>/… or train/<class>/…, optional test/<class>/…, unlabeled/**; PNG, JPEG, WebP) and import it; run it again to resume a cut-off upload',
+    )
+    .argument('<name>', 'dataset name (lower-case letters, digits, - and _)')
+    .argument('<folder>', 'the folder on this machine')
+    .option(
+      '--side <px>',
+      `image side after import (shorter side, then centre crop; default ${IMPORT.side.default})`,
+    )
+    .option(
+      '--for <architecture>',
+      'without --side: the side that backbone usually takes (resnet 32, small_conv 96, resnet18 96)',
+    )
+    .option('--seed <n>', 'seed of the test split carved when the folder has no test/')
+    .option('--test-share <x>', `share of each class carved into test (default ${IMPORT.testShare.default})`)
+    .option(
+      '--max-failed-share <x>',
+      `refuse the import when more files fail (default ${IMPORT.maxFailedShare.default})`,
+    )
+    .option('--json', 'print the dataset as JSON')
+    .addHelpText('after', '\nExample: pretext dataset add my-photos ./photos')
+    .action(run(withConn((c, cmd, name, folder) => datasetAdd(c, io, name ?? '', folder ?? '', cmd.opts()))));
+  dataset
+    .command('ls')
+    .description('list imported datasets')
+    .option('--json', 'print JSON')
+    .action(run(withConn((c, cmd) => datasetList(c, io, cmd.opts()))));
+  dataset
+    .command('show')
+    .description('one dataset: classes, counts per split, every skipped file')
+    .argument('<name>')
+    .option('--json', 'print JSON')
+    .action(run(withConn((c, cmd, name) => datasetShow(c, io, name ?? '', cmd.opts()))));
+  dataset
+    .command('rm')
+    .description('delete an imported dataset (refused while a queued or running run uses it)')
+    .argument('<name>')
+    .action(run(withConn((_c, _cmd, name) => datasetRemove(_c, io, name ?? ''))));
 
   program
     .command('gc')

@@ -8,6 +8,7 @@ import { type Connection, explainError } from '../clients/ts/connection.js';
 import { checkpointChoice, downloadExport, extractArchive } from '../clients/ts/models-out.js';
 import { App } from './components/App.js';
 import { useDaemon } from './hooks/useDaemon.js';
+import { useDatasets } from './hooks/useDatasets.js';
 import { useStudies } from './hooks/useStudies.js';
 import { useTerminalSize } from './hooks/useTerminalSize.js';
 import { type Effect, handleKey, initialUi, type UiState } from './ui.js';
@@ -27,6 +28,7 @@ export function Dashboard({ conn, throttleMs, studyId }: DashboardProps) {
   const detailRunId = ui.view === 'run' ? ui.runId : undefined;
   const { dash, dispatch } = useDaemon(conn, detailRunId, throttleMs);
   useStudies(conn, dispatch, ui.view === 'studies', ui.view === 'study' ? ui.studyId : undefined);
+  useDatasets(conn, dispatch, ui.view === 'datasets');
   const { columns, rows } = useTerminalSize();
   const { exit } = useApp();
 

@@ -2,6 +2,7 @@
 // the selected run built from its own stream, and the open study's stream position. A pure
 // reducer; the hooks batch events so one dispatch carries many of them (one copy per batch,
 // not per event).
+import type { Dataset, DatasetImportProgress } from '../gen/ts/pretext/v1/datasets.js';
 import {
   type DownloadProgress,
   type EpochMetrics,
@@ -67,6 +68,11 @@ export interface DashState {
   choices: Record<string, string[]>;
   /** The daemon's own warning (low disk space: no run starts), from GetServerInfo. */
   daemonWarning?: string;
+  /** Imported datasets (ListDatasets, while the datasets view is open). */
+  datasets: Dataset[];
+  datasetsError?: string;
+  /** The latest import progress of each dataset name, from the all-runs stream. */
+  imports: Record<string, DatasetImportProgress>;
 }
 
 export const STEP_METRICS = ['loss', 'accuracy'] as const;
@@ -86,7 +92,9 @@ export type Action =
   | { type: 'studyEvents'; studyId: string; events: RunEvent[] }
   | { type: 'link'; which: 'all' | 'detail' | 'study'; link: Link }
   | { type: 'choices'; choices: Record<string, string[]> }
-  | { type: 'serverInfo'; warning: string };
+  | { type: 'serverInfo'; warning: string }
+  | { type: 'datasets'; datasets: Dataset[] }
+  | { type: 'datasetsError'; message: string };
 
 export const initialState: DashState = {
   link: { state: 'connecting', attempt: 0 },
@@ -99,6 +107,8 @@ export const initialState: DashState = {
   studyOrder: [],
   studyLink: { state: 'ended', attempt: 0 },
   choices: {},
+  datasets: [],
+  imports: {},
 };
 
 function withStudies(state: DashState, studies: StudyMap): DashState {
@@ -151,6 +161,10 @@ export function reduce(state: DashState, action: Action): DashState {
       const { studiesError: _drop, ...rest } = withStudies(state, studies);
       return rest;
     }
+    case 'datasets':
+      return { ...state, datasets: action.datasets, datasetsError: undefined };
+    case 'datasetsError':
+      return { ...state, datasetsError: action.message };
     case 'studiesError':
       return { ...state, studiesError: action.message };
     case 'study':
@@ -204,9 +218,16 @@ function applySummaryEvents(state: DashState, events: RunEvent[]): DashState {
   let seq = state.summarySeq;
   let reorder = false;
   let studies = state.studies;
+  let imports = state.imports;
   for (const ev of events) {
     if (ev.seq <= seq) continue; // a replay overlapping what we have
     seq = ev.seq;
+    // Import progress is under "d-<name>": no run to patch.
+    if (ev.payload?.$case === 'datasetImport') {
+      const p = ev.payload.datasetImport;
+      imports = { ...imports, [p.name]: p };
+      continue;
+    }
     // Study events are under the study's id and carry the whole study: no run to patch.
     if (ev.payload?.$case === 'study') {
       studies = applyStudyEvents(studies, [ev]);
@@ -224,12 +245,19 @@ function applySummaryEvents(state: DashState, events: RunEvent[]): DashState {
       if (next.createdAtUnixMs !== cur.createdAtUnixMs) reorder = true;
     }
   }
-  if (!runs && seq === state.summarySeq && unknown === state.unknownRuns && studies === state.studies)
+  if (
+    !runs &&
+    seq === state.summarySeq &&
+    unknown === state.unknownRuns &&
+    studies === state.studies &&
+    imports === state.imports
+  )
     return state;
   const r = runs ?? state.runs;
   return {
     ...withStudies(state, studies),
     runs: r,
+    imports,
     order: reorder ? sortOrder(r) : state.order,
     summarySeq: seq,
     unknownRuns: unknown,

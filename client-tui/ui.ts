@@ -46,7 +46,7 @@ export type Overlay =
   | { kind: 'confirm'; action: 'cancelStudy'; studyId: string }
   | { kind: 'form'; form: FormState };
 
-export type View = 'list' | 'run' | 'studies' | 'study';
+export type View = 'list' | 'run' | 'studies' | 'study' | 'datasets';
 export type ChartMode = 'epoch' | 'step' | 'result';
 const NEXT_MODE: Record<ChartMode, ChartMode> = { epoch: 'step', step: 'result', result: 'epoch' };
 
@@ -109,6 +109,7 @@ export const HELP_KEYS: readonly [string, string][] = [
   ['x', "export the selected run's network (ONNX or tfjs + metadata) to a local folder (form)"],
   ['m', 'run view: charts per epoch → per step → final results'],
   ['s', 'label-budget studies ↔ runs; enter opens a study'],
+  ['D', 'imported datasets (counts per split, import progress) ↔ runs'],
   ['c (study)', 'studies: cancel the selected study and its runs (asks first)'],
   ['?', 'this help'],
   ['q ctrl-c', 'quit'],
@@ -335,6 +336,12 @@ export function handleKey(ui: UiState, dash: DashState, input: string, key: KeyI
   }
   // The studies screens have their own keys (c cancels the study there, not a run).
   if (ui.view === 'studies' || ui.view === 'study') return studyKey(ui, dash, input, key);
+  if (ui.view === 'datasets') {
+    if (input === 'q') return { ui, effect: { type: 'quit' } };
+    if (input === '?') return { ui: { ...ui, overlay: { kind: 'help' } } };
+    if (input === 'D' || input === 's' || key.escape || key.backspace) return { ui: { ...ui, view: 'list' } };
+    return { ui };
+  }
   const ids = order(dash);
   const runId = ui.runId && dash.runs[ui.runId] ? ui.runId : ids[0];
   const run = runId ? dash.runs[runId] : undefined;
@@ -348,6 +355,7 @@ export function handleKey(ui: UiState, dash: DashState, input: string, key: KeyI
     return { ui: { ...here, overlay: { kind: 'form', form: newForm('downstream', from, dash.choices) } } };
   }
   if (input === 's') return { ui: { ...here, view: 'studies' } };
+  if (input === 'D') return { ui: { ...here, view: 'datasets' } };
   if (input === 'm') return { ui: { ...here, chartMode: NEXT_MODE[ui.chartMode] } };
   if (input === 'e') {
     if (!run) return { ui: { ...here, notice: { text: 'no run selected', error: true } } };

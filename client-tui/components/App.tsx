@@ -15,6 +15,7 @@ import { Header } from './Header.js';
 import { Confirm, Help } from './Overlays.js';
 import { RunsList } from './RunsList.js';
 import { RunView } from './RunView.js';
+import { DatasetsList } from './DatasetsList.js';
 import { StudiesList } from './StudiesList.js';
 import { StudyView } from './StudyView.js';
 
@@ -27,10 +28,11 @@ export interface AppProps {
 }
 
 const LIST_HINTS =
-  '↑↓ select · enter open · s studies · p pretext · d downstream · e eval · x export · c cancel · R resume · ? help · q quit';
+  '↑↓ select · enter open · s studies · D datasets · p pretext · d downstream · e eval · x export · c cancel · R resume · ? help · q quit';
 const RUN_HINTS =
   'esc list · ←→ prev/next run · m charts/results · e eval · x export · d downstream · c cancel · s studies · ? help · q quit';
 const STUDIES_HINTS = '↑↓ select · enter open · c cancel study · esc/s runs · ? help · q quit';
+const DATASETS_HINTS = 'esc/D runs · ? help · q quit (add one: pretext dataset add NAME ./folder)';
 const STUDY_HINTS = 'esc studies · ←→ prev/next study · c cancel study · s runs · ? help · q quit';
 
 const LEVEL = { [LogLevel.LOG_LEVEL_WARN]: 'warn', [LogLevel.LOG_LEVEL_ERROR]: 'error' } as Record<
@@ -70,6 +72,16 @@ export function App({ dash, ui, addr, width, height }: AppProps) {
         height={bodyH}
       />
     );
+  } else if (ui.view === 'datasets') {
+    body = (
+      <DatasetsList
+        datasets={dash.datasets}
+        imports={dash.imports}
+        error={dash.datasetsError}
+        width={width}
+        height={bodyH}
+      />
+    );
   } else if (ui.view === 'studies') {
     const studies = dash.studyOrder
       .map((id) => dash.studies[id]?.study)
@@ -96,13 +108,15 @@ export function App({ dash, ui, addr, width, height }: AppProps) {
     );
   } else body = <RunsList runs={runs} selectedId={selectedId} width={width} height={bodyH} />;
   const hints =
-    ui.view === 'study'
-      ? STUDY_HINTS
-      : ui.view === 'studies'
-        ? STUDIES_HINTS
-        : shown
-          ? RUN_HINTS
-          : LIST_HINTS;
+    ui.view === 'datasets'
+      ? DATASETS_HINTS
+      : ui.view === 'study'
+        ? STUDY_HINTS
+        : ui.view === 'studies'
+          ? STUDIES_HINTS
+          : shown
+            ? RUN_HINTS
+            : LIST_HINTS;
   return (
     <>
       {detail ? (

@@ -98,7 +98,7 @@ export function runDescription(run: Run): string {
   if (c?.$case === 'evaluate') return `${c.evaluate.targetRunId} on ${c.evaluate.split || 'test'}`;
   if (c?.$case === 'pretext') {
     const p = c.pretext;
-    return `${p.architecture || 'resnet'}${p.architecture === 'small_conv' ? '' : p.depth || 20}`;
+    return `${p.architecture || 'resnet'}${(p.architecture || 'resnet') === 'resnet' ? p.depth || 20 : ''}`;
   }
   return '';
 }

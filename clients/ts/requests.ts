@@ -431,6 +431,8 @@ export interface StudyOptions extends RequestFlags {
   pretextEpochs?: string;
   testLimit?: string;
   selection?: string;
+  /** The dataset of the pretext run the study starts (an imported one, say). */
+  dataset?: string;
 }
 
 /**
@@ -470,10 +472,11 @@ export function studyRequest(opts: StudyOptions): StartStudyRequest {
       selection: selection ?? 0,
     });
   }
-  if (opts.pretextEpochs) {
-    if (opts.from) errors.push('--pretext-epochs needs a pretext run to start (not --from)');
+  if (opts.pretextEpochs || opts.dataset) {
+    if (opts.from) errors.push('--pretext-epochs and --dataset need a pretext run to start (not --from)');
     config.pretext = PretextConfig.fromPartial({
-      training: { epochs: int(opts.pretextEpochs, '--pretext-epochs') },
+      dataset: opts.dataset ?? '',
+      training: opts.pretextEpochs ? { epochs: int(opts.pretextEpochs, '--pretext-epochs') } : undefined,
     });
   }
   if (errors.length) fail(errors);

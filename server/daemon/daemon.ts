@@ -1,6 +1,7 @@
 // pretextd: wires the registry, the scheduler and the gRPC server together. `startDaemon`
 // is what main.ts and every end-to-end test call (port 0 works; the bound address is returned).
 import { timingSafeEqual } from 'node:crypto';
+import { realpathSync } from 'node:fs';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
@@ -11,7 +12,7 @@ import { RunState } from '../../gen/ts/pretext/v1/run.js';
 import type { RetentionPolicy } from '../../gen/ts/pretext/v1/service.js';
 import { datasetStatus } from '../shared/data/registry.js';
 import { probeBackendsWithAdapter } from '../shared/backends/probe.js';
-import { backendNames, isBackendName } from '../shared/contract/catalog.js';
+import { backendNames, builtInDatasetNames, isBackendName } from '../shared/contract/catalog.js';
 import { quote } from '../shared/contract/verdict.js';
 import { isLoopback, splitHostPort } from './listen.js';
 import { createLogger, type Logger } from './log.js';
@@ -28,9 +29,15 @@ import { Scheduler } from './runs/scheduler.js';
 import { Studies } from './studies/studies.js';
 import { InferenceRunner } from './inference/runner.js';
 import { MAX_REQUEST_MESSAGE_BYTES } from '../shared/contract/models-out.js';
+import { UPLOAD } from '../shared/contract/datasets.js';
+import { Datasets } from './datasets/datasets.js';
 import { PROJECT_ROOT } from '../shared/version.js';
 
 export interface DaemonOptions {
+  /** Folders ImportDataset may read (--import-root); none: daemon-side import is refused. */
+  importRoots?: string[];
+  /** Largest dataset upload, bytes (--max-upload-bytes; default UPLOAD.defaultMaxBytes). */
+  maxUploadBytes?: number;
   /** host:port; default 127.0.0.1:50051; port 0 picks a free port. */
   listen?: string;
   stateDir: string;
@@ -158,6 +165,14 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   });
   const events = new EventLog(db);
   const registry = new RunRegistry(db, events, opts.idSource);
+  const datasets = new Datasets({
+    stateDir: opts.stateDir,
+    importRoots: (opts.importRoots ?? []).map((r) => realpathSync(r)),
+    maxUploadBytes: opts.maxUploadBytes ?? UPLOAD.defaultMaxBytes,
+    registry,
+    events,
+    log,
+  });
   const backend = opts.backend ?? 'auto';
   // A typo here would fail every run after its fork: refuse it before serving anything.
   if (!isBackendName(backend)) {
@@ -273,7 +288,11 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       maxConcurrentRuns,
       startedAt: Date.now(),
       probeBackends: probeBackendsWithAdapter,
-      datasetStatus: (name) => datasetStatus(name, opts.dataDir),
+      datasetStatus: (name) =>
+        builtInDatasetNames().includes(name)
+          ? datasetStatus(name, opts.dataDir)
+          : { present: true, path: path.join(datasets.dir, name), hint: 'imported' },
+      datasets,
       trackStream,
       inference,
       allowDownload: opts.allowDownload ?? true,

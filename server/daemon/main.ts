@@ -27,6 +27,8 @@ Usage: pretextd [options]
   --no-download               never download missing datasets                                           [PRETEXT_NO_DOWNLOAD=1]
   --no-auto-resume            leave INTERRUPTED runs alone at start-up (resume them with ResumeRun)     [PRETEXT_NO_AUTO_RESUME=1]
   --metrics-listen [HOST:]PORT  serve Prometheus metrics on /metrics (PORT alone = 127.0.0.1)    [PRETEXT_METRICS_LISTEN]
+  --import-root DIR           a folder ImportDataset may import from (repeatable; none = only uploads)  [PRETEXT_IMPORT_ROOTS, ':'-separated]
+  --max-upload-bytes SIZE     largest dataset upload accepted (default 8GiB)                          [PRETEXT_MAX_UPLOAD_BYTES]
   --min-free-disk SIZE        start no run while the state or data dir has less free (default 1GiB; 0 = off) [PRETEXT_MIN_FREE_DISK]
   --retention-last-days N     drop the 'last' checkpoint of runs that ended N days ago (default 0 = keep) [PRETEXT_RETENTION_LAST_DAYS]
   --retention-step-events N   thin finished runs' step events to N (default 0 = keep all)         [PRETEXT_RETENTION_STEP_EVENTS]
@@ -101,6 +103,8 @@ async function main(): Promise<void> {
       'no-auto-resume': { type: 'boolean' },
       'metrics-listen': { type: 'string' },
       'min-free-disk': { type: 'string' },
+      'import-root': { type: 'string', multiple: true },
+      'max-upload-bytes': { type: 'string' },
       'retention-last-days': { type: 'string' },
       'retention-step-events': { type: 'string' },
       'log-level': { type: 'string' },
@@ -175,6 +179,13 @@ async function main(): Promise<void> {
     metricsListen: values['metrics-listen'] ?? env.PRETEXT_METRICS_LISTEN,
     minFreeBytes,
     retention,
+    importRoots: (values['import-root'] ?? env.PRETEXT_IMPORT_ROOTS?.split(':').filter(Boolean) ?? []).map(
+      (r) => path.resolve(r),
+    ),
+    maxUploadBytes: parseBytes(
+      values['max-upload-bytes'] ?? env.PRETEXT_MAX_UPLOAD_BYTES ?? '8GiB',
+      '--max-upload-bytes',
+    ),
     log,
   });
   console.log(`pretextd listening on ${daemon.address}`);

@@ -24,6 +24,8 @@ export type InferenceJob =
       exportDir: string;
       /** Where the run's dataset is (a pretext run's metadata names the dataset's classes). */
       dataDir: string;
+      /** Where imported datasets live (`<state-dir>/datasets`). */
+      datasetsDir?: string;
       /** Facts only the daemon knows (the run's row); the worker adds what the checkpoint says. */
       metadata: Pick<
         ExportMetadata,
@@ -33,6 +35,7 @@ export type InferenceJob =
   | (JobBase & {
       kind: 'embed';
       dataDir: string;
+      datasetsDir?: string;
       allowDownload: boolean;
       source:
         | { type: 'split'; dataset: string; split: string; offset: number; limit: number }

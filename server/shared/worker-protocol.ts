@@ -36,6 +36,8 @@ export interface JobSpec {
   runDir: string;
   /** Where datasets live (the daemon's --data-dir). */
   dataDir: string;
+  /** Where imported datasets live (`<state-dir>/datasets`). */
+  datasetsDir?: string;
   /** Whether the data layer may download a missing official archive. */
   allowDownload: boolean;
   /** Requested backend: "auto" or a backend name. */

@@ -13,6 +13,7 @@ service_pb2, service_pb2_grpc}`` (``Client.stub`` is the raw ``PretextServiceStu
 
 from . import pb
 from .client import Client, EventStream
+from .datasets import Dataset, SkippedFile
 from .errors import (
     FieldError,
     AuthError,
@@ -68,6 +69,8 @@ from .models_out import ClassScore, Embeddings, ExportResult, Prediction
 __version__ = "0.1.0"
 
 __all__ = [
+    "Dataset",
+    "SkippedFile",
     "Artifact",
     "AuthError",
     "BackendInfo",

@@ -9,8 +9,9 @@ from typing import Any, Callable, Iterable, Iterator, List, Optional, Sequence, 
 
 import grpc
 
+from . import datasets as _datasets
 from . import errors, models_out
-from ._gen.pretext.v1 import service_pb2, service_pb2_grpc
+from ._gen.pretext.v1 import datasets_pb2, service_pb2, service_pb2_grpc
 from .models import (
     CheckpointChoice,
     DownstreamConfig,
@@ -327,6 +328,71 @@ class Client:
             self._call("ResumeRun", service_pb2.ResumeRunRequest(run_id=run_id)).run
         )
 
+    # -- datasets ---------------------------------------------------------------------------
+
+    def upload_dataset(
+        self,
+        name: str,
+        folder: Union[str, os.PathLike],
+        *,
+        side: int = 0,
+        seed: int = 0,
+        test_share: float = 0.0,
+        max_failed_share: float = 0.0,
+        architecture: str = "",
+        chunk_bytes: int = _datasets.CHUNK_BYTES,
+        on_progress: Optional[Callable[[int, int], None]] = None,
+        timeout: Optional[float] = None,
+        _stop_after: Optional[int] = None,
+    ) -> _datasets.Dataset:
+        """Uploads ``folder`` (``labeled/<class>/…`` or ``train/<class>/…``, optional
+        ``test/<class>/…`` and ``unlabeled/**``; PNG, JPEG, WebP) as dataset ``name`` and
+        returns it once imported. Calling it again after a cut-off continues from the bytes the
+        daemon holds. ``side`` (default 32), ``seed`` and ``test_share`` of the carved test split,
+        and ``max_failed_share`` as in the daemon's catalog (0 = default); without ``side``,
+        ``architecture`` ("resnet", "small_conv", "resnet18") picks the side it usually takes."""
+        archive = _datasets.tar_folder(os.fspath(folder))
+        try:
+            held = self._call("UploadStatus", datasets_pb2.UploadStatusRequest(
+                name=name, sha256=archive.sha256)).received_bytes
+            options = _datasets.options_proto(side, seed, test_share, max_failed_share, architecture)
+            messages = _datasets.upload_messages(name, archive, held, options, chunk_bytes,
+                                                 on_progress, _stop_after)
+            try:
+                resp = self.stub.UploadDataset(messages, metadata=self._metadata, timeout=timeout)
+            except grpc.RpcError as err:
+                raise errors.from_rpc_error(err, "UploadDataset") from None
+            return _from_dataset(resp.dataset)
+        finally:
+            archive.dispose()
+
+    def upload_status(self, name: str, sha256: str) -> int:
+        """UploadStatus: bytes of an interrupted upload the daemon holds."""
+        req = datasets_pb2.UploadStatusRequest(name=name, sha256=sha256)
+        return int(self._call("UploadStatus", req).received_bytes)
+
+    def import_dataset(self, name: str, path: str, *, side: int = 0, seed: int = 0,
+                       test_share: float = 0.0, max_failed_share: float = 0.0,
+                       architecture: str = "") -> _datasets.Dataset:
+        """ImportDataset: a folder on the daemon's machine, under one of its --import-root dirs."""
+        req = datasets_pb2.ImportDatasetRequest(
+            name=name, path=path,
+            options=_datasets.options_proto(side, seed, test_share, max_failed_share, architecture))
+        return _from_dataset(self._call("ImportDataset", req, None).dataset)
+
+    def datasets(self) -> List[_datasets.Dataset]:
+        """ListDatasets: the imported datasets."""
+        resp = self._call("ListDatasets", datasets_pb2.ListDatasetsRequest())
+        return [_from_dataset(d) for d in resp.datasets]
+
+    def get_dataset(self, name: str) -> _datasets.Dataset:
+        """GetDataset: one imported dataset, with every skipped file."""
+        return _from_dataset(self._call("GetDataset", datasets_pb2.GetDatasetRequest(name=name)).dataset)
+
+    def delete_dataset(self, name: str) -> None:
+        """DeleteDataset (refused while a queued or running run uses it)."""
+        self._call("DeleteDataset", datasets_pb2.DeleteDatasetRequest(name=name))
+
     # -- studies ----------------------------------------------------------------------------
 
     def start_study(
@@ -549,3 +615,7 @@ def _merge(cls: type, config: Any, fields: dict) -> Any:
             raise TypeError(f"{cls.__name__} has no field(s) {', '.join(unknown)}")
         cfg = dataclasses.replace(cfg, **fields)
     return cfg
+
+
+def _from_dataset(msg: Any) -> _datasets.Dataset:
+    return from_proto(_datasets.Dataset, msg)

@@ -16,7 +16,7 @@ from typing import Any, Dict, List, Optional, Type, TypeVar, Union
 
 from google.protobuf.message import Message
 
-from ._gen.pretext.v1 import event_pb2, run_pb2, service_pb2, study_pb2
+from ._gen.pretext.v1 import datasets_pb2, event_pb2, run_pb2, service_pb2, study_pb2
 
 # --------------------------------------------------------------------------------------------
 # Enums
@@ -555,7 +555,19 @@ class DownloadProgress(_Model):
     phase: str = ""
 
 
+@dataclass
+class DatasetImportProgress(_Model):
+    """Import progress of a dataset (events whose ``run_id`` is "d-<name>")."""
+
+    name: str = ""
+    phase: str = ""
+    done: int = 0
+    total: int = 0
+    error: str = ""
+
+
 EventPayload = Union[
+    DatasetImportProgress,
     StateChange,
     StepMetrics,
     EpochMetrics,
@@ -642,6 +654,7 @@ _MESSAGES: Dict[type, Any] = {
     LogLine: event_pb2.LogLine,
     CheckpointSaved: event_pb2.CheckpointSaved,
     DownloadProgress: event_pb2.DownloadProgress,
+    DatasetImportProgress: datasets_pb2.DatasetImportProgress,
     StudyUpdate: event_pb2.StudyUpdate,
     StudyConfig: study_pb2.StudyConfig,
     StudyCell: study_pb2.StudyCell,
@@ -663,6 +676,7 @@ _EVENT_PAYLOADS: Dict[str, type] = {
     "download": DownloadProgress,
     "result": RunResult,
     "study": StudyUpdate,
+    "dataset_import": DatasetImportProgress,
 }
 
 _HINTS: Dict[type, Dict[str, Any]] = {}

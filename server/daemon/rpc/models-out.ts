@@ -35,6 +35,7 @@ import type { InferenceOutcome, InferenceRunner } from '../inference/runner.js';
 import { FINAL_STATES, type RunRegistry, stateName } from '../runs/registry.js';
 import { runDir } from '../runs/scheduler.js';
 import { failedPrecondition, invalidArgument, RpcError } from './errors.js';
+import { datasetsDirOf } from '../../shared/data/imported.js';
 import { mustGetRun } from './submit.js';
 
 export interface ModelsOutDeps {
@@ -198,6 +199,7 @@ export function modelsOutHandlers(deps: ModelsOutDeps) {
       format,
       exportDir,
       dataDir: deps.dataDir,
+      datasetsDir: datasetsDirOf(deps.stateDir),
       metadata,
     };
     const outcome = await deps.inference.run(job, () => {}, signal);
@@ -299,6 +301,7 @@ export function modelsOutHandlers(deps: ModelsOutDeps) {
           kind: 'embed',
           ...base(t),
           dataDir: deps.dataDir,
+          datasetsDir: datasetsDirOf(deps.stateDir),
           allowDownload: deps.allowDownload,
           source,
           rowsPerBlock: EMBED_ROWS_PER_CHUNK,

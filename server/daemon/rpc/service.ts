@@ -49,6 +49,8 @@ import { isStudyId, type Studies } from '../studies/studies.js';
 import { serveStream } from './stream.js';
 import type { InferenceRunner } from '../inference/runner.js';
 import { modelsOutHandlers } from './models-out.js';
+import { datasetHandlers } from './datasets.js';
+import { type Datasets, isDatasetEventId } from '../datasets/datasets.js';
 import { boundDetails } from './guard.js';
 import { IdExhaustedError } from '../runs/ids.js';
 import {
@@ -83,6 +85,8 @@ export interface ServiceDeps {
   allowDownload: boolean;
   /** See ModelsOutDeps.stalledStreamMs. */
   stalledStreamMs?: number;
+  /** Imported datasets (ImportDataset, UploadDataset, …). */
+  datasets: Datasets;
 }
 
 function unary<Req, Res>(
@@ -182,6 +186,7 @@ export function createService(deps: ServiceDeps): PretextServiceServer {
 
   return {
     ...modelsOutHandlers({ ...deps, toServiceError: (name, err) => toServiceError(log, name, err) }),
+    ...datasetHandlers({ ...deps, toServiceError: (name, err) => toServiceError(log, name, err) }),
     getServerInfo: unary<GetServerInfoRequest, GetServerInfoResponse>(log, 'GetServerInfo', async () => ({
       version: VERSION,
       codeRevision: codeRevision(),
@@ -239,6 +244,7 @@ export function createService(deps: ServiceDeps): PretextServiceServer {
       const req = call.request;
       try {
         if (req.runId && isStudyId(req.runId)) deps.studies.get(req.runId);
+        else if (req.runId && isDatasetEventId(req.runId)) deps.datasets.checkEventId(req.runId);
         else if (req.runId) mustGet(req.runId);
         if (!Number.isSafeInteger(req.fromSeq) || req.fromSeq < 0)
           throw invalidArgument('from_seq must be >= 0');
@@ -250,6 +256,8 @@ export function createService(deps: ServiceDeps): PretextServiceServer {
         events: deps.events,
         isTerminal: (id) => {
           if (isStudyId(id)) return deps.studies.get(id).finishedAtUnixMs > 0;
+          // An import's events end with "done" or "failed"; a stream of one not running ends.
+          if (isDatasetEventId(id)) return !deps.datasets.importing(id);
           const run = registry.get(id);
           return run !== undefined && TERMINAL_STATES.has(run.state);
         },

@@ -6,6 +6,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { LogLevel } from '../../../gen/ts/pretext/v1/event.js';
 import { type Progress, type Run, RunKind, RunState } from '../../../gen/ts/pretext/v1/run.js';
+import { datasetsDirOf } from '../../shared/data/imported.js';
 import type { JobKind, JobSpec, ParentRunSpec } from '../../shared/worker-protocol.js';
 import { RunQueue } from './run-queue.js';
 import { WorkerProcess, type WorkerOutcome } from './worker-process.js';
@@ -171,6 +172,7 @@ export class Scheduler {
       config: configOf(run),
       runDir: dir,
       dataDir: this.opts.dataDir,
+      datasetsDir: datasetsDirOf(this.opts.stateDir),
       allowDownload: this.opts.allowDownload,
       backend: this.opts.backend,
       seed: run.seed,

@@ -14,6 +14,7 @@ import {
 import { StudyArm, type StudyConfig } from '../../../gen/ts/pretext/v1/study.js';
 import {
   ARCHITECTURE,
+  backboneSideProblem,
   CHECKPOINTS,
   DEFAULT_DATASET,
   DEFAULT_SUBSET_SCHEME,
@@ -61,6 +62,18 @@ function resolveDataset(v: Verdict, field: string, name: string): DatasetEntry {
   return d;
 }
 
+/** The backbone must take the dataset's image side (imported datasets have any side). */
+function checkSide(
+  v: Verdict,
+  field: string,
+  b: { architecture: string; depth: number },
+  d: DatasetEntry,
+): void {
+  const parsed = parseArchitecture(b.architecture, b.depth);
+  const problem = parsed && backboneSideProblem(parsed, d.side);
+  if (problem) v.fail(field, problem);
+}
+
 /** Architecture name and depth; resnet's depth is 6n+2, small_conv has none. */
 function resolveBackbone(
   v: Verdict,
@@ -74,11 +87,11 @@ function resolveBackbone(
     const { minWidth, maxWidth } = ARCHITECTURE.smallConv;
     v.fail(
       `${prefix}.architecture`,
-      `${quote(rawArchitecture)} is unknown; use resnet, small_conv or small_conv_<width> (width ${minWidth}..${maxWidth})`,
+      `${quote(rawArchitecture)} is unknown; use resnet, resnet18, small_conv or small_conv_<width> (width ${minWidth}..${maxWidth})`,
     );
     return { architecture: ARCHITECTURE.default, depth: ARCHITECTURE.resnet.defaultDepth };
   }
-  if (parsed.architecture === 'small_conv') {
+  if (parsed.architecture !== 'resnet') {
     v.check(rawDepth === 0, `${prefix}.depth`, 'applies to the resnet architecture only; leave it 0');
     return { architecture: name, depth: 0 };
   }
@@ -160,6 +173,7 @@ export function resolvePretextInto(
   const method = mustMethod(methodName);
   const dataset = resolveDataset(v, f('dataset'), raw.dataset);
   const backbone = resolveBackbone(v, prefix, raw.architecture, raw.depth);
+  checkSide(v, f('architecture'), backbone, dataset);
   const limit = raw.unlabeledLimit;
   v.check(
     limit === 0 || (limit >= LIMITS.unlabeledLimit.min && limit <= LIMITS.unlabeledLimit.max),
@@ -310,6 +324,7 @@ export function resolveDownstreamInto(
       'a linear probe needs a pretrained backbone: set pretext_run_id',
     );
     backbone = resolveBackbone(v, prefix, raw.architecture, raw.depth);
+    checkSide(v, f('architecture'), backbone, dataset);
   }
   const testLimit = intField(v, f('test_limit'), raw.testLimit, LIMITS.testLimit);
   const selection = enumField(

@@ -6,7 +6,9 @@ import type { DownloadProgress } from '../../../gen/ts/pretext/v1/event.js';
 import { acquireDataset, folderComplete } from './acquire.js';
 import { combineDigests, folderDigests } from './checksum.js';
 import { readCifar10, cifar10ClassNames, cifar10Files, CIFAR10_RECORD } from './cifar10.js';
+import { addImportedDataset } from '../contract/catalog.js';
 import { DatasetCorruptError, DatasetUnavailableError } from './errors.js';
+import { catalogEntryOf, MANIFEST_FILE, openImported, readManifest } from './imported.js';
 import { checkSize, exists, recordCount } from './files.js';
 import { type DatasetName, type DatasetSource, OFFICIAL_SOURCES, sourceFor } from './sources.js';
 import { readStl10, readStl10Folds, STL10_SIDE, stl10ClassNames, stl10Count, stl10Files } from './stl10.js';
@@ -25,7 +27,8 @@ export interface LoadOptions {
 }
 
 export interface DatasetHandle {
-  name: DatasetName;
+  /** A built-in name (cifar10, stl10) or an imported dataset's. */
+  name: string;
   /** The extracted folder the files are read from. */
   dir: string;
   /** SHA-256 over "sha256  name" lines of every dataset file present in `dir`. */
@@ -42,6 +45,24 @@ export interface DatasetHandle {
   hasSplit(split: Split): boolean;
   /** STL-10's official folds (fold_indices.txt), sorted; throws for CIFAR-10 or when absent. */
   folds(): Int32Array[];
+  /**
+   * Imported datasets: a split read from disk on demand (labels in memory, images fetched per
+   * batch), so a run's memory does not grow with the dataset. Absent: `load` the split.
+   */
+  stream?(split: Split, opts?: LoadOptions): SplitStream;
+}
+
+/** A split whose images stay on disk until asked for. */
+export interface SplitStream {
+  dataset: string;
+  count: number;
+  height: number;
+  width: number;
+  /** One label a image (255 = unlabeled). */
+  labels: Uint8Array;
+  /** The images at `indices`, in that order, as a compact ImageSet (image k = indices[k]). */
+  gather(indices: ArrayLike<number>): ImageSet;
+  close(): void;
 }
 
 export interface ResolveOptions {
@@ -51,6 +72,8 @@ export interface ResolveOptions {
   signal?: AbortSignal;
   /** Overrides of the official sources (URL, sums, file facts): for tests and mirrors. */
   sources?: Partial<Record<DatasetName, Partial<DatasetSource>>>;
+  /** Where imported datasets live (`<state-dir>/datasets`); names not built in are looked up there. */
+  datasetsDir?: string;
 }
 
 function asName(name: string): DatasetName {
@@ -81,6 +104,14 @@ export function datasetStatus(
 }
 
 export async function resolveDataset(name: string, opts: ResolveOptions): Promise<DatasetHandle> {
+  if (!DATASET_NAMES.includes(name) && opts.datasetsDir && !name.startsWith('.') && !/[/\\]/.test(name)) {
+    const dir = path.join(opts.datasetsDir, name);
+    if (exists(path.join(dir, MANIFEST_FILE))) {
+      const handle = openImported(dir);
+      addImportedDataset(catalogEntryOf(readManifest(dir)));
+      return handle;
+    }
+  }
   const ds = asName(name);
   const src = sourceFor(ds, opts.sources?.[ds]);
   const dir = await acquireDataset(src, {

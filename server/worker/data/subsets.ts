@@ -96,6 +96,11 @@ export interface LabelBudgetOptions {
   stl10Folds?: Int32Array[];
   /** Indices that may not be labeled (e.g. held out); the schemes then run on the rest. */
   exclude?: Int32Array;
+  /**
+   * Imported datasets (classes of any size): stratified_fold becomes the catalog's per-class
+   * draw — nLabels / classes of every class, fold f the f-th disjoint slice of a seeded shuffle.
+   */
+  perClass?: boolean;
 }
 
 /**
@@ -135,6 +140,8 @@ export function labelBudget(opts: LabelBudgetOptions): Int32Array {
   }
   const poolLabels = new Uint8Array(pool.length);
   for (let i = 0; i < pool.length; i++) poolLabels[i] = labels[pool[i]!]!;
+  if (scheme === 'stratified_fold' && opts.perClass)
+    return perClassFold(poolLabels, pool, nLabels, fold, seed);
   if (nLabels === pool.length) return pool;
   if (scheme === 'stratified_fold') {
     const nSplits = Math.floor(pool.length / nLabels);
@@ -169,6 +176,41 @@ function byClass(labels: Uint8Array, pool: Int32Array): Map<number, number[]> {
     else groups.set(c, [i]);
   }
   return groups;
+}
+
+/** Fold `fold` of the per-class draw: k = nLabels / classes images of every class (see LabelBudgetOptions.perClass). */
+function perClassFold(
+  poolLabels: Uint8Array,
+  pool: Int32Array,
+  nLabels: number,
+  fold: number,
+  seed: number,
+): Int32Array {
+  const byClass = new Map<number, number[]>();
+  for (let i = 0; i < pool.length; i++) {
+    const c = poolLabels[i]!;
+    const g = byClass.get(c);
+    if (g) g.push(pool[i]!);
+    else byClass.set(c, [pool[i]!]);
+  }
+  const classes = [...byClass.keys()].sort((a, b) => a - b);
+  const k = nLabels / classes.length;
+  if (!Number.isInteger(k))
+    throw new RangeError(
+      `per-class budget: n_labels ${nLabels} is not a multiple of ${classes.length} classes`,
+    );
+  const rng = new Rng(seed);
+  const out: number[] = [];
+  for (const c of classes) {
+    const g = Int32Array.from(byClass.get(c)!);
+    rng.shuffle(g);
+    if ((fold + 1) * k > g.length)
+      throw new RangeError(
+        `per-class budget: class ${c} has ${g.length} images, fold ${fold} of ${k} each needs ${(fold + 1) * k}`,
+      );
+    out.push(...g.subarray(fold * k, (fold + 1) * k));
+  }
+  return sorted(Int32Array.from(out));
 }
 
 /**

@@ -28,6 +28,7 @@ export function datasetOpener(ctx: JobContext): (name: string) => Promise<Datase
   return async (name) => {
     const handle = await resolveDataset(name, {
       dataDir: ctx.spec.dataDir,
+      datasetsDir: ctx.spec.datasetsDir,
       allowDownload: ctx.spec.allowDownload,
       onProgress: (download) => ctx.emit({ $case: 'download', download }),
       signal: ctx.signal,

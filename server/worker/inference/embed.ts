@@ -59,7 +59,11 @@ export async function runEmbed(job: EmbedJob, m: LoadedModel, sink: EmbedSink): 
   }
   const src = job.source;
   const name = src.dataset || m.info.dataset;
-  const handle = await resolveDataset(name, { dataDir: job.dataDir, allowDownload: job.allowDownload });
+  const handle = await resolveDataset(name, {
+    dataDir: job.dataDir,
+    datasetsDir: job.datasetsDir,
+    allowDownload: job.allowDownload,
+  });
   const split = src.split as Split;
   if (!handle.hasSplit(split))
     throw new InferenceInputError(`dataset ${name} has no ${split} split in ${handle.dir}`, 'precondition');

@@ -63,9 +63,9 @@ export async function tfjsFiles(model: tf.LayersModel, metadata: object): Promis
 }
 
 /** The dataset's class names from its files (no download); empty when they cannot be read. */
-async function datasetClassNames(name: string, dataDir: string): Promise<string[]> {
+async function datasetClassNames(name: string, dataDir: string, datasetsDir?: string): Promise<string[]> {
   try {
-    return (await resolveDataset(name, { dataDir, allowDownload: false })).classNames;
+    return (await resolveDataset(name, { dataDir, datasetsDir, allowDownload: false })).classNames;
   } catch {
     return [];
   }
@@ -98,7 +98,9 @@ export function buildMetadata(
     architecture:
       info.network.architecture === 'resnet'
         ? `resnet${info.network.depth}_v1`
-        : `small_conv_${info.network.width}`,
+        : info.network.architecture === 'resnet18'
+          ? 'resnet18'
+          : `small_conv_${info.network.width}`,
     exported_by: `pretext ${VERSION}`,
   };
   if (job.format === 'onnx') metadata.onnx_opset = ONNX_OPSET;
@@ -107,7 +109,9 @@ export function buildMetadata(
 
 export async function runExport(job: ExportJob, m: LoadedModel): Promise<ExportDone> {
   const { model, outputNames } = exportModel(m);
-  const classNames = m.classifier ? m.info.classNames : await datasetClassNames(m.info.dataset, job.dataDir);
+  const classNames = m.classifier
+    ? m.info.classNames
+    : await datasetClassNames(m.info.dataset, job.dataDir, job.datasetsDir);
   const metadata = buildMetadata(job, m, model.outputs, outputNames, classNames);
   const files: ArchiveFile[] =
     job.format === 'onnx'

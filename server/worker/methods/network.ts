@@ -3,9 +3,10 @@
 import type * as tf from '@tensorflow/tfjs';
 import { parseArchitecture } from '../../shared/contract/catalog.js';
 import { buildBackbone, buildClassifier, buildSmallConvEncoder } from '../models/resnet.js';
+import { buildResNet18 } from '../models/resnet18.js';
 
 export interface NetworkSpec {
-  /** "resnet" or "small_conv". */
+  /** "resnet", "small_conv" or "resnet18". */
   architecture: string;
   /** ResNet depth (6n+2); 0 for small_conv. */
   depth: number;
@@ -35,6 +36,7 @@ export function backboneOf(
 export function buildBackboneFor(spec: NetworkSpec, seed: number): tf.LayersModel {
   if (spec.architecture === 'resnet')
     return buildBackbone({ depth: spec.depth, inputShape: spec.inputShape, seed });
+  if (spec.architecture === 'resnet18') return buildResNet18({ inputShape: spec.inputShape, seed });
   if (spec.architecture === 'small_conv') {
     return buildSmallConvEncoder({ inputShape: spec.inputShape, width: spec.width, seed });
   }

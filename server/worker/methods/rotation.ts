@@ -3,7 +3,8 @@
 // (rotationsPerImage = 4) shows every image in all four rotations in the same batch.
 import * as tf from '@tensorflow/tfjs';
 import type { PretextConfig } from '../../../gen/ts/pretext/v1/run.js';
-import { allRotations, fillRotationBatch, meanImage, randomRotations } from '../data/batches.js';
+import { allRotations, fillRotationBatch, randomRotations } from '../data/batches.js';
+import { identityIndices, openSplit, streamedMeanImage } from '../data/source.js';
 import { Rng } from '../data/rng.js';
 import { complement } from '../data/subsets.js';
 import type { ImageSet } from '../../shared/data/types.js';
@@ -44,14 +45,17 @@ export const createRotation: MethodFactory = async ({ ctx, training, seed, openD
   const perImage = config.rotationsPerImage;
   const handle = await openDataset(config.dataset);
   if (handle.height !== handle.width) throw new Error('rotation needs square images');
-  const set: ImageSet = await handle.load('unlabeled', { limit: config.unlabeledLimit || undefined });
+  // Streamed from disk where the dataset allows (imported shards); see data/source.ts.
+  const set = await openSplit(handle, 'unlabeled', { limit: config.unlabeledLimit || undefined });
   ctx.throwIfCancelled();
 
   const val = carveSelection(set.labels, training, seed, 'validation');
   const train = complement(set.count, val);
-  if (train.length === 0 || val.length === 0)
+  if (train.length === 0 || val.length === 0) {
+    set.close();
     throw new Error(`too few images (${set.count}) for a validation split`);
-  const mean = meanImage(set, train);
+  }
+  const mean = streamedMeanImage(set, train);
   // One k per image, drawn once: image i is always seen (and validated) at rotation ks[i].
   const ks = randomRotations(set.count, new Rng(deriveSeed(seed, 'rotations')));
 
@@ -75,7 +79,12 @@ export const createRotation: MethodFactory = async ({ ctx, training, seed, openD
     seed,
     rotationsPerImage: perImage,
   };
-  const valSource = () => rotationSource(set, val, mean, rotationEvalLabels(info, val, ks));
+  // The validation images, gathered once when first needed (image k = val[k]).
+  let valSet: ImageSet | undefined;
+  const valSource = () => {
+    valSet ??= set.gather(val);
+    return rotationSource(valSet, identityIndices(val.length), mean, rotationEvalLabels(info, val, ks));
+  };
   const [h, w] = [set.height, set.width];
   const bs = training.batchSize;
   let order = train;
@@ -102,7 +111,14 @@ export const createRotation: MethodFactory = async ({ ctx, training, seed, openD
         rot = Int32Array.from(idx, (j) => ks[j]!);
       }
       const x = new Float32Array(idx.length * h * w * 3);
-      fillRotationBatch(set, idx, mean, rot, x, training.augment ? { rng } : undefined);
+      fillRotationBatch(
+        set.gather(idx),
+        identityIndices(idx.length),
+        mean,
+        rot,
+        x,
+        training.augment ? { rng } : undefined,
+      );
       return { size: images, tensors: [tf.tensor4d(x, [idx.length, h, w, 3]), tf.tensor1d(rot, 'int32')] };
     },
     loss(batch) {
@@ -134,6 +150,7 @@ export const createRotation: MethodFactory = async ({ ctx, training, seed, openD
     arrays: () => ({ mean, val, train, rotations: ks }),
     dispose() {
       net.model.dispose();
+      set.close();
     },
   };
   return method;

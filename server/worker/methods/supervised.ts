@@ -68,6 +68,8 @@ export const createSupervised: MethodFactory = async ({ ctx, training, seed, ope
   if (!scheme) throw new Error(`subset scheme ${config.subsetScheme} is not in the catalog`);
   // The label budget, then the selection split the config's plan says (the daemon stored and
   // reported the same plan as labels_used; a mismatch fails the run rather than mislabel it).
+  const datasetFacts = datasetEntry(dataset);
+  if (!datasetFacts) throw new Error(`dataset ${dataset} is not in the catalog`);
   const budget = labelBudget({
     labels: set.labels,
     nLabels: config.nLabels,
@@ -75,9 +77,8 @@ export const createSupervised: MethodFactory = async ({ ctx, training, seed, ope
     scheme,
     seed: deriveSeed(seed, 'labels'),
     stl10Folds: scheme === 'stl10_fold' ? handle.folds() : undefined,
+    perClass: datasetFacts.imported !== undefined,
   });
-  const datasetFacts = datasetEntry(dataset);
-  if (!datasetFacts) throw new Error(`dataset ${dataset} is not in the catalog`);
   const plan = labelsUsed(datasetFacts, config);
   const selectionMode = selectionEntry(config.selection);
   let labeled: Int32Array;

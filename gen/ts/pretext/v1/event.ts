@@ -6,6 +6,7 @@
 
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
+import { DatasetImportProgress } from "./datasets.js";
 import { Artifact, RunResult, RunState, runStateFromJSON, runStateToJSON } from "./run.js";
 import { Study } from "./study.js";
 
@@ -204,6 +205,9 @@ export interface RunEvent {
     | //
     /** A study changed (new cell values, state); `run_id` holds the study id. */
     { $case: "study"; study: StudyUpdate }
+    | //
+    /** Import progress of a dataset; `run_id` holds "d-<name>". */
+    { $case: "datasetImport"; datasetImport: DatasetImportProgress }
     | undefined;
 }
 
@@ -1430,6 +1434,9 @@ export const RunEvent: MessageFns<RunEvent> = {
       case "study":
         StudyUpdate.encode(message.payload.study, writer.uint32(90).fork()).join();
         break;
+      case "datasetImport":
+        DatasetImportProgress.encode(message.payload.datasetImport, writer.uint32(242).fork()).join();
+        break;
     }
     return writer;
   },
@@ -1535,6 +1542,17 @@ export const RunEvent: MessageFns<RunEvent> = {
             message.payload = { $case: "study", study: StudyUpdate.decode(reader, reader.uint32()) };
             continue;
           }
+          case 30: {
+            if (tag !== 242) {
+              break;
+            }
+
+            message.payload = {
+              $case: "datasetImport",
+              datasetImport: DatasetImportProgress.decode(reader, reader.uint32()),
+            };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1576,6 +1594,10 @@ export const RunEvent: MessageFns<RunEvent> = {
         ? { $case: "result", result: RunResult.fromJSON(object.result) }
         : isSet(object.study)
         ? { $case: "study", study: StudyUpdate.fromJSON(object.study) }
+        : isSet(object.datasetImport)
+        ? { $case: "datasetImport", datasetImport: DatasetImportProgress.fromJSON(object.datasetImport) }
+        : isSet(object.dataset_import)
+        ? { $case: "datasetImport", datasetImport: DatasetImportProgress.fromJSON(object.dataset_import) }
         : undefined,
     };
   },
@@ -1607,6 +1629,8 @@ export const RunEvent: MessageFns<RunEvent> = {
       obj.result = RunResult.toJSON(message.payload.result);
     } else if (message.payload?.$case === "study") {
       obj.study = StudyUpdate.toJSON(message.payload.study);
+    } else if (message.payload?.$case === "datasetImport") {
+      obj.datasetImport = DatasetImportProgress.toJSON(message.payload.datasetImport);
     }
     return obj;
   },
@@ -1665,6 +1689,15 @@ export const RunEvent: MessageFns<RunEvent> = {
       case "study": {
         if (object.payload?.study !== undefined && object.payload?.study !== null) {
           message.payload = { $case: "study", study: StudyUpdate.fromPartial(object.payload.study) };
+        }
+        break;
+      }
+      case "datasetImport": {
+        if (object.payload?.datasetImport !== undefined && object.payload?.datasetImport !== null) {
+          message.payload = {
+            $case: "datasetImport",
+            datasetImport: DatasetImportProgress.fromPartial(object.payload.datasetImport),
+          };
         }
         break;
       }

@@ -13,6 +13,8 @@ import {
   type ClientOptions,
   type ClientReadableStream,
   type ClientUnaryCall,
+  type ClientWritableStream,
+  type handleClientStreamingCall,
   type handleServerStreamingCall,
   type handleUnaryCall,
   makeGenericClientConstructor,
@@ -20,6 +22,20 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
+import {
+  DeleteDatasetRequest,
+  DeleteDatasetResponse,
+  GetDatasetRequest,
+  GetDatasetResponse,
+  ImportDatasetRequest,
+  ImportDatasetResponse,
+  ListDatasetsRequest,
+  ListDatasetsResponse,
+  UploadDatasetRequest,
+  UploadDatasetResponse,
+  UploadStatusRequest,
+  UploadStatusResponse,
+} from "./datasets.js";
 import { RunEvent } from "./event.js";
 import { EmbedInfo, EmbedRows, ExportInfo, ImageBatch, ModelInfo, Prediction, SplitSource } from "./models.js";
 import {
@@ -4628,6 +4644,71 @@ export const PretextServiceService = {
     responseSerialize: (value: PredictResponse): Buffer => Buffer.from(PredictResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): PredictResponse => PredictResponse.decode(value),
   },
+  /** Imports a folder under one of the daemon's --import-root directories as a dataset. */
+  importDataset: {
+    path: "/pretext.v1.PretextService/ImportDataset" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ImportDatasetRequest): Buffer => Buffer.from(ImportDatasetRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ImportDatasetRequest => ImportDatasetRequest.decode(value),
+    responseSerialize: (value: ImportDatasetResponse): Buffer =>
+      Buffer.from(ImportDatasetResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ImportDatasetResponse => ImportDatasetResponse.decode(value),
+  },
+  /** Uploads a tar of a folder and imports it; resumable (see UploadStatus), SHA-256 checked. */
+  uploadDataset: {
+    path: "/pretext.v1.PretextService/UploadDataset" as const,
+    requestStream: true as const,
+    responseStream: false as const,
+    requestSerialize: (value: UploadDatasetRequest): Buffer => Buffer.from(UploadDatasetRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UploadDatasetRequest => UploadDatasetRequest.decode(value),
+    responseSerialize: (value: UploadDatasetResponse): Buffer =>
+      Buffer.from(UploadDatasetResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): UploadDatasetResponse => UploadDatasetResponse.decode(value),
+  },
+  /** How many bytes of an interrupted upload the daemon holds. */
+  uploadStatus: {
+    path: "/pretext.v1.PretextService/UploadStatus" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UploadStatusRequest): Buffer => Buffer.from(UploadStatusRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UploadStatusRequest => UploadStatusRequest.decode(value),
+    responseSerialize: (value: UploadStatusResponse): Buffer =>
+      Buffer.from(UploadStatusResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): UploadStatusResponse => UploadStatusResponse.decode(value),
+  },
+  /** Lists imported datasets. */
+  listDatasets: {
+    path: "/pretext.v1.PretextService/ListDatasets" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListDatasetsRequest): Buffer => Buffer.from(ListDatasetsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListDatasetsRequest => ListDatasetsRequest.decode(value),
+    responseSerialize: (value: ListDatasetsResponse): Buffer =>
+      Buffer.from(ListDatasetsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListDatasetsResponse => ListDatasetsResponse.decode(value),
+  },
+  /** Returns one imported dataset with every skipped file. */
+  getDataset: {
+    path: "/pretext.v1.PretextService/GetDataset" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetDatasetRequest): Buffer => Buffer.from(GetDatasetRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetDatasetRequest => GetDatasetRequest.decode(value),
+    responseSerialize: (value: GetDatasetResponse): Buffer => Buffer.from(GetDatasetResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetDatasetResponse => GetDatasetResponse.decode(value),
+  },
+  /** Deletes an imported dataset (refused while a queued or running run uses it). */
+  deleteDataset: {
+    path: "/pretext.v1.PretextService/DeleteDataset" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DeleteDatasetRequest): Buffer => Buffer.from(DeleteDatasetRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DeleteDatasetRequest => DeleteDatasetRequest.decode(value),
+    responseSerialize: (value: DeleteDatasetResponse): Buffer =>
+      Buffer.from(DeleteDatasetResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DeleteDatasetResponse => DeleteDatasetResponse.decode(value),
+  },
 } as const;
 
 export interface PretextServiceServer extends UntypedServiceImplementation {
@@ -4668,6 +4749,18 @@ export interface PretextServiceServer extends UntypedServiceImplementation {
   embed: handleServerStreamingCall<EmbedRequest, EmbedResponse>;
   /** Top-k classes of images the client sends, by a downstream run's classifier. */
   predict: handleUnaryCall<PredictRequest, PredictResponse>;
+  /** Imports a folder under one of the daemon's --import-root directories as a dataset. */
+  importDataset: handleUnaryCall<ImportDatasetRequest, ImportDatasetResponse>;
+  /** Uploads a tar of a folder and imports it; resumable (see UploadStatus), SHA-256 checked. */
+  uploadDataset: handleClientStreamingCall<UploadDatasetRequest, UploadDatasetResponse>;
+  /** How many bytes of an interrupted upload the daemon holds. */
+  uploadStatus: handleUnaryCall<UploadStatusRequest, UploadStatusResponse>;
+  /** Lists imported datasets. */
+  listDatasets: handleUnaryCall<ListDatasetsRequest, ListDatasetsResponse>;
+  /** Returns one imported dataset with every skipped file. */
+  getDataset: handleUnaryCall<GetDatasetRequest, GetDatasetResponse>;
+  /** Deletes an imported dataset (refused while a queued or running run uses it). */
+  deleteDataset: handleUnaryCall<DeleteDatasetRequest, DeleteDatasetResponse>;
 }
 
 export interface PretextServiceClient extends Client {
@@ -4921,6 +5014,103 @@ export interface PretextServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: PredictResponse) => void,
+  ): ClientUnaryCall;
+  /** Imports a folder under one of the daemon's --import-root directories as a dataset. */
+  importDataset(
+    request: ImportDatasetRequest,
+    callback: (error: ServiceError | null, response: ImportDatasetResponse) => void,
+  ): ClientUnaryCall;
+  importDataset(
+    request: ImportDatasetRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ImportDatasetResponse) => void,
+  ): ClientUnaryCall;
+  importDataset(
+    request: ImportDatasetRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ImportDatasetResponse) => void,
+  ): ClientUnaryCall;
+  /** Uploads a tar of a folder and imports it; resumable (see UploadStatus), SHA-256 checked. */
+  uploadDataset(
+    callback: (error: ServiceError | null, response: UploadDatasetResponse) => void,
+  ): ClientWritableStream<UploadDatasetRequest>;
+  uploadDataset(
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: UploadDatasetResponse) => void,
+  ): ClientWritableStream<UploadDatasetRequest>;
+  uploadDataset(
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: UploadDatasetResponse) => void,
+  ): ClientWritableStream<UploadDatasetRequest>;
+  uploadDataset(
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: UploadDatasetResponse) => void,
+  ): ClientWritableStream<UploadDatasetRequest>;
+  /** How many bytes of an interrupted upload the daemon holds. */
+  uploadStatus(
+    request: UploadStatusRequest,
+    callback: (error: ServiceError | null, response: UploadStatusResponse) => void,
+  ): ClientUnaryCall;
+  uploadStatus(
+    request: UploadStatusRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: UploadStatusResponse) => void,
+  ): ClientUnaryCall;
+  uploadStatus(
+    request: UploadStatusRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: UploadStatusResponse) => void,
+  ): ClientUnaryCall;
+  /** Lists imported datasets. */
+  listDatasets(
+    request: ListDatasetsRequest,
+    callback: (error: ServiceError | null, response: ListDatasetsResponse) => void,
+  ): ClientUnaryCall;
+  listDatasets(
+    request: ListDatasetsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListDatasetsResponse) => void,
+  ): ClientUnaryCall;
+  listDatasets(
+    request: ListDatasetsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListDatasetsResponse) => void,
+  ): ClientUnaryCall;
+  /** Returns one imported dataset with every skipped file. */
+  getDataset(
+    request: GetDatasetRequest,
+    callback: (error: ServiceError | null, response: GetDatasetResponse) => void,
+  ): ClientUnaryCall;
+  getDataset(
+    request: GetDatasetRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetDatasetResponse) => void,
+  ): ClientUnaryCall;
+  getDataset(
+    request: GetDatasetRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetDatasetResponse) => void,
+  ): ClientUnaryCall;
+  /** Deletes an imported dataset (refused while a queued or running run uses it). */
+  deleteDataset(
+    request: DeleteDatasetRequest,
+    callback: (error: ServiceError | null, response: DeleteDatasetResponse) => void,
+  ): ClientUnaryCall;
+  deleteDataset(
+    request: DeleteDatasetRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: DeleteDatasetResponse) => void,
+  ): ClientUnaryCall;
+  deleteDataset(
+    request: DeleteDatasetRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DeleteDatasetResponse) => void,
   ): ClientUnaryCall;
 }
 

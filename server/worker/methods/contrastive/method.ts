@@ -5,10 +5,9 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ContrastiveOptions, EvalResult, PretextConfig } from '../../../../gen/ts/pretext/v1/run.js';
 import { type ContrastiveAugOptions, fillTwoViews } from '../../data/augment.js';
-import { meanImage } from '../../data/batches.js';
 import { Rng } from '../../data/rng.js';
 import { complement } from '../../data/subsets.js';
-import type { ImageSet } from '../../../shared/data/types.js';
+import { identityIndices, openSplit, streamedMeanImage } from '../../data/source.js';
 import {
   type ArrayEntry,
   disposeCheckpoint,
@@ -73,14 +72,18 @@ export function createContrastive(name: string, makeVariant: VariantFactory): Me
         `${handle.name}: the kNN monitor needs the labeled train split, which is missing in ${handle.dir}`,
       );
     }
-    const set: ImageSet = await handle.load('unlabeled', { limit: config.unlabeledLimit || undefined });
+    // Streamed from disk where the dataset allows (imported shards): only the labels and the
+    // batch in hand are in memory, whatever the dataset's size.
+    const set = await openSplit(handle, 'unlabeled', { limit: config.unlabeledLimit || undefined });
     ctx.throwIfCancelled();
     const bs = training.batchSize;
     const val = carveSelection(set.labels, training, seed, 'validation');
     const train = complement(set.count, val);
-    if (train.length < 2 || val.length < 2)
+    if (train.length < 2 || val.length < 2) {
+      set.close();
       throw new Error(`too few images (${set.count}) for a validation split`);
-    const mean = meanImage(set, train);
+    }
+    const mean = streamedMeanImage(set, train);
 
     // The kNN monitor's labeled slice: train features are the bank, a class-balanced held-out part
     // the queries (the test split is never used for selection).
@@ -137,7 +140,7 @@ export function createContrastive(name: string, makeVariant: VariantFactory): Me
     const views = (idx: Int32Array, rng: Rng): [tf.Tensor4D, tf.Tensor4D] => {
       const a = new Float32Array(idx.length * pix);
       const b = new Float32Array(idx.length * pix);
-      fillTwoViews(set, idx, a, b, rng, aug);
+      fillTwoViews(set.gather(idx), identityIndices(idx.length), a, b, rng, aug);
       return [tf.tensor4d(a, [idx.length, h, w, 3]), tf.tensor4d(b, [idx.length, h, w, 3])];
     };
 
@@ -243,6 +246,7 @@ export function createContrastive(name: string, makeVariant: VariantFactory): Me
       dispose() {
         variant.dispose?.();
         model.dispose();
+        set.close();
       },
     };
     return method;

@@ -11,11 +11,12 @@ from google.protobuf import symbol_database as _symbol_database
 _sym_db = _symbol_database.Default()
 
 
+from . import datasets_pb2 as pretext_dot_v1_dot_datasets__pb2
 from . import run_pb2 as pretext_dot_v1_dot_run__pb2
 from . import study_pb2 as pretext_dot_v1_dot_study__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16pretext/v1/event.proto\x12\npretext.v1\x1a\x14pretext/v1/run.proto\x1a\x16pretext/v1/study.proto\"d\n\x0bStateChange\x12\"\n\x04\x66rom\x18\x01 \x01(\x0e\x32\x14.pretext.v1.RunState\x12 \n\x02to\x18\x02 \x01(\x0e\x32\x14.pretext.v1.RunState\x12\x0f\n\x07message\x18\x03 \x01(\t\"\x87\x02\n\x0bStepMetrics\x12\r\n\x05\x65poch\x18\x01 \x01(\r\x12\x0c\n\x04step\x18\x02 \x01(\x04\x12\x13\n\x0btotal_steps\x18\x03 \x01(\x04\x12\x0c\n\x04loss\x18\x04 \x01(\x01\x12\x10\n\x08\x61\x63\x63uracy\x18\x05 \x01(\x01\x12\x15\n\rlearning_rate\x18\x06 \x01(\x01\x12\x19\n\x11images_per_second\x18\x07 \x01(\x01\x12\x13\n\x0b\x65ta_seconds\x18\x08 \x01(\x01\x12\x31\n\x05\x65xtra\x18\t \x03(\x0b\x32\".pretext.v1.StepMetrics.ExtraEntry\x1a,\n\nExtraEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\"\x8b\x02\n\x0c\x45pochMetrics\x12\r\n\x05\x65poch\x18\x01 \x01(\r\x12\x0e\n\x06\x65pochs\x18\x02 \x01(\r\x12\x12\n\ntrain_loss\x18\x03 \x01(\x01\x12\x16\n\x0etrain_accuracy\x18\x04 \x01(\x01\x12\x10\n\x08val_loss\x18\x05 \x01(\x01\x12\x14\n\x0cval_accuracy\x18\x06 \x01(\x01\x12\x15\n\rlearning_rate\x18\x07 \x01(\x01\x12\x0f\n\x07seconds\x18\x08 \x01(\x01\x12\x32\n\x05\x65xtra\x18\t \x03(\x0b\x32#.pretext.v1.EpochMetrics.ExtraEntry\x1a,\n\nExtraEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\"?\n\x07LogLine\x12#\n\x05level\x18\x01 \x01(\x0e\x32\x14.pretext.v1.LogLevel\x12\x0f\n\x07message\x18\x02 \x01(\t\"9\n\x0f\x43heckpointSaved\x12&\n\x08\x61rtifact\x18\x01 \x01(\x0b\x32\x14.pretext.v1.Artifact\"\x98\x01\n\x10\x44ownloadProgress\x12\x0f\n\x07\x64\x61taset\x18\x01 \x01(\t\x12\x0c\n\x04\x66ile\x18\x02 \x01(\t\x12\x12\n\nbytes_done\x18\x03 \x01(\x04\x12\x13\n\x0b\x62ytes_total\x18\x04 \x01(\x04\x12\x18\n\x10\x62ytes_per_second\x18\x05 \x01(\x01\x12\x13\n\x0b\x65ta_seconds\x18\x06 \x01(\x01\x12\r\n\x05phase\x18\x07 \x01(\t\"/\n\x0bStudyUpdate\x12 \n\x05study\x18\x01 \x01(\x0b\x32\x11.pretext.v1.Study\"\xa2\x03\n\x08RunEvent\x12\x0b\n\x03seq\x18\x01 \x01(\x04\x12\x0e\n\x06run_id\x18\x02 \x01(\t\x12\x14\n\x0ctime_unix_ms\x18\x03 \x01(\x03\x12(\n\x05state\x18\x04 \x01(\x0b\x32\x17.pretext.v1.StateChangeH\x00\x12\'\n\x04step\x18\x05 \x01(\x0b\x32\x17.pretext.v1.StepMetricsH\x00\x12)\n\x05\x65poch\x18\x06 \x01(\x0b\x32\x18.pretext.v1.EpochMetricsH\x00\x12\"\n\x03log\x18\x07 \x01(\x0b\x32\x13.pretext.v1.LogLineH\x00\x12\x31\n\ncheckpoint\x18\x08 \x01(\x0b\x32\x1b.pretext.v1.CheckpointSavedH\x00\x12\x30\n\x08\x64ownload\x18\t \x01(\x0b\x32\x1c.pretext.v1.DownloadProgressH\x00\x12\'\n\x06result\x18\n \x01(\x0b\x32\x15.pretext.v1.RunResultH\x00\x12(\n\x05study\x18\x0b \x01(\x0b\x32\x17.pretext.v1.StudyUpdateH\x00\x42\t\n\x07payload*w\n\x08LogLevel\x12\x19\n\x15LOG_LEVEL_UNSPECIFIED\x10\x00\x12\x13\n\x0fLOG_LEVEL_DEBUG\x10\x01\x12\x12\n\x0eLOG_LEVEL_INFO\x10\x02\x12\x12\n\x0eLOG_LEVEL_WARN\x10\x03\x12\x13\n\x0fLOG_LEVEL_ERROR\x10\x04\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16pretext/v1/event.proto\x12\npretext.v1\x1a\x19pretext/v1/datasets.proto\x1a\x14pretext/v1/run.proto\x1a\x16pretext/v1/study.proto\"d\n\x0bStateChange\x12\"\n\x04\x66rom\x18\x01 \x01(\x0e\x32\x14.pretext.v1.RunState\x12 \n\x02to\x18\x02 \x01(\x0e\x32\x14.pretext.v1.RunState\x12\x0f\n\x07message\x18\x03 \x01(\t\"\x87\x02\n\x0bStepMetrics\x12\r\n\x05\x65poch\x18\x01 \x01(\r\x12\x0c\n\x04step\x18\x02 \x01(\x04\x12\x13\n\x0btotal_steps\x18\x03 \x01(\x04\x12\x0c\n\x04loss\x18\x04 \x01(\x01\x12\x10\n\x08\x61\x63\x63uracy\x18\x05 \x01(\x01\x12\x15\n\rlearning_rate\x18\x06 \x01(\x01\x12\x19\n\x11images_per_second\x18\x07 \x01(\x01\x12\x13\n\x0b\x65ta_seconds\x18\x08 \x01(\x01\x12\x31\n\x05\x65xtra\x18\t \x03(\x0b\x32\".pretext.v1.StepMetrics.ExtraEntry\x1a,\n\nExtraEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\"\x8b\x02\n\x0c\x45pochMetrics\x12\r\n\x05\x65poch\x18\x01 \x01(\r\x12\x0e\n\x06\x65pochs\x18\x02 \x01(\r\x12\x12\n\ntrain_loss\x18\x03 \x01(\x01\x12\x16\n\x0etrain_accuracy\x18\x04 \x01(\x01\x12\x10\n\x08val_loss\x18\x05 \x01(\x01\x12\x14\n\x0cval_accuracy\x18\x06 \x01(\x01\x12\x15\n\rlearning_rate\x18\x07 \x01(\x01\x12\x0f\n\x07seconds\x18\x08 \x01(\x01\x12\x32\n\x05\x65xtra\x18\t \x03(\x0b\x32#.pretext.v1.EpochMetrics.ExtraEntry\x1a,\n\nExtraEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\"?\n\x07LogLine\x12#\n\x05level\x18\x01 \x01(\x0e\x32\x14.pretext.v1.LogLevel\x12\x0f\n\x07message\x18\x02 \x01(\t\"9\n\x0f\x43heckpointSaved\x12&\n\x08\x61rtifact\x18\x01 \x01(\x0b\x32\x14.pretext.v1.Artifact\"\x98\x01\n\x10\x44ownloadProgress\x12\x0f\n\x07\x64\x61taset\x18\x01 \x01(\t\x12\x0c\n\x04\x66ile\x18\x02 \x01(\t\x12\x12\n\nbytes_done\x18\x03 \x01(\x04\x12\x13\n\x0b\x62ytes_total\x18\x04 \x01(\x04\x12\x18\n\x10\x62ytes_per_second\x18\x05 \x01(\x01\x12\x13\n\x0b\x65ta_seconds\x18\x06 \x01(\x01\x12\r\n\x05phase\x18\x07 \x01(\t\"/\n\x0bStudyUpdate\x12 \n\x05study\x18\x01 \x01(\x0b\x32\x11.pretext.v1.Study\"\xdf\x03\n\x08RunEvent\x12\x0b\n\x03seq\x18\x01 \x01(\x04\x12\x0e\n\x06run_id\x18\x02 \x01(\t\x12\x14\n\x0ctime_unix_ms\x18\x03 \x01(\x03\x12(\n\x05state\x18\x04 \x01(\x0b\x32\x17.pretext.v1.StateChangeH\x00\x12\'\n\x04step\x18\x05 \x01(\x0b\x32\x17.pretext.v1.StepMetricsH\x00\x12)\n\x05\x65poch\x18\x06 \x01(\x0b\x32\x18.pretext.v1.EpochMetricsH\x00\x12\"\n\x03log\x18\x07 \x01(\x0b\x32\x13.pretext.v1.LogLineH\x00\x12\x31\n\ncheckpoint\x18\x08 \x01(\x0b\x32\x1b.pretext.v1.CheckpointSavedH\x00\x12\x30\n\x08\x64ownload\x18\t \x01(\x0b\x32\x1c.pretext.v1.DownloadProgressH\x00\x12\'\n\x06result\x18\n \x01(\x0b\x32\x15.pretext.v1.RunResultH\x00\x12(\n\x05study\x18\x0b \x01(\x0b\x32\x17.pretext.v1.StudyUpdateH\x00\x12;\n\x0e\x64\x61taset_import\x18\x1e \x01(\x0b\x32!.pretext.v1.DatasetImportProgressH\x00\x42\t\n\x07payload*w\n\x08LogLevel\x12\x19\n\x15LOG_LEVEL_UNSPECIFIED\x10\x00\x12\x13\n\x0fLOG_LEVEL_DEBUG\x10\x01\x12\x12\n\x0eLOG_LEVEL_INFO\x10\x02\x12\x12\n\x0eLOG_LEVEL_WARN\x10\x03\x12\x13\n\x0fLOG_LEVEL_ERROR\x10\x04\x62\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'pretext.v1.event_pb2', globals())
@@ -26,26 +27,26 @@ if _descriptor._USE_C_DESCRIPTORS == False:
   _STEPMETRICS_EXTRAENTRY._serialized_options = b'8\001'
   _EPOCHMETRICS_EXTRAENTRY._options = None
   _EPOCHMETRICS_EXTRAENTRY._serialized_options = b'8\001'
-  _LOGLEVEL._serialized_start=1471
-  _LOGLEVEL._serialized_end=1590
-  _STATECHANGE._serialized_start=84
-  _STATECHANGE._serialized_end=184
-  _STEPMETRICS._serialized_start=187
-  _STEPMETRICS._serialized_end=450
-  _STEPMETRICS_EXTRAENTRY._serialized_start=406
-  _STEPMETRICS_EXTRAENTRY._serialized_end=450
-  _EPOCHMETRICS._serialized_start=453
-  _EPOCHMETRICS._serialized_end=720
-  _EPOCHMETRICS_EXTRAENTRY._serialized_start=406
-  _EPOCHMETRICS_EXTRAENTRY._serialized_end=450
-  _LOGLINE._serialized_start=722
-  _LOGLINE._serialized_end=785
-  _CHECKPOINTSAVED._serialized_start=787
-  _CHECKPOINTSAVED._serialized_end=844
-  _DOWNLOADPROGRESS._serialized_start=847
-  _DOWNLOADPROGRESS._serialized_end=999
-  _STUDYUPDATE._serialized_start=1001
-  _STUDYUPDATE._serialized_end=1048
-  _RUNEVENT._serialized_start=1051
-  _RUNEVENT._serialized_end=1469
+  _LOGLEVEL._serialized_start=1559
+  _LOGLEVEL._serialized_end=1678
+  _STATECHANGE._serialized_start=111
+  _STATECHANGE._serialized_end=211
+  _STEPMETRICS._serialized_start=214
+  _STEPMETRICS._serialized_end=477
+  _STEPMETRICS_EXTRAENTRY._serialized_start=433
+  _STEPMETRICS_EXTRAENTRY._serialized_end=477
+  _EPOCHMETRICS._serialized_start=480
+  _EPOCHMETRICS._serialized_end=747
+  _EPOCHMETRICS_EXTRAENTRY._serialized_start=433
+  _EPOCHMETRICS_EXTRAENTRY._serialized_end=477
+  _LOGLINE._serialized_start=749
+  _LOGLINE._serialized_end=812
+  _CHECKPOINTSAVED._serialized_start=814
+  _CHECKPOINTSAVED._serialized_end=871
+  _DOWNLOADPROGRESS._serialized_start=874
+  _DOWNLOADPROGRESS._serialized_end=1026
+  _STUDYUPDATE._serialized_start=1028
+  _STUDYUPDATE._serialized_end=1075
+  _RUNEVENT._serialized_start=1078
+  _RUNEVENT._serialized_end=1557
 # @@protoc_insertion_point(module_scope)

@@ -1,3 +1,4 @@
+from . import datasets_pb2 as _datasets_pb2
 from . import run_pb2 as _run_pb2
 from . import study_pb2 as _study_pb2
 from google.protobuf.internal import containers as _containers
@@ -75,8 +76,9 @@ class LogLine(_message.Message):
     def __init__(self, level: _Optional[_Union[LogLevel, str]] = ..., message: _Optional[str] = ...) -> None: ...
 
 class RunEvent(_message.Message):
-    __slots__ = ["checkpoint", "download", "epoch", "log", "result", "run_id", "seq", "state", "step", "study", "time_unix_ms"]
+    __slots__ = ["checkpoint", "dataset_import", "download", "epoch", "log", "result", "run_id", "seq", "state", "step", "study", "time_unix_ms"]
     CHECKPOINT_FIELD_NUMBER: _ClassVar[int]
+    DATASET_IMPORT_FIELD_NUMBER: _ClassVar[int]
     DOWNLOAD_FIELD_NUMBER: _ClassVar[int]
     EPOCH_FIELD_NUMBER: _ClassVar[int]
     LOG_FIELD_NUMBER: _ClassVar[int]
@@ -88,6 +90,7 @@ class RunEvent(_message.Message):
     STUDY_FIELD_NUMBER: _ClassVar[int]
     TIME_UNIX_MS_FIELD_NUMBER: _ClassVar[int]
     checkpoint: CheckpointSaved
+    dataset_import: _datasets_pb2.DatasetImportProgress
     download: DownloadProgress
     epoch: EpochMetrics
     log: LogLine
@@ -98,7 +101,7 @@ class RunEvent(_message.Message):
     step: StepMetrics
     study: StudyUpdate
     time_unix_ms: int
-    def __init__(self, seq: _Optional[int] = ..., run_id: _Optional[str] = ..., time_unix_ms: _Optional[int] = ..., state: _Optional[_Union[StateChange, _Mapping]] = ..., step: _Optional[_Union[StepMetrics, _Mapping]] = ..., epoch: _Optional[_Union[EpochMetrics, _Mapping]] = ..., log: _Optional[_Union[LogLine, _Mapping]] = ..., checkpoint: _Optional[_Union[CheckpointSaved, _Mapping]] = ..., download: _Optional[_Union[DownloadProgress, _Mapping]] = ..., result: _Optional[_Union[_run_pb2.RunResult, _Mapping]] = ..., study: _Optional[_Union[StudyUpdate, _Mapping]] = ...) -> None: ...
+    def __init__(self, seq: _Optional[int] = ..., run_id: _Optional[str] = ..., time_unix_ms: _Optional[int] = ..., state: _Optional[_Union[StateChange, _Mapping]] = ..., step: _Optional[_Union[StepMetrics, _Mapping]] = ..., epoch: _Optional[_Union[EpochMetrics, _Mapping]] = ..., log: _Optional[_Union[LogLine, _Mapping]] = ..., checkpoint: _Optional[_Union[CheckpointSaved, _Mapping]] = ..., download: _Optional[_Union[DownloadProgress, _Mapping]] = ..., result: _Optional[_Union[_run_pb2.RunResult, _Mapping]] = ..., study: _Optional[_Union[StudyUpdate, _Mapping]] = ..., dataset_import: _Optional[_Union[_datasets_pb2.DatasetImportProgress, _Mapping]] = ...) -> None: ...
 
 class StateChange(_message.Message):
     __slots__ = ["message", "to"]

@@ -1,3 +1,4 @@
+from . import datasets_pb2 as _datasets_pb2
 from . import event_pb2 as _event_pb2
 from . import models_pb2 as _models_pb2
 from . import run_pb2 as _run_pb2

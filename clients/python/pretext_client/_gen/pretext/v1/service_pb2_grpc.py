@@ -2,6 +2,7 @@
 """Client and server classes corresponding to protobuf-defined services."""
 import grpc
 
+from . import datasets_pb2 as pretext_dot_v1_dot_datasets__pb2
 from . import service_pb2 as pretext_dot_v1_dot_service__pb2
 
 
@@ -100,6 +101,36 @@ class PretextServiceStub(object):
                 '/pretext.v1.PretextService/Predict',
                 request_serializer=pretext_dot_v1_dot_service__pb2.PredictRequest.SerializeToString,
                 response_deserializer=pretext_dot_v1_dot_service__pb2.PredictResponse.FromString,
+                )
+        self.ImportDataset = channel.unary_unary(
+                '/pretext.v1.PretextService/ImportDataset',
+                request_serializer=pretext_dot_v1_dot_datasets__pb2.ImportDatasetRequest.SerializeToString,
+                response_deserializer=pretext_dot_v1_dot_datasets__pb2.ImportDatasetResponse.FromString,
+                )
+        self.UploadDataset = channel.stream_unary(
+                '/pretext.v1.PretextService/UploadDataset',
+                request_serializer=pretext_dot_v1_dot_datasets__pb2.UploadDatasetRequest.SerializeToString,
+                response_deserializer=pretext_dot_v1_dot_datasets__pb2.UploadDatasetResponse.FromString,
+                )
+        self.UploadStatus = channel.unary_unary(
+                '/pretext.v1.PretextService/UploadStatus',
+                request_serializer=pretext_dot_v1_dot_datasets__pb2.UploadStatusRequest.SerializeToString,
+                response_deserializer=pretext_dot_v1_dot_datasets__pb2.UploadStatusResponse.FromString,
+                )
+        self.ListDatasets = channel.unary_unary(
+                '/pretext.v1.PretextService/ListDatasets',
+                request_serializer=pretext_dot_v1_dot_datasets__pb2.ListDatasetsRequest.SerializeToString,
+                response_deserializer=pretext_dot_v1_dot_datasets__pb2.ListDatasetsResponse.FromString,
+                )
+        self.GetDataset = channel.unary_unary(
+                '/pretext.v1.PretextService/GetDataset',
+                request_serializer=pretext_dot_v1_dot_datasets__pb2.GetDatasetRequest.SerializeToString,
+                response_deserializer=pretext_dot_v1_dot_datasets__pb2.GetDatasetResponse.FromString,
+                )
+        self.DeleteDataset = channel.unary_unary(
+                '/pretext.v1.PretextService/DeleteDataset',
+                request_serializer=pretext_dot_v1_dot_datasets__pb2.DeleteDatasetRequest.SerializeToString,
+                response_deserializer=pretext_dot_v1_dot_datasets__pb2.DeleteDatasetResponse.FromString,
                 )
 
 
@@ -228,6 +259,48 @@ class PretextServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ImportDataset(self, request, context):
+        """Imports a folder under one of the daemon's --import-root directories as a dataset.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UploadDataset(self, request_iterator, context):
+        """Uploads a tar of a folder and imports it; resumable (see UploadStatus), SHA-256 checked.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UploadStatus(self, request, context):
+        """How many bytes of an interrupted upload the daemon holds.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListDatasets(self, request, context):
+        """Lists imported datasets.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetDataset(self, request, context):
+        """Returns one imported dataset with every skipped file.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteDataset(self, request, context):
+        """Deletes an imported dataset (refused while a queued or running run uses it).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PretextServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -315,6 +388,36 @@ def add_PretextServiceServicer_to_server(servicer, server):
                     servicer.Predict,
                     request_deserializer=pretext_dot_v1_dot_service__pb2.PredictRequest.FromString,
                     response_serializer=pretext_dot_v1_dot_service__pb2.PredictResponse.SerializeToString,
+            ),
+            'ImportDataset': grpc.unary_unary_rpc_method_handler(
+                    servicer.ImportDataset,
+                    request_deserializer=pretext_dot_v1_dot_datasets__pb2.ImportDatasetRequest.FromString,
+                    response_serializer=pretext_dot_v1_dot_datasets__pb2.ImportDatasetResponse.SerializeToString,
+            ),
+            'UploadDataset': grpc.stream_unary_rpc_method_handler(
+                    servicer.UploadDataset,
+                    request_deserializer=pretext_dot_v1_dot_datasets__pb2.UploadDatasetRequest.FromString,
+                    response_serializer=pretext_dot_v1_dot_datasets__pb2.UploadDatasetResponse.SerializeToString,
+            ),
+            'UploadStatus': grpc.unary_unary_rpc_method_handler(
+                    servicer.UploadStatus,
+                    request_deserializer=pretext_dot_v1_dot_datasets__pb2.UploadStatusRequest.FromString,
+                    response_serializer=pretext_dot_v1_dot_datasets__pb2.UploadStatusResponse.SerializeToString,
+            ),
+            'ListDatasets': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListDatasets,
+                    request_deserializer=pretext_dot_v1_dot_datasets__pb2.ListDatasetsRequest.FromString,
+                    response_serializer=pretext_dot_v1_dot_datasets__pb2.ListDatasetsResponse.SerializeToString,
+            ),
+            'GetDataset': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetDataset,
+                    request_deserializer=pretext_dot_v1_dot_datasets__pb2.GetDatasetRequest.FromString,
+                    response_serializer=pretext_dot_v1_dot_datasets__pb2.GetDatasetResponse.SerializeToString,
+            ),
+            'DeleteDataset': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteDataset,
+                    request_deserializer=pretext_dot_v1_dot_datasets__pb2.DeleteDatasetRequest.FromString,
+                    response_serializer=pretext_dot_v1_dot_datasets__pb2.DeleteDatasetResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -614,5 +717,107 @@ class PretextService(object):
         return grpc.experimental.unary_unary(request, target, '/pretext.v1.PretextService/Predict',
             pretext_dot_v1_dot_service__pb2.PredictRequest.SerializeToString,
             pretext_dot_v1_dot_service__pb2.PredictResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def ImportDataset(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/pretext.v1.PretextService/ImportDataset',
+            pretext_dot_v1_dot_datasets__pb2.ImportDatasetRequest.SerializeToString,
+            pretext_dot_v1_dot_datasets__pb2.ImportDatasetResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def UploadDataset(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_unary(request_iterator, target, '/pretext.v1.PretextService/UploadDataset',
+            pretext_dot_v1_dot_datasets__pb2.UploadDatasetRequest.SerializeToString,
+            pretext_dot_v1_dot_datasets__pb2.UploadDatasetResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def UploadStatus(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/pretext.v1.PretextService/UploadStatus',
+            pretext_dot_v1_dot_datasets__pb2.UploadStatusRequest.SerializeToString,
+            pretext_dot_v1_dot_datasets__pb2.UploadStatusResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def ListDatasets(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/pretext.v1.PretextService/ListDatasets',
+            pretext_dot_v1_dot_datasets__pb2.ListDatasetsRequest.SerializeToString,
+            pretext_dot_v1_dot_datasets__pb2.ListDatasetsResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def GetDataset(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/pretext.v1.PretextService/GetDataset',
+            pretext_dot_v1_dot_datasets__pb2.GetDatasetRequest.SerializeToString,
+            pretext_dot_v1_dot_datasets__pb2.GetDatasetResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def DeleteDataset(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/pretext.v1.PretextService/DeleteDataset',
+            pretext_dot_v1_dot_datasets__pb2.DeleteDatasetRequest.SerializeToString,
+            pretext_dot_v1_dot_datasets__pb2.DeleteDatasetResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
