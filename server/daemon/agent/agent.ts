@@ -77,6 +77,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     return m;
   };
   const lockDuration = opts.lockDurationMs ?? 30_000;
+  const instance = randomBytes(8).toString('hex');
   const active = new Map<string, RemoteAttempt>();
   let closing = false;
 
@@ -125,6 +126,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
               host: os.hostname(),
               backend: opts.backend,
               codeRevision: codeRevision(),
+              instance,
             },
             md(),
             (err, res) => (err ? reject(err) : resolve(res)),

@@ -363,6 +363,11 @@ export class Coordinator implements RemoteDispatch {
         status.FAILED_PRECONDITION,
         `run ${run.id} is pinned to backend ${pinned}, this agent runs ${req.backend}`,
       );
+    // The same agent process asking again (its answer was lost to a coordinator restart): the
+    // attempt it already owns, unchanged.
+    if (redelivered && cur && req.instance && cur.agentInstance === req.instance) {
+      return this.answer(reg.get(run.id)!, cur.attempt, pinned || req.backend);
+    }
     if (redelivered && cur) {
       this.fence(run.id, `agent ${cur.agentId} on ${cur.host} lost its lease on the run`);
       reg.transition(run.id, RunState.RUN_STATE_INTERRUPTED, {
@@ -380,22 +385,8 @@ export class Coordinator implements RemoteDispatch {
       }
     }
     const latest = reg.get(run.id)!;
-    const checkpoints: CheckpointBlob[] = [];
-    if (latest.attempts > 0) {
-      for (const name of ['last', 'best']) {
-        const b = this.blobOf(latest, name);
-        if (b) checkpoints.push(b);
-      }
-    }
-    const parent = latest.parentRunId ? reg.get(latest.parentRunId) : undefined;
-    const parentCheckpoints: CheckpointBlob[] = [];
-    if (parent) {
-      for (const name of ['best', 'last']) {
-        const b = this.blobOf(parent, name);
-        if (b) parentCheckpoints.push(b);
-      }
-    }
-    const resumedAfter = checkpoints.find((c) => c.name === 'last')?.epoch ?? 0;
+    const last = latest.attempts > 0 ? this.blobOf(latest, 'last') : undefined;
+    const resumedAfter = last?.epoch ?? 0;
     const attempt = latest.attempts + 1;
     const moved = reg.transition(run.id, RunState.RUN_STATE_RUNNING, {
       from: [RunState.RUN_STATE_QUEUED, RunState.RUN_STATE_INTERRUPTED],
@@ -406,6 +397,7 @@ export class Coordinator implements RemoteDispatch {
       place: {
         host: req.host,
         agentId: req.agentId,
+        agentInstance: req.instance,
         backend: pinned || req.backend,
         codeRevision: req.codeRevision,
         jobAttempt: req.jobAttempt,
@@ -420,12 +412,34 @@ export class Coordinator implements RemoteDispatch {
       host: req.host,
       resumedAfter,
     });
+    return this.answer(reg.get(run.id)!, attempt, pinned || req.backend);
+  }
+
+  /** What an agent needs to run `attempt` of `run`: config, checkpoints to resume from, parent. */
+  private answer(run: Run, attempt: number, backend: string): BeginAttemptResponse {
+    const reg = this.opts.registry;
+    const resume = attempt > 1;
+    const checkpoints: CheckpointBlob[] = [];
+    if (resume) {
+      for (const name of ['last', 'best']) {
+        const b = this.blobOf(run, name);
+        if (b) checkpoints.push(b);
+      }
+    }
+    const parent = run.parentRunId ? reg.get(run.parentRunId) : undefined;
+    const parentCheckpoints: CheckpointBlob[] = [];
+    if (parent) {
+      for (const name of ['best', 'last']) {
+        const b = this.blobOf(parent, name);
+        if (b) parentCheckpoints.push(b);
+      }
+    }
     return {
       attempt,
-      run: reg.get(run.id),
-      backend: pinned || req.backend,
+      run,
+      backend,
       checkpoints,
-      resume: latest.attempts > 0,
+      resume,
       loggedEpochs: [...reg.loggedEpochs(run.id)],
       parent,
       parentCheckpoints,

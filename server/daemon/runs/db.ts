@@ -99,6 +99,7 @@ const MIGRATIONS: Record<number, string> = {
       attempt INTEGER NOT NULL,
       job_attempt INTEGER NOT NULL DEFAULT 0,
       agent_id TEXT NOT NULL DEFAULT '',
+      agent_instance TEXT NOT NULL DEFAULT '',
       host TEXT NOT NULL DEFAULT '',
       backend TEXT NOT NULL DEFAULT '',
       code_revision TEXT NOT NULL DEFAULT '',

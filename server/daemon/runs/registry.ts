@@ -94,6 +94,8 @@ export interface NewRun {
 export interface AttemptPlace {
   host?: string;
   agentId?: string;
+  /** The agent process (random per start): tells a retried BeginAttempt from a re-delivery. */
+  agentInstance?: string;
   backend?: string;
   codeRevision?: string;
   jobAttempt?: number;
@@ -104,6 +106,7 @@ interface AttemptRow {
   attempt: number;
   job_attempt: number;
   agent_id: string;
+  agent_instance: string;
   host: string;
   backend: string;
   code_revision: string;
@@ -352,14 +355,15 @@ export class RunRegistry {
         const p = opts.place ?? {};
         this.db
           .prepare(
-            `INSERT OR REPLACE INTO attempts (run_id, attempt, job_attempt, agent_id, host, backend, code_revision,
-               started_ms, resumed_after_epoch) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+            `INSERT OR REPLACE INTO attempts (run_id, attempt, job_attempt, agent_id, agent_instance, host, backend,
+               code_revision, started_ms, resumed_after_epoch) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
           )
           .run(
             id,
             row.attempts + 1,
             p.jobAttempt ?? 0,
             p.agentId ?? '',
+            p.agentInstance ?? '',
             p.host ?? os.hostname(),
             p.backend ?? '',
             p.codeRevision ?? codeRevision(),
@@ -401,6 +405,7 @@ export class RunRegistry {
         attempt: number;
         jobAttempt: number;
         agentId: string;
+        agentInstance: string;
         host: string;
         backend: string;
         lastAgentSeq: number;
@@ -415,6 +420,7 @@ export class RunRegistry {
           attempt: r.attempt,
           jobAttempt: r.job_attempt,
           agentId: r.agent_id,
+          agentInstance: r.agent_instance,
           host: r.host,
           backend: r.backend,
           lastAgentSeq: r.last_agent_seq,

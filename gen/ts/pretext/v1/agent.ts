@@ -66,6 +66,8 @@ export interface BeginAttemptRequest {
   /** The backend this agent trains on. */
   backend: string;
   codeRevision: string;
+  /** Random per agent process: a retried BeginAttempt (its answer was lost) gets the same attempt. */
+  instance: string;
 }
 
 export interface BeginAttemptResponse {
@@ -561,7 +563,7 @@ export const CheckpointBlob: MessageFns<CheckpointBlob> = {
 };
 
 function createBaseBeginAttemptRequest(): BeginAttemptRequest {
-  return { runId: "", jobAttempt: 0, agentId: "", host: "", backend: "", codeRevision: "" };
+  return { runId: "", jobAttempt: 0, agentId: "", host: "", backend: "", codeRevision: "", instance: "" };
 }
 
 export const BeginAttemptRequest: MessageFns<BeginAttemptRequest> = {
@@ -583,6 +585,9 @@ export const BeginAttemptRequest: MessageFns<BeginAttemptRequest> = {
     }
     if (message.codeRevision !== "") {
       writer.uint32(50).string(message.codeRevision);
+    }
+    if (message.instance !== "") {
+      writer.uint32(58).string(message.instance);
     }
     return writer;
   },
@@ -648,6 +653,14 @@ export const BeginAttemptRequest: MessageFns<BeginAttemptRequest> = {
             message.codeRevision = reader.string();
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.instance = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -684,6 +697,7 @@ export const BeginAttemptRequest: MessageFns<BeginAttemptRequest> = {
         : isSet(object.code_revision)
         ? globalThis.String(object.code_revision)
         : "",
+      instance: isSet(object.instance) ? globalThis.String(object.instance) : "",
     };
   },
 
@@ -707,6 +721,9 @@ export const BeginAttemptRequest: MessageFns<BeginAttemptRequest> = {
     if (message.codeRevision !== "") {
       obj.codeRevision = message.codeRevision;
     }
+    if (message.instance !== "") {
+      obj.instance = message.instance;
+    }
     return obj;
   },
 
@@ -721,6 +738,7 @@ export const BeginAttemptRequest: MessageFns<BeginAttemptRequest> = {
     message.host = object.host ?? "";
     message.backend = object.backend ?? "";
     message.codeRevision = object.codeRevision ?? "";
+    message.instance = object.instance ?? "";
     return message;
   },
 };

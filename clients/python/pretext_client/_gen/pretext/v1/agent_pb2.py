@@ -15,7 +15,7 @@ from . import event_pb2 as pretext_dot_v1_dot_event__pb2
 from . import run_pb2 as pretext_dot_v1_dot_run__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16pretext/v1/agent.proto\x12\npretext.v1\x1a\x16pretext/v1/event.proto\x1a\x14pretext/v1/run.proto\"\x8d\x01\n\x14RegisterAgentRequest\x12\x10\n\x08\x61gent_id\x18\x01 \x01(\t\x12\x0c\n\x04host\x18\x02 \x01(\t\x12\r\n\x05slots\x18\x03 \x01(\r\x12\x10\n\x08\x62\x61\x63kends\x18\x04 \x03(\t\x12\x0c\n\x04\x62usy\x18\x05 \x01(\r\x12\x0f\n\x07version\x18\x06 \x01(\t\x12\x15\n\rcode_revision\x18\x07 \x01(\t\"D\n\x15RegisterAgentResponse\x12\x15\n\rcode_revision\x18\x01 \x01(\t\x12\x14\n\x0cheartbeat_ms\x18\x02 \x01(\r\"K\n\x0e\x43heckpointBlob\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05\x65poch\x18\x02 \x01(\r\x12\x0e\n\x06sha256\x18\x03 \x01(\t\x12\x0c\n\x04size\x18\x04 \x01(\x04\"\x82\x01\n\x13\x42\x65ginAttemptRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x13\n\x0bjob_attempt\x18\x02 \x01(\r\x12\x10\n\x08\x61gent_id\x18\x03 \x01(\t\x12\x0c\n\x04host\x18\x04 \x01(\t\x12\x0f\n\x07\x62\x61\x63kend\x18\x05 \x01(\t\x12\x15\n\rcode_revision\x18\x06 \x01(\t\"\x87\x02\n\x14\x42\x65ginAttemptResponse\x12\x0f\n\x07\x61ttempt\x18\x01 \x01(\r\x12\x1c\n\x03run\x18\x02 \x01(\x0b\x32\x0f.pretext.v1.Run\x12\x0f\n\x07\x62\x61\x63kend\x18\x03 \x01(\t\x12/\n\x0b\x63heckpoints\x18\x04 \x03(\x0b\x32\x1a.pretext.v1.CheckpointBlob\x12\x0e\n\x06resume\x18\x05 \x01(\x08\x12\x15\n\rlogged_epochs\x18\x06 \x03(\r\x12\x1f\n\x06parent\x18\x07 \x01(\x0b\x32\x0f.pretext.v1.Run\x12\x36\n\x12parent_checkpoints\x18\x08 \x03(\x0b\x32\x1a.pretext.v1.CheckpointBlob\"\xc2\x01\n\x0b\x41ttemptItem\x12\x11\n\tagent_seq\x18\x01 \x01(\x04\x12%\n\x05\x65vent\x18\x02 \x01(\x0b\x32\x14.pretext.v1.RunEventH\x00\x12\'\n\x04meta\x18\x03 \x01(\x0b\x32\x17.pretext.v1.AttemptMetaH\x00\x12-\n\x07outcome\x18\x04 \x01(\x0b\x32\x1a.pretext.v1.AttemptOutcomeH\x00\x12\x19\n\x11\x63heckpoint_sha256\x18\x05 \x01(\tB\x06\n\x04item\"M\n\x0b\x41ttemptMeta\x12\x0f\n\x07\x62\x61\x63kend\x18\x01 \x01(\t\x12\x16\n\x0e\x62\x61\x63kend_detail\x18\x02 \x01(\t\x12\x15\n\rdata_checksum\x18\x03 \x01(\t\"T\n\x0e\x41ttemptOutcome\x12\x0c\n\x04type\x18\x01 \x01(\t\x12%\n\x06result\x18\x02 \x01(\x0b\x32\x15.pretext.v1.RunResult\x12\r\n\x05\x65rror\x18\x03 \x01(\t\"A\n\x0c\x41ttemptHello\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x0f\n\x07\x61ttempt\x18\x02 \x01(\r\x12\x10\n\x08\x61gent_id\x18\x03 \x01(\t\"o\n\x0e\x41ttemptRequest\x12)\n\x05hello\x18\x01 \x01(\x0b\x32\x18.pretext.v1.AttemptHelloH\x00\x12\'\n\x04item\x18\x02 \x01(\x0b\x32\x17.pretext.v1.AttemptItemH\x00\x42\t\n\x07message\"U\n\x0f\x41ttemptResponse\x12\x13\n\tacked_seq\x18\x01 \x01(\x04H\x00\x12\x10\n\x06\x63\x61ncel\x18\x02 \x01(\x08H\x00\x12\x10\n\x06\x66\x65nced\x18\x03 \x01(\tH\x00\x42\t\n\x07message\"!\n\x0fStatBlobRequest\x12\x0e\n\x06sha256\x18\x01 \x01(\t\"8\n\x10StatBlobResponse\x12\x10\n\x08\x63omplete\x18\x01 \x01(\x08\x12\x12\n\nhave_bytes\x18\x02 \x01(\x04\"O\n\x11UploadBlobRequest\x12\x0e\n\x06sha256\x18\x01 \x01(\t\x12\x0c\n\x04size\x18\x02 \x01(\x04\x12\x0e\n\x06offset\x18\x03 \x01(\x04\x12\x0c\n\x04\x64\x61ta\x18\x04 \x01(\x0c\":\n\x12UploadBlobResponse\x12\x10\n\x08\x63omplete\x18\x01 \x01(\x08\x12\x12\n\nhave_bytes\x18\x02 \x01(\x04\"5\n\x13\x44ownloadBlobRequest\x12\x0e\n\x06sha256\x18\x01 \x01(\t\x12\x0e\n\x06offset\x18\x02 \x01(\x04\"B\n\x14\x44ownloadBlobResponse\x12\x0e\n\x06offset\x18\x01 \x01(\x04\x12\x0c\n\x04\x64\x61ta\x18\x02 \x01(\x0c\x12\x0c\n\x04size\x18\x03 \x01(\x04\x32\xea\x03\n\x0c\x41gentService\x12T\n\rRegisterAgent\x12 .pretext.v1.RegisterAgentRequest\x1a!.pretext.v1.RegisterAgentResponse\x12Q\n\x0c\x42\x65ginAttempt\x12\x1f.pretext.v1.BeginAttemptRequest\x1a .pretext.v1.BeginAttemptResponse\x12\x46\n\x07\x41ttempt\x12\x1a.pretext.v1.AttemptRequest\x1a\x1b.pretext.v1.AttemptResponse(\x01\x30\x01\x12\x45\n\x08StatBlob\x12\x1b.pretext.v1.StatBlobRequest\x1a\x1c.pretext.v1.StatBlobResponse\x12M\n\nUploadBlob\x12\x1d.pretext.v1.UploadBlobRequest\x1a\x1e.pretext.v1.UploadBlobResponse(\x01\x12S\n\x0c\x44ownloadBlob\x12\x1f.pretext.v1.DownloadBlobRequest\x1a .pretext.v1.DownloadBlobResponse0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16pretext/v1/agent.proto\x12\npretext.v1\x1a\x16pretext/v1/event.proto\x1a\x14pretext/v1/run.proto\"\x8d\x01\n\x14RegisterAgentRequest\x12\x10\n\x08\x61gent_id\x18\x01 \x01(\t\x12\x0c\n\x04host\x18\x02 \x01(\t\x12\r\n\x05slots\x18\x03 \x01(\r\x12\x10\n\x08\x62\x61\x63kends\x18\x04 \x03(\t\x12\x0c\n\x04\x62usy\x18\x05 \x01(\r\x12\x0f\n\x07version\x18\x06 \x01(\t\x12\x15\n\rcode_revision\x18\x07 \x01(\t\"D\n\x15RegisterAgentResponse\x12\x15\n\rcode_revision\x18\x01 \x01(\t\x12\x14\n\x0cheartbeat_ms\x18\x02 \x01(\r\"K\n\x0e\x43heckpointBlob\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05\x65poch\x18\x02 \x01(\r\x12\x0e\n\x06sha256\x18\x03 \x01(\t\x12\x0c\n\x04size\x18\x04 \x01(\x04\"\x94\x01\n\x13\x42\x65ginAttemptRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x13\n\x0bjob_attempt\x18\x02 \x01(\r\x12\x10\n\x08\x61gent_id\x18\x03 \x01(\t\x12\x0c\n\x04host\x18\x04 \x01(\t\x12\x0f\n\x07\x62\x61\x63kend\x18\x05 \x01(\t\x12\x15\n\rcode_revision\x18\x06 \x01(\t\x12\x10\n\x08instance\x18\x07 \x01(\t\"\x87\x02\n\x14\x42\x65ginAttemptResponse\x12\x0f\n\x07\x61ttempt\x18\x01 \x01(\r\x12\x1c\n\x03run\x18\x02 \x01(\x0b\x32\x0f.pretext.v1.Run\x12\x0f\n\x07\x62\x61\x63kend\x18\x03 \x01(\t\x12/\n\x0b\x63heckpoints\x18\x04 \x03(\x0b\x32\x1a.pretext.v1.CheckpointBlob\x12\x0e\n\x06resume\x18\x05 \x01(\x08\x12\x15\n\rlogged_epochs\x18\x06 \x03(\r\x12\x1f\n\x06parent\x18\x07 \x01(\x0b\x32\x0f.pretext.v1.Run\x12\x36\n\x12parent_checkpoints\x18\x08 \x03(\x0b\x32\x1a.pretext.v1.CheckpointBlob\"\xc2\x01\n\x0b\x41ttemptItem\x12\x11\n\tagent_seq\x18\x01 \x01(\x04\x12%\n\x05\x65vent\x18\x02 \x01(\x0b\x32\x14.pretext.v1.RunEventH\x00\x12\'\n\x04meta\x18\x03 \x01(\x0b\x32\x17.pretext.v1.AttemptMetaH\x00\x12-\n\x07outcome\x18\x04 \x01(\x0b\x32\x1a.pretext.v1.AttemptOutcomeH\x00\x12\x19\n\x11\x63heckpoint_sha256\x18\x05 \x01(\tB\x06\n\x04item\"M\n\x0b\x41ttemptMeta\x12\x0f\n\x07\x62\x61\x63kend\x18\x01 \x01(\t\x12\x16\n\x0e\x62\x61\x63kend_detail\x18\x02 \x01(\t\x12\x15\n\rdata_checksum\x18\x03 \x01(\t\"T\n\x0e\x41ttemptOutcome\x12\x0c\n\x04type\x18\x01 \x01(\t\x12%\n\x06result\x18\x02 \x01(\x0b\x32\x15.pretext.v1.RunResult\x12\r\n\x05\x65rror\x18\x03 \x01(\t\"A\n\x0c\x41ttemptHello\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x0f\n\x07\x61ttempt\x18\x02 \x01(\r\x12\x10\n\x08\x61gent_id\x18\x03 \x01(\t\"o\n\x0e\x41ttemptRequest\x12)\n\x05hello\x18\x01 \x01(\x0b\x32\x18.pretext.v1.AttemptHelloH\x00\x12\'\n\x04item\x18\x02 \x01(\x0b\x32\x17.pretext.v1.AttemptItemH\x00\x42\t\n\x07message\"U\n\x0f\x41ttemptResponse\x12\x13\n\tacked_seq\x18\x01 \x01(\x04H\x00\x12\x10\n\x06\x63\x61ncel\x18\x02 \x01(\x08H\x00\x12\x10\n\x06\x66\x65nced\x18\x03 \x01(\tH\x00\x42\t\n\x07message\"!\n\x0fStatBlobRequest\x12\x0e\n\x06sha256\x18\x01 \x01(\t\"8\n\x10StatBlobResponse\x12\x10\n\x08\x63omplete\x18\x01 \x01(\x08\x12\x12\n\nhave_bytes\x18\x02 \x01(\x04\"O\n\x11UploadBlobRequest\x12\x0e\n\x06sha256\x18\x01 \x01(\t\x12\x0c\n\x04size\x18\x02 \x01(\x04\x12\x0e\n\x06offset\x18\x03 \x01(\x04\x12\x0c\n\x04\x64\x61ta\x18\x04 \x01(\x0c\":\n\x12UploadBlobResponse\x12\x10\n\x08\x63omplete\x18\x01 \x01(\x08\x12\x12\n\nhave_bytes\x18\x02 \x01(\x04\"5\n\x13\x44ownloadBlobRequest\x12\x0e\n\x06sha256\x18\x01 \x01(\t\x12\x0e\n\x06offset\x18\x02 \x01(\x04\"B\n\x14\x44ownloadBlobResponse\x12\x0e\n\x06offset\x18\x01 \x01(\x04\x12\x0c\n\x04\x64\x61ta\x18\x02 \x01(\x0c\x12\x0c\n\x04size\x18\x03 \x01(\x04\x32\xea\x03\n\x0c\x41gentService\x12T\n\rRegisterAgent\x12 .pretext.v1.RegisterAgentRequest\x1a!.pretext.v1.RegisterAgentResponse\x12Q\n\x0c\x42\x65ginAttempt\x12\x1f.pretext.v1.BeginAttemptRequest\x1a .pretext.v1.BeginAttemptResponse\x12\x46\n\x07\x41ttempt\x12\x1a.pretext.v1.AttemptRequest\x1a\x1b.pretext.v1.AttemptResponse(\x01\x30\x01\x12\x45\n\x08StatBlob\x12\x1b.pretext.v1.StatBlobRequest\x1a\x1c.pretext.v1.StatBlobResponse\x12M\n\nUploadBlob\x12\x1d.pretext.v1.UploadBlobRequest\x1a\x1e.pretext.v1.UploadBlobResponse(\x01\x12S\n\x0c\x44ownloadBlob\x12\x1f.pretext.v1.DownloadBlobRequest\x1a .pretext.v1.DownloadBlobResponse0\x01\x62\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'pretext.v1.agent_pb2', globals())
@@ -29,33 +29,33 @@ if _descriptor._USE_C_DESCRIPTORS == False:
   _CHECKPOINTBLOB._serialized_start=298
   _CHECKPOINTBLOB._serialized_end=373
   _BEGINATTEMPTREQUEST._serialized_start=376
-  _BEGINATTEMPTREQUEST._serialized_end=506
-  _BEGINATTEMPTRESPONSE._serialized_start=509
-  _BEGINATTEMPTRESPONSE._serialized_end=772
-  _ATTEMPTITEM._serialized_start=775
-  _ATTEMPTITEM._serialized_end=969
-  _ATTEMPTMETA._serialized_start=971
-  _ATTEMPTMETA._serialized_end=1048
-  _ATTEMPTOUTCOME._serialized_start=1050
-  _ATTEMPTOUTCOME._serialized_end=1134
-  _ATTEMPTHELLO._serialized_start=1136
-  _ATTEMPTHELLO._serialized_end=1201
-  _ATTEMPTREQUEST._serialized_start=1203
-  _ATTEMPTREQUEST._serialized_end=1314
-  _ATTEMPTRESPONSE._serialized_start=1316
-  _ATTEMPTRESPONSE._serialized_end=1401
-  _STATBLOBREQUEST._serialized_start=1403
-  _STATBLOBREQUEST._serialized_end=1436
-  _STATBLOBRESPONSE._serialized_start=1438
-  _STATBLOBRESPONSE._serialized_end=1494
-  _UPLOADBLOBREQUEST._serialized_start=1496
-  _UPLOADBLOBREQUEST._serialized_end=1575
-  _UPLOADBLOBRESPONSE._serialized_start=1577
-  _UPLOADBLOBRESPONSE._serialized_end=1635
-  _DOWNLOADBLOBREQUEST._serialized_start=1637
-  _DOWNLOADBLOBREQUEST._serialized_end=1690
-  _DOWNLOADBLOBRESPONSE._serialized_start=1692
-  _DOWNLOADBLOBRESPONSE._serialized_end=1758
-  _AGENTSERVICE._serialized_start=1761
-  _AGENTSERVICE._serialized_end=2251
+  _BEGINATTEMPTREQUEST._serialized_end=524
+  _BEGINATTEMPTRESPONSE._serialized_start=527
+  _BEGINATTEMPTRESPONSE._serialized_end=790
+  _ATTEMPTITEM._serialized_start=793
+  _ATTEMPTITEM._serialized_end=987
+  _ATTEMPTMETA._serialized_start=989
+  _ATTEMPTMETA._serialized_end=1066
+  _ATTEMPTOUTCOME._serialized_start=1068
+  _ATTEMPTOUTCOME._serialized_end=1152
+  _ATTEMPTHELLO._serialized_start=1154
+  _ATTEMPTHELLO._serialized_end=1219
+  _ATTEMPTREQUEST._serialized_start=1221
+  _ATTEMPTREQUEST._serialized_end=1332
+  _ATTEMPTRESPONSE._serialized_start=1334
+  _ATTEMPTRESPONSE._serialized_end=1419
+  _STATBLOBREQUEST._serialized_start=1421
+  _STATBLOBREQUEST._serialized_end=1454
+  _STATBLOBRESPONSE._serialized_start=1456
+  _STATBLOBRESPONSE._serialized_end=1512
+  _UPLOADBLOBREQUEST._serialized_start=1514
+  _UPLOADBLOBREQUEST._serialized_end=1593
+  _UPLOADBLOBRESPONSE._serialized_start=1595
+  _UPLOADBLOBRESPONSE._serialized_end=1653
+  _DOWNLOADBLOBREQUEST._serialized_start=1655
+  _DOWNLOADBLOBREQUEST._serialized_end=1708
+  _DOWNLOADBLOBRESPONSE._serialized_start=1710
+  _DOWNLOADBLOBRESPONSE._serialized_end=1776
+  _AGENTSERVICE._serialized_start=1779
+  _AGENTSERVICE._serialized_end=2269
 # @@protoc_insertion_point(module_scope)

@@ -70,20 +70,22 @@ class AttemptResponse(_message.Message):
     def __init__(self, acked_seq: _Optional[int] = ..., cancel: bool = ..., fenced: _Optional[str] = ...) -> None: ...
 
 class BeginAttemptRequest(_message.Message):
-    __slots__ = ["agent_id", "backend", "code_revision", "host", "job_attempt", "run_id"]
+    __slots__ = ["agent_id", "backend", "code_revision", "host", "instance", "job_attempt", "run_id"]
     AGENT_ID_FIELD_NUMBER: _ClassVar[int]
     BACKEND_FIELD_NUMBER: _ClassVar[int]
     CODE_REVISION_FIELD_NUMBER: _ClassVar[int]
     HOST_FIELD_NUMBER: _ClassVar[int]
+    INSTANCE_FIELD_NUMBER: _ClassVar[int]
     JOB_ATTEMPT_FIELD_NUMBER: _ClassVar[int]
     RUN_ID_FIELD_NUMBER: _ClassVar[int]
     agent_id: str
     backend: str
     code_revision: str
     host: str
+    instance: str
     job_attempt: int
     run_id: str
-    def __init__(self, run_id: _Optional[str] = ..., job_attempt: _Optional[int] = ..., agent_id: _Optional[str] = ..., host: _Optional[str] = ..., backend: _Optional[str] = ..., code_revision: _Optional[str] = ...) -> None: ...
+    def __init__(self, run_id: _Optional[str] = ..., job_attempt: _Optional[int] = ..., agent_id: _Optional[str] = ..., host: _Optional[str] = ..., backend: _Optional[str] = ..., code_revision: _Optional[str] = ..., instance: _Optional[str] = ...) -> None: ...
 
 class BeginAttemptResponse(_message.Message):
     __slots__ = ["attempt", "backend", "checkpoints", "logged_epochs", "parent", "parent_checkpoints", "resume", "run"]
