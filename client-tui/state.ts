@@ -2,6 +2,7 @@
 // the selected run built from its own stream, and the open study's stream position. A pure
 // reducer; the hooks batch events so one dispatch carries many of them (one copy per batch,
 // not per event).
+import type { AgentInfo } from '../gen/ts/pretext/v1/cluster.js';
 import {
   type DownloadProgress,
   type EpochMetrics,
@@ -67,6 +68,8 @@ export interface DashState {
   choices: Record<string, string[]>;
   /** The daemon's own warning (low disk space: no run starts), from GetServerInfo. */
   daemonWarning?: string;
+  /** A coordinator's training agents, from GetServerInfo (empty on a single host). */
+  agents?: AgentInfo[];
 }
 
 export const STEP_METRICS = ['loss', 'accuracy'] as const;
@@ -86,7 +89,7 @@ export type Action =
   | { type: 'studyEvents'; studyId: string; events: RunEvent[] }
   | { type: 'link'; which: 'all' | 'detail' | 'study'; link: Link }
   | { type: 'choices'; choices: Record<string, string[]> }
-  | { type: 'serverInfo'; warning: string };
+  | { type: 'serverInfo'; warning: string; agents?: AgentInfo[] };
 
 export const initialState: DashState = {
   link: { state: 'connecting', attempt: 0 },
@@ -174,9 +177,15 @@ export function reduce(state: DashState, action: Action): DashState {
     }
     case 'choices':
       return { ...state, choices: action.choices };
-    case 'serverInfo':
-      if ((state.daemonWarning ?? '') === action.warning) return state;
-      return { ...state, daemonWarning: action.warning || undefined };
+    case 'serverInfo': {
+      const agents = action.agents?.length ? action.agents : undefined;
+      if (
+        (state.daemonWarning ?? '') === action.warning &&
+        JSON.stringify(state.agents) === JSON.stringify(agents)
+      )
+        return state;
+      return { ...state, daemonWarning: action.warning || undefined, agents };
+    }
     case 'link':
       if (action.which === 'all') return { ...state, link: action.link };
       return action.which === 'detail'
