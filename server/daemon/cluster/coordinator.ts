@@ -172,7 +172,15 @@ export class Coordinator implements RemoteDispatch {
     const id = jobId(run.id, attempt);
     // Queued before a restart (perhaps on another backend's queue): adding it again would let
     // two agents begin the same attempt.
-    if ((await this.jobState(id)) !== 'unknown') return;
+    for (const b of BACKEND_NAMES) {
+      const job = await this.queueFor(b).getJob(id);
+      if (!job) continue;
+      const state = await job.getState();
+      // A job of this id that already ended (its answer "not wanted") is stale: the run wants
+      // this attempt now.
+      if (state !== 'completed' && state !== 'failed') return;
+      await job.remove();
+    }
     const backend = this.opts.registry.pinnedBackend(run.id) || this.pickBackend();
     if (!backend) {
       this.waiting.set(run.id, run);
