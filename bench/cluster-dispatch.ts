@@ -89,7 +89,9 @@ async function measure(k: number, remote: boolean): Promise<Figures> {
   }
   let finished: Run[];
   for (;;) {
-    const runs = await call<{ runs: Run[] }>((cb) => client.listRuns(ListRunsRequest.fromPartial({ limit: 1000 }), cb));
+    const runs = await call<{ runs: Run[] }>((cb) =>
+      client.listRuns(ListRunsRequest.fromPartial({ limit: 1000 }), cb),
+    );
     const bad = runs.runs.find((r) => r.state === RunState.RUN_STATE_FAILED);
     if (bad) throw new Error(`run failed: ${bad.error}`);
     finished = runs.runs.filter((r) => r.state === RunState.RUN_STATE_SUCCEEDED);
@@ -98,7 +100,9 @@ async function measure(k: number, remote: boolean): Promise<Figures> {
   }
   const makespan = (performance.now() - t0) / 1000;
   const inRun =
-    finished.reduce((sum, r) => sum + (Number(r.finishedAtUnixMs) - Number(r.startedAtUnixMs) - T), 0) / N / 1000;
+    finished.reduce((sum, r) => sum + (Number(r.finishedAtUnixMs) - Number(r.startedAtUnixMs) - T), 0) /
+    N /
+    1000;
   client.close();
   for (const a of agents) await a.close();
   await daemon.close();
@@ -109,9 +113,13 @@ async function measure(k: number, remote: boolean): Promise<Figures> {
 }
 
 console.log(`dispatch scaling: N=${N} runs of T=${T} ms (a sleeping worker), k agents of 1 slot`);
-console.log('overhead/run = makespan·k/N − T; in-run = mean RUNNING time − T (worker fork + start-up + outcome);');
+console.log(
+  'overhead/run = makespan·k/N − T; in-run = mean RUNNING time − T (worker fork + start-up + outcome);',
+);
 console.log('dispatch = overhead − in-run (queue, lease, BeginAttempt, hand-over to the next job).');
-console.log('mode          k  makespan  ideal N·T/k  limit 1.1·ideal+2s  overhead/run  in-run  dispatch  verdict');
+console.log(
+  'mode          k  makespan  ideal N·T/k  limit 1.1·ideal+2s  overhead/run  in-run  dispatch  verdict',
+);
 for (const k of [1, 2, 3]) {
   for (const remote of [false, true]) {
     const m = await measure(k, remote);

@@ -118,7 +118,7 @@ export interface Cluster {
   c: Connection;
   /** Starts the coordinator again on the same state dir (after a kill). */
   restartCoordinator(): Promise<void>;
-  startAgent(id: string): Promise<AgentProcess>;
+  startAgent(id: string, env?: NodeJS.ProcessEnv): Promise<AgentProcess>;
   agentById(id: string): AgentProcess | undefined;
   stop(): Promise<void>;
 }
@@ -159,7 +159,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
   let coordinator = await spawnCoordinator();
   let c = connect(coordinator.address, opts.token);
   const agents: AgentProcess[] = [];
-  const startAgent = async (id: string): Promise<AgentProcess> => {
+  const startAgent = async (id: string, agentEnv: NodeJS.ProcessEnv = {}): Promise<AgentProcess> => {
     const dir = path.join(root, `agent-${id}`);
     const child = spawn(
       process.execPath,
@@ -193,7 +193,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
       ],
       {
         cwd: REPO_ROOT,
-        env: { ...process.env, ...env, PRETEXT_WORKER_ENTRY: opts.workerEntry ?? TINY_WORKER },
+        env: { ...process.env, ...env, PRETEXT_WORKER_ENTRY: opts.workerEntry ?? TINY_WORKER, ...agentEnv },
         stdio: ['ignore', 'pipe', 'pipe'],
       },
     );
