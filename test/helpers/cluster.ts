@@ -118,7 +118,7 @@ export interface Cluster {
   c: Connection;
   /** Starts the coordinator again on the same state dir (after a kill). */
   restartCoordinator(): Promise<void>;
-  startAgent(id: string, env?: NodeJS.ProcessEnv): Promise<AgentProcess>;
+  startAgent(id: string, env?: NodeJS.ProcessEnv, backend?: string): Promise<AgentProcess>;
   agentById(id: string): AgentProcess | undefined;
   stop(): Promise<void>;
 }
@@ -159,7 +159,11 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
   let coordinator = await spawnCoordinator();
   let c = connect(coordinator.address, opts.token);
   const agents: AgentProcess[] = [];
-  const startAgent = async (id: string, agentEnv: NodeJS.ProcessEnv = {}): Promise<AgentProcess> => {
+  const startAgent = async (
+    id: string,
+    agentEnv: NodeJS.ProcessEnv = {},
+    backend = 'cpu',
+  ): Promise<AgentProcess> => {
     const dir = path.join(root, `agent-${id}`);
     const child = spawn(
       process.execPath,
@@ -179,7 +183,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
         '--data-dir',
         SHARED_DATASETS,
         '--backend',
-        'cpu',
+        backend,
         '--agent-id',
         id,
         '--lock-ms',
