@@ -2,8 +2,9 @@
 // socket), a coordinator process (pretextd --queue) and agent processes (pretextd agent), each
 // agent with its own state dir, standing in for separate hosts. Short lease settings keep the
 // failure tests quick. `stop` kills everything it started and removes the temp dirs.
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
@@ -37,8 +38,9 @@ export interface Connection {
   close(): void;
 }
 
-export function connect(address: string, token?: string): Connection {
-  const client = new PretextServiceClient(address, grpc.credentials.createInsecure());
+export function connect(address: string, token?: string, ca?: string): Connection {
+  const creds = ca ? grpc.credentials.createSsl(Buffer.from(ca)) : grpc.credentials.createInsecure();
+  const client = new PretextServiceClient(address, creds);
   const md = () => {
     const m = new grpc.Metadata();
     if (token) m.set('authorization', `Bearer ${token}`);
@@ -130,13 +132,91 @@ export interface ClusterOptions {
   env?: NodeJS.ProcessEnv;
   token?: string;
   agentToken?: string;
+  /**
+   * TLS everywhere: the coordinator serves TLS (agents and clients check its certificate) and
+   * Redis is reached over rediss:// with an ACL user and password.
+   */
+  tls?: boolean;
+}
+
+/** A self-signed certificate for localhost and 127.0.0.1 in `dir` (cert.pem, key.pem). */
+export function makeCert(dir: string): { cert: string; key: string } {
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=localhost',
+      '-addext',
+      'subjectAltName=DNS:localhost,IP:127.0.0.1',
+      '-keyout',
+      path.join(dir, 'key.pem'),
+      '-out',
+      path.join(dir, 'cert.pem'),
+    ],
+    { stdio: 'ignore' },
+  );
+  return { cert: path.join(dir, 'cert.pem'), key: path.join(dir, 'key.pem') };
+}
+
+async function freePort(): Promise<number> {
+  const srv = net.createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+  const port = (srv.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => srv.close(() => r()));
+  return port;
 }
 
 export const TINY_WORKER = path.join(REPO_ROOT, 'test/fixtures/tiny-worker.ts');
 
 export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> {
-  const redis = await startRedis();
   const root = mkdtempSync(path.join(os.tmpdir(), 'pretext-cluster-'));
+  let queueUrl: string;
+  let redis: TestRedis;
+  const tlsArgs: string[] = [];
+  const agentTlsArgs: string[] = [];
+  let ca: string | undefined;
+  if (opts.tls) {
+    const { cert, key } = makeCert(root);
+    ca = readFileSync(cert, 'utf8');
+    const port = await freePort();
+    redis = await startRedis([
+      '--tls-port',
+      String(port),
+      '--tls-cert-file',
+      cert,
+      '--tls-key-file',
+      key,
+      '--tls-ca-cert-file',
+      cert,
+      '--tls-auth-clients',
+      'no',
+      '--user',
+      'default',
+      'off',
+      '--user',
+      'pretext',
+      'on',
+      '>queue-pass',
+      '~*',
+      '&*',
+      '+@all',
+    ]);
+    queueUrl = `rediss://pretext:queue-pass@127.0.0.1:${port}`;
+    tlsArgs.push('--tls-cert', cert, '--tls-key', key, '--queue-tls-ca', cert);
+    agentTlsArgs.push('--tls-ca', cert, '--queue-tls-ca', cert);
+  } else {
+    redis = await startRedis();
+    queueUrl = redis.url;
+  }
   const stateDir = path.join(root, 'coordinator');
   const secrets: string[] = [];
   const tokenArgs: string[] = [];
@@ -154,10 +234,20 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     spawnDaemon({
       stateDir,
       env,
-      args: ['--quiet', '--queue', redis.url, '--backend', 'cpu', '--min-free-disk', '0', ...tokenArgs],
+      args: [
+        '--quiet',
+        '--queue',
+        queueUrl,
+        '--backend',
+        'cpu',
+        '--min-free-disk',
+        '0',
+        ...tokenArgs,
+        ...tlsArgs,
+      ],
     });
   let coordinator = await spawnCoordinator();
-  let c = connect(coordinator.address, opts.token);
+  let c = connect(coordinator.address, opts.token, ca);
   const agents: AgentProcess[] = [];
   const startAgent = async (
     id: string,
@@ -175,7 +265,8 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
         '--coordinator',
         coordinator.address,
         '--queue',
-        redis.url,
+        queueUrl,
+        ...agentTlsArgs,
         '--slots',
         '1',
         '--state-dir',
@@ -242,17 +333,18 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
         args: [
           '--quiet',
           '--queue',
-          redis.url,
+          queueUrl,
           '--backend',
           'cpu',
           '--min-free-disk',
           '0',
           ...tokenArgs,
+          ...tlsArgs,
           '--listen',
           `127.0.0.1:${port}`,
         ],
       });
-      c = connect(coordinator.address, opts.token);
+      c = connect(coordinator.address, opts.token, ca);
     },
     startAgent,
     agentById: (id) => agents.find((a) => a.id === id),
