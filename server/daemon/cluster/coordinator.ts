@@ -5,7 +5,6 @@
 // order the agent numbered them (agent_seq), and only while the agent's attempt is the run's
 // current one (the fence). Redis holds no state the coordinator relies on: leases (a dead
 // agent's job comes back to the head of its queue) and dispatch only.
-import os from 'node:os';
 import path from 'node:path';
 import { mkdirSync } from 'node:fs';
 import {
@@ -39,7 +38,7 @@ import { BACKEND_NAMES } from '../../shared/backends/probe.js';
 import { codeRevision } from '../../shared/version.js';
 import type { Logger } from '../log.js';
 import type { Db } from '../runs/db.js';
-import { type RunRegistry, FINAL_STATES } from '../runs/registry.js';
+import type { RunRegistry } from '../runs/registry.js';
 import { epochsOf, progressOf, runDir, withoutStackFrames, type RemoteDispatch } from '../runs/scheduler.js';
 import { unpackCheckpoint } from './bundle.js';
 import { BlobStore, CHUNK_BYTES, isSha256, MAX_BLOB_BYTES } from './blobs.js';
@@ -699,15 +698,6 @@ export class Coordinator implements RemoteDispatch {
       }
     };
     pump();
-  }
-
-  /** True once the run can never need an agent again. */
-  static isDone(run: Run): boolean {
-    return FINAL_STATES.has(run.state);
-  }
-
-  host(): string {
-    return os.hostname();
   }
 }
 
