@@ -3,6 +3,7 @@
 // reducer; the hooks batch events so one dispatch carries many of them (one copy per batch,
 // not per event).
 import type { Dataset, DatasetImportProgress } from '../gen/ts/pretext/v1/datasets.js';
+import type { AgentInfo } from '../gen/ts/pretext/v1/cluster.js';
 import {
   type DownloadProgress,
   type EpochMetrics,
@@ -73,6 +74,8 @@ export interface DashState {
   datasetsError?: string;
   /** The latest import progress of each dataset name, from the all-runs stream. */
   imports: Record<string, DatasetImportProgress>;
+  /** A coordinator's training agents, from GetServerInfo (empty on a single host). */
+  agents?: AgentInfo[];
 }
 
 export const STEP_METRICS = ['loss', 'accuracy'] as const;
@@ -92,7 +95,7 @@ export type Action =
   | { type: 'studyEvents'; studyId: string; events: RunEvent[] }
   | { type: 'link'; which: 'all' | 'detail' | 'study'; link: Link }
   | { type: 'choices'; choices: Record<string, string[]> }
-  | { type: 'serverInfo'; warning: string }
+  | { type: 'serverInfo'; warning: string; agents?: AgentInfo[] }
   | { type: 'datasets'; datasets: Dataset[] }
   | { type: 'datasetsError'; message: string };
 
@@ -188,9 +191,15 @@ export function reduce(state: DashState, action: Action): DashState {
     }
     case 'choices':
       return { ...state, choices: action.choices };
-    case 'serverInfo':
-      if ((state.daemonWarning ?? '') === action.warning) return state;
-      return { ...state, daemonWarning: action.warning || undefined };
+    case 'serverInfo': {
+      const agents = action.agents?.length ? action.agents : undefined;
+      if (
+        (state.daemonWarning ?? '') === action.warning &&
+        JSON.stringify(state.agents) === JSON.stringify(agents)
+      )
+        return state;
+      return { ...state, daemonWarning: action.warning || undefined, agents };
+    }
     case 'link':
       if (action.which === 'all') return { ...state, link: action.link };
       return action.which === 'detail'

@@ -21,6 +21,7 @@ import {
   table,
 } from '../../clients/ts/format.js';
 import type { Io } from '../io.js';
+import { agentLine, attemptLine } from '../../clients/ts/cluster.js';
 
 export const json = (v: unknown): string => `${JSON.stringify(v, null, 2)}\n`;
 
@@ -84,6 +85,11 @@ export async function infoCommand(conn: Connection, io: Io, opts: { json?: boole
         .join('; ') || 'keep everything',
     ],
   ];
+  if (info.queue) {
+    rows.push(['queue', `${info.queue} (coordinator: runs train on agents)`]);
+    rows.push(['agents', info.agents.length ? `${info.agents.length}` : 'none registered yet']);
+    for (const a of info.agents) rows.push([`  ${a.id}`, agentLine(a)]);
+  }
   io.out(`${table(rows, 100)}\n`);
   if (info.disk?.startingPaused) io.out(`\nwarning: ${info.disk.reason}\n`);
   return ExitCode.OK;
@@ -216,6 +222,7 @@ export function describeRun(run: Run): string {
   for (const a of run.artifacts) {
     rows.push([`artifact ${a.name}`, `epoch ${a.epoch}, metric ${formatPercent(a.metric)}  ${a.path}`]);
   }
+  for (const a of run.attemptHistory) rows.push([`attempt ${a.attempt}`, attemptLine(a)]);
   if (run.dataChecksum) rows.push(['data sha256', run.dataChecksum]);
   if (run.codeRevision) rows.push(['code', run.codeRevision]);
   let text = table(rows, 1000);

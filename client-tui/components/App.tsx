@@ -1,6 +1,7 @@
 // The whole screen, from props only: header, body (runs or studies list, run or study view, or
 // an overlay), footer, and
 // the selected run's log lines in <Static> (printed once, kept in the scrollback).
+import { Agents, MAX_AGENT_ROWS } from './Agents.js';
 import { Box, Static, Text } from 'ink';
 import type { ReactNode } from 'react';
 import { RunState } from '../../gen/ts/pretext/v1/run.js';
@@ -50,7 +51,8 @@ export function App({ dash, ui, addr, width, height }: AppProps) {
   const problem = dash.link.state !== 'live' ? dash.link.message : undefined;
   // Staying below the terminal height lets Ink redraw in place instead of clearing the screen.
   const problemRows = problem ? Math.min(3, Math.ceil(problem.length / Math.max(20, width))) : 0;
-  const bodyH = Math.max(3, height - 1 - footerRows - 1 - problemRows);
+  const agentRows = Math.min(MAX_AGENT_ROWS, dash.agents?.length ?? 0);
+  const bodyH = Math.max(3, height - 1 - footerRows - 1 - problemRows - agentRows);
   const o = ui.overlay;
   const shown = ui.view === 'run' && selectedId ? dash.runs[selectedId] : undefined;
   const detail = shown && dash.detail?.runId === shown.id ? dash.detail : undefined;
@@ -138,6 +140,7 @@ export function App({ dash, ui, addr, width, height }: AppProps) {
           width={width}
           warning={dash.daemonWarning}
         />
+        {agentRows ? <Agents agents={dash.agents ?? []} rows={agentRows} width={width} /> : null}
         {problem ? (
           <Box height={problemRows} overflow="hidden">
             <Text color="red">{problem}</Text>

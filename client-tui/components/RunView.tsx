@@ -96,7 +96,10 @@ export function RunView({ run, detail, detailLink, chartMode, width, height }: R
     ];
   }
   const logs = detail?.logs.slice(-logRows) ?? [];
-  const backend = run.backend ? ` · ${run.backend}` : '';
+  const remote = run.attemptHistory.filter((a) => a.agentId);
+  // Where each attempt trained (a coordinator's agents), oldest first.
+  const where = remote.length ? ` · on ${remote.map((a) => `${a.agentId}@${a.host}`).join(' → ')}` : '';
+  const backend = (run.backend ? ` · ${run.backend}` : '') + where;
   const e = run.result ? mainEval(run.result) : undefined;
   const summary = run.result
     ? ` · best val ${formatPercent(run.result.bestValAccuracy)}${e ? ` · ${e.split} ${formatPercent(e.accuracy)}` : ''}`

@@ -90,7 +90,11 @@ export function useDaemon(conn: Connection, detailRunId: string | undefined, thr
           type: 'choices',
           choices: { method: info.pretextMethods, dataset: info.datasets.map((d) => d.name) },
         });
-        dispatch({ type: 'serverInfo', warning: info.disk?.startingPaused ? info.disk.reason : '' });
+        dispatch({
+          type: 'serverInfo',
+          warning: info.disk?.startingPaused ? info.disk.reason : '',
+          agents: info.agents,
+        });
         await loadRuns();
         if (stopped) return;
         follower = follow(conn, {
@@ -125,7 +129,11 @@ export function useDaemon(conn: Connection, detailRunId: string | undefined, thr
       // The free-space guard's verdict changes without an event: ask for it with the reload.
       conn.call(conn.client.getServerInfo, {}).then(
         (info) =>
-          dispatch({ type: 'serverInfo', warning: info.disk?.startingPaused ? info.disk.reason : '' }),
+          dispatch({
+            type: 'serverInfo',
+            warning: info.disk?.startingPaused ? info.disk.reason : '',
+            agents: info.agents,
+          }),
         () => {},
       );
     }, 15_000);

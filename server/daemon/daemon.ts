@@ -8,6 +8,9 @@ import * as protoLoader from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
 import { PretextServiceService } from '../../gen/ts/pretext/v1/service.js';
+import { AgentServiceService } from '../../gen/ts/pretext/v1/agent.js';
+import { Coordinator } from './cluster/coordinator.js';
+import { parseQueueUrl } from './cluster/queue-url.js';
 import { RunState } from '../../gen/ts/pretext/v1/run.js';
 import type { RetentionPolicy } from '../../gen/ts/pretext/v1/service.js';
 import { datasetStatus } from '../shared/data/registry.js';
@@ -83,6 +86,14 @@ export interface DaemonOptions {
   stalledStreamMs?: number;
   /** Where run and study ids come from (tests force collisions through it). */
   idSource?: IdSource;
+  /** Coordinator mode: dispatch runs to agents through this Redis (redis://, rediss://, unix://). */
+  queue?: string;
+  /** PEM CA for a rediss:// queue with a private certificate. */
+  queueTlsCa?: string;
+  /** Bearer token agents must carry (the agent service accepts nothing else). */
+  agentToken?: string;
+  /** How often agents send their heartbeat (default 2 s). */
+  agentHeartbeatMs?: number;
 }
 
 export interface Daemon {
@@ -109,36 +120,58 @@ export function transportWarning(host: string, token: boolean, tls: boolean): st
   return `the bearer token travels in cleartext: ${host} is not a loopback address and TLS is off, so anyone on the network path can read the token and then control the daemon; pass --tls-cert/--tls-key, or listen on 127.0.0.1 and forward the port over ssh`;
 }
 
-function authInterceptor(token: string): grpc.ServerInterceptor {
-  const expected = Buffer.from(`Bearer ${token}`);
-  const ok = (value: string | undefined) => {
-    if (!value) return false;
+const AGENT_SERVICE_PREFIX = '/pretext.v1.AgentService/';
+
+/**
+ * Bearer tokens: client calls need the client token, agent calls the agent token, and neither
+ * is accepted by the other's service. Health stays open.
+ */
+function authInterceptor(token: string | undefined, agentToken: string | undefined): grpc.ServerInterceptor {
+  const matches = (expected: string | undefined, value: string | undefined) => {
+    if (!expected || !value) return false;
+    const want = Buffer.from(`Bearer ${expected}`);
     const got = Buffer.from(value);
-    return got.length === expected.length && timingSafeEqual(got, expected);
+    return got.length === want.length && timingSafeEqual(got, want);
   };
-  return (descriptor, call) => {
-    const open = descriptor.path.startsWith('/grpc.health.v1.Health/');
-    return new grpc.ServerInterceptingCall(call, {
+  const verdict = (path: string, value: string | undefined): string | undefined => {
+    if (path.startsWith('/grpc.health.v1.Health/')) return undefined;
+    if (path.startsWith(AGENT_SERVICE_PREFIX)) {
+      if (!agentToken)
+        return token ? 'this coordinator takes no agents: start it with --agent-token-file' : undefined;
+      if (matches(agentToken, value)) return undefined;
+      if (matches(token, value))
+        return 'a client token cannot call the agent service; agents need the agent token (--agent-token-file)';
+      return value
+        ? 'the agent token is wrong (check --agent-token-file)'
+        : 'agents need "authorization: Bearer <agent token>" metadata';
+    }
+    if (!token)
+      return matches(agentToken, value) ? 'an agent token cannot call the client service' : undefined;
+    if (matches(token, value)) return undefined;
+    if (matches(agentToken, value))
+      return 'an agent token cannot call the client service; use the client token (--token-file)';
+    return value
+      ? 'the bearer token is wrong (check --token / --token-file)'
+      : 'this daemon needs "authorization: Bearer <token>" metadata (pass --token or --token-file)';
+  };
+  return (descriptor, call) =>
+    new grpc.ServerInterceptingCall(call, {
       start: (next) => {
         next({
           onReceiveMetadata: (metadata, mdNext) => {
-            const value = metadata.get('authorization')[0];
-            if (open || ok(typeof value === 'string' ? value : undefined)) {
-              mdNext(metadata);
-            } else {
+            const raw = metadata.get('authorization')[0];
+            const why = verdict(descriptor.path, typeof raw === 'string' ? raw : undefined);
+            if (why === undefined) mdNext(metadata);
+            else
               call.sendStatus({
                 code: grpc.status.UNAUTHENTICATED,
-                details: value
-                  ? 'the bearer token is wrong (check --token / --token-file)'
-                  : 'this daemon needs "authorization: Bearer <token>" metadata (pass --token or --token-file)',
+                details: why,
                 metadata: new grpc.Metadata(),
               });
-            }
           },
         });
       },
     });
-  };
 }
 
 function reflectionPackage(): protoLoader.PackageDefinition {
@@ -149,6 +182,14 @@ function reflectionPackage(): protoLoader.PackageDefinition {
 export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const log = opts.log ?? createLogger({ quiet: opts.quiet });
   const { host, port } = splitHostPort(opts.listen ?? DEFAULT_LISTEN);
+  if (opts.agentToken && !opts.queue)
+    throw new Error('--agent-token-file needs --queue (agents serve a coordinator)');
+  if (opts.agentToken && opts.agentToken === opts.token)
+    throw new Error("the agent token must differ from the client token: each service refuses the other's");
+  if (opts.queue && !isLoopback(host) && !opts.agentToken && !opts.insecure)
+    throw new Error(
+      `refusing to serve agents on ${host} without an agent token: pass --agent-token-file, or --insecure if the network is trusted`,
+    );
   if (!isLoopback(host) && !opts.token && !opts.insecure) {
     throw new Error(
       `refusing to listen on ${host} (not a loopback address) without a token: pass --token-file, or --insecure if the network is trusted`,
@@ -198,6 +239,17 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     },
     log,
   );
+  const coordinator = opts.queue
+    ? new Coordinator({
+        db,
+        registry,
+        stateDir: opts.stateDir,
+        log,
+        queue: parseQueueUrl(opts.queue, opts.queueTlsCa),
+        defaultBackend: backend,
+        heartbeatMs: opts.agentHeartbeatMs,
+      })
+    : undefined;
   const scheduler = new Scheduler(registry, {
     mayStart: () => disk.canStart(),
     stateDir: opts.stateDir,
@@ -210,6 +262,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     log,
     workerEnv: opts.workerEnv ? { ...process.env, ...opts.workerEnv } : undefined,
     workerStartTimeoutMs: opts.workerStartTimeoutMs,
+    remote: coordinator,
   });
 
   kick = () => scheduler.kick();
@@ -219,8 +272,11 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     env: opts.workerEnv ? { ...process.env, ...opts.workerEnv } : undefined,
   });
 
-  // Runs that were RUNNING belong to a daemon that died: they are INTERRUPTED now.
+  // Runs that were RUNNING belong to a daemon that died: they are INTERRUPTED now — except, on a
+  // coordinator, runs an agent trains: they go on, and the coordinator reconciles with the queue.
+  if (coordinator) await coordinator.reconcile();
   for (const run of registry.list({ states: [RunState.RUN_STATE_RUNNING], limit: 10_000 })) {
+    if (coordinator && registry.currentAttempt(run.id)?.agentId) continue;
     registry.transition(run.id, RunState.RUN_STATE_INTERRUPTED, {
       from: [RunState.RUN_STATE_RUNNING],
       error: 'the daemon stopped while the run was running (crash or kill)',
@@ -258,7 +314,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   // Metrics first, so calls the token check rejects are counted too.
   const interceptors: grpc.ServerInterceptor[] = [];
   if (metrics) interceptors.push(metrics.interceptor());
-  if (opts.token) interceptors.push(authInterceptor(opts.token));
+  if (opts.token || opts.agentToken) interceptors.push(authInterceptor(opts.token, opts.agentToken));
   interceptors.push(requestGuardInterceptor);
   const server = new grpc.Server({
     interceptors,
@@ -297,8 +353,15 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       inference,
       allowDownload: opts.allowDownload ?? true,
       stalledStreamMs: opts.stalledStreamMs,
+      cluster: coordinator,
     }) as unknown as grpc.UntypedServiceImplementation,
   );
+  if (coordinator) {
+    server.addService(
+      AgentServiceService,
+      coordinator.service() as unknown as grpc.UntypedServiceImplementation,
+    );
+  }
   const creds =
     opts.tlsCert && opts.tlsKey
       ? grpc.ServerCredentials.createSsl(
@@ -312,6 +375,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     server.bindAsync(`${bindHost}:${port}`, creds, (err, p) => (err ? reject(err) : resolve(p))),
   ).catch((err: Error) => {
     metrics?.close();
+    void coordinator?.close();
     db.close();
     throw new Error(`cannot listen on ${host}:${port}: ${err.message}`);
   });
@@ -336,6 +400,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     metrics: metricsServer?.address,
     minFreeBytes: opts.minFreeBytes ?? 0,
     retention: retention.policy,
+    queue: coordinator?.display,
   });
   disk.start();
   retention.start(opts.gcIntervalMs ?? 3_600_000);
@@ -350,7 +415,12 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       // Stop accepting calls, then end open streams so tryShutdown does not wait on them.
       const drained = new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
       for (const end of [...streams]) end();
-      await Promise.all([scheduler.shutdown(opts.stopGraceMs ?? 10_000), inference.shutdown()]);
+      // A coordinator's runs go on on their agents; they reconnect to the next coordinator.
+      await Promise.all([
+        scheduler.shutdown(opts.stopGraceMs ?? 10_000),
+        inference.shutdown(),
+        coordinator?.close(),
+      ]);
       const timer = setTimeout(() => server.forceShutdown(), 2_000);
       await drained;
       clearTimeout(timer);

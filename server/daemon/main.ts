@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { DEFAULT_LISTEN, startDaemon } from './daemon.js';
 import { backendNames } from '../shared/contract/catalog.js';
 import { backupStateDir } from './disk/backup.js';
+import { agentMain } from './agent/cli.js';
 import { formatBytes, parseBytes } from '../shared/contract/sizes.js';
 import { createLogger, LOG_LEVELS, type LogLevelName } from './log.js';
 import { createNotifier, takeNotifySocket } from './readiness.js';
@@ -15,6 +16,7 @@ const HELP = `pretextd ${VERSION} — the pretext training daemon
 
 Usage: pretextd [options]
        pretextd backup --out FILE [--state-dir DIR]   consistent snapshot (tar) while the daemon runs
+       pretextd agent --coordinator HOST:PORT --queue URL [--slots N]   train a coordinator's runs here (agent --help)
 
   --listen HOST:PORT          address to serve gRPC on (default ${DEFAULT_LISTEN}; port 0 = any free port)   [PRETEXT_LISTEN]
   --state-dir DIR             SQLite registry, event log and checkpoints (default ~/.local/state/pretext)  [PRETEXT_STATE_DIR]
@@ -32,6 +34,9 @@ Usage: pretextd [options]
   --min-free-disk SIZE        start no run while the state or data dir has less free (default 1GiB; 0 = off) [PRETEXT_MIN_FREE_DISK]
   --retention-last-days N     drop the 'last' checkpoint of runs that ended N days ago (default 0 = keep) [PRETEXT_RETENTION_LAST_DAYS]
   --retention-step-events N   thin finished runs' step events to N (default 0 = keep all)         [PRETEXT_RETENTION_STEP_EVENTS]
+  --queue URL                 coordinator: dispatch runs to agents through Redis (redis://, rediss://, unix://) [PRETEXT_QUEUE]
+  --queue-tls-ca FILE         CA of a rediss:// queue with a private certificate                   [PRETEXT_QUEUE_TLS_CA]
+  --agent-token-file FILE     the token agents must carry (never a client token)                  [PRETEXT_AGENT_TOKEN_FILE]
   --log-level LEVEL           debug | info | warn | error (default info)                           [PRETEXT_LOG_LEVEL]
   --quiet                     log only warnings and errors
   -h, --help                  this text
@@ -88,6 +93,7 @@ async function backup(argv: string[]): Promise<void> {
 
 async function main(): Promise<void> {
   if (process.argv[2] === 'backup') return backup(process.argv.slice(3));
+  if (process.argv[2] === 'agent') return agentMain(process.argv.slice(3));
   const { values } = parseArgs({
     options: {
       listen: { type: 'string' },
@@ -108,6 +114,9 @@ async function main(): Promise<void> {
       'retention-last-days': { type: 'string' },
       'retention-step-events': { type: 'string' },
       'log-level': { type: 'string' },
+      queue: { type: 'string' },
+      'queue-tls-ca': { type: 'string' },
+      'agent-token-file': { type: 'string' },
       quiet: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean' },
@@ -157,6 +166,13 @@ async function main(): Promise<void> {
       100_000_000,
     ),
   };
+  const agentTokenFile = values['agent-token-file'] ?? env.PRETEXT_AGENT_TOKEN_FILE;
+  let agentToken: string | undefined;
+  if (agentTokenFile) {
+    agentToken = readFileSync(agentTokenFile, 'utf8').split('\n', 1)[0]?.trim();
+    if (!agentToken) throw new Error(`--agent-token-file ${agentTokenFile} is empty`);
+  }
+  const queueCaFile = values['queue-tls-ca'] ?? env.PRETEXT_QUEUE_TLS_CA;
   const log = createLogger({ quiet: values.quiet, level: level as LogLevelName });
   // Read once and hidden from worker processes, which must not speak to systemd.
   const notifier = createNotifier(takeNotifySocket(), log);
@@ -186,6 +202,10 @@ async function main(): Promise<void> {
       values['max-upload-bytes'] ?? env.PRETEXT_MAX_UPLOAD_BYTES ?? '8GiB',
       '--max-upload-bytes',
     ),
+    queue: values.queue ?? env.PRETEXT_QUEUE,
+    queueTlsCa: queueCaFile ? readFileSync(queueCaFile, 'utf8') : undefined,
+    agentToken,
+    agentHeartbeatMs: env.PRETEXT_AGENT_HEARTBEAT_MS ? Number(env.PRETEXT_AGENT_HEARTBEAT_MS) : undefined,
     log,
   });
   console.log(`pretextd listening on ${daemon.address}`);

@@ -27,6 +27,7 @@ export function mkRun(id: string, created: number, over: Partial<Run> = {}): Run
     dataset: 'cifar10',
     studyId: '',
     labelsUsed: undefined,
+    attemptHistory: [],
     ...over,
   };
 }

@@ -136,10 +136,10 @@ describe('study view against a real daemon', () => {
     await missing.until(/study s-20990101-000000\n.*disconnected.*does not exist/, 'the unknown study');
     missing.app.unmount();
 
-    const { study } = await conn.call(conn.client.startStudy, tinyStudy([100, 200, 300], 'to cancel'));
+    const { study } = await conn.call(conn.client.startStudy, tinyStudy([100, 200, 250], 'to cancel'));
     assert.ok(study);
     const { app, frame, until, press } = mount(study.id);
-    await until(/n_labels\s+100\s+200\s+300/, 'the study table');
+    await until(/n_labels\s+100\s+200\s+250/, 'the study table');
     assert.match(frame(), new RegExp(`${study.id} running · to cancel · SL`));
     press('c');
     await until(new RegExp(`Cancel study ${study.id} and its unfinished runs\\? y/N`));

@@ -1,6 +1,7 @@
 // PretextService handlers. They validate, touch the registry and the scheduler, and never
 // train: all training happens in worker processes.
 import os from 'node:os';
+import type { AgentInfo } from '../../../gen/ts/pretext/v1/cluster.js';
 import { type ServerUnaryCall, type ServerWritableStream, type sendUnaryData, status } from '@grpc/grpc-js';
 import { type Run, RunKind, RunState } from '../../../gen/ts/pretext/v1/run.js';
 import type {
@@ -87,6 +88,8 @@ export interface ServiceDeps {
   stalledStreamMs?: number;
   /** Imported datasets (ImportDataset, UploadDataset, …). */
   datasets: Datasets;
+  /** A coordinator's agents and queue address (pretextd --queue). */
+  cluster?: { agents(): AgentInfo[]; display: string };
 }
 
 function unary<Req, Res>(
@@ -207,6 +210,8 @@ export function createService(deps: ServiceDeps): PretextServiceServer {
       disk: deps.disk.check(),
       stateDir: deps.stateDir,
       retention: deps.retention.policy,
+      agents: deps.cluster?.agents() ?? [],
+      queue: deps.cluster?.display ?? '',
     })),
 
     startPretext: unary<StartPretextRequest, StartPretextResponse>(log, 'StartPretext', (req) => {

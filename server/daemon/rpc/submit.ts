@@ -98,6 +98,7 @@ export function previewRun(run: NewRun): Run {
     dataset: run.dataset,
     studyId: run.studyId ?? '',
     labelsUsed: labelsUsedOf(run.config),
+    attemptHistory: [],
   };
 }
 

@@ -8,7 +8,7 @@ import Database from 'better-sqlite3';
 
 export type Db = Database.Database;
 
-export const SCHEMA_VERSION = 5;
+export const SCHEMA_VERSION = 6;
 export const DB_FILE = 'pretext.sqlite';
 
 const MIGRATIONS: Record<number, string> = {
@@ -90,6 +90,38 @@ const MIGRATIONS: Record<number, string> = {
         AND json_extract(config_json, '$.downstream.selection') IS NULL;
     UPDATE studies SET config_json = json_set(config_json, '$.downstream.selection', 'SELECTION_EXTRA_LABELED')
       WHERE json_extract(config_json, '$.downstream.selection') IS NULL;
+  `,
+  // Scale-out: every attempt of a run (host, agent, backend, revision, data checksum; the
+  // coordinator's cursor of the agent's events), and the training agents of a coordinator.
+  6: `
+    CREATE TABLE attempts (
+      run_id TEXT NOT NULL,
+      attempt INTEGER NOT NULL,
+      job_attempt INTEGER NOT NULL DEFAULT 0,
+      agent_id TEXT NOT NULL DEFAULT '',
+      agent_instance TEXT NOT NULL DEFAULT '',
+      host TEXT NOT NULL DEFAULT '',
+      backend TEXT NOT NULL DEFAULT '',
+      code_revision TEXT NOT NULL DEFAULT '',
+      data_checksum TEXT NOT NULL DEFAULT '',
+      started_ms INTEGER NOT NULL,
+      ended_ms INTEGER NOT NULL DEFAULT 0,
+      outcome TEXT NOT NULL DEFAULT '',
+      resumed_after_epoch INTEGER NOT NULL DEFAULT 0,
+      last_agent_seq INTEGER NOT NULL DEFAULT 0,
+      PRIMARY KEY (run_id, attempt)
+    );
+    CREATE TABLE agents (
+      id TEXT PRIMARY KEY,
+      host TEXT NOT NULL,
+      slots INTEGER NOT NULL,
+      backends_json TEXT NOT NULL,
+      busy INTEGER NOT NULL,
+      version TEXT NOT NULL,
+      code_revision TEXT NOT NULL,
+      first_seen_ms INTEGER NOT NULL,
+      last_seen_ms INTEGER NOT NULL
+    );
   `,
 };
 

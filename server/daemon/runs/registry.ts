@@ -1,5 +1,7 @@
 // The run registry: runs, their state machine and artifacts, persisted in SQLite. Every
 // change that watchers should see is written together with its event in one transaction.
+import os from 'node:os';
+import type { RunAttempt } from '../../../gen/ts/pretext/v1/cluster.js';
 import {
   type Artifact,
   DownstreamConfig,
@@ -15,6 +17,7 @@ import {
 import { RunEvent } from '../../../gen/ts/pretext/v1/event.js';
 import type { EventPayload } from '../../shared/worker-protocol.js';
 import { labelsUsedOf } from '../../shared/contract/selection.js';
+import { codeRevision } from '../../shared/version.js';
 import type { Db } from './db.js';
 import type { EventLog } from './event-log.js';
 import { type IdSource, insertWithFreshId, randomId } from './ids.js';
@@ -85,6 +88,34 @@ export interface NewRun {
   studyId?: string;
   seed: number;
   codeRevision: string;
+}
+
+/** Where an attempt runs: a remote agent's, or (default) this host's. */
+export interface AttemptPlace {
+  host?: string;
+  agentId?: string;
+  /** The agent process (random per start): tells a retried BeginAttempt from a re-delivery. */
+  agentInstance?: string;
+  backend?: string;
+  codeRevision?: string;
+  jobAttempt?: number;
+  resumedAfterEpoch?: number;
+}
+
+interface AttemptRow {
+  attempt: number;
+  job_attempt: number;
+  agent_id: string;
+  agent_instance: string;
+  host: string;
+  backend: string;
+  code_revision: string;
+  data_checksum: string;
+  started_ms: number;
+  ended_ms: number;
+  outcome: string;
+  resumed_after_epoch: number;
+  last_agent_seq: number;
 }
 
 export interface RunFilter {
@@ -266,7 +297,16 @@ export class RunRegistry {
   transition(
     id: string,
     to: RunState,
-    opts: { from?: RunState[]; message?: string; error?: string; result?: RunResult } = {},
+    opts: {
+      from?: RunState[];
+      message?: string;
+      error?: string;
+      result?: RunResult;
+      /** For a move to RUNNING: where the new attempt runs (default: here). */
+      place?: AttemptPlace;
+      /** For a move out of RUNNING: how the attempt ended (default: the new state's name). */
+      outcome?: string;
+    } = {},
   ): boolean {
     return this.write((append) => {
       const row = this.db.prepare('SELECT state, attempts FROM runs WHERE id = ?').get(id) as
@@ -303,6 +343,34 @@ export class RunRegistry {
         args.push(JSON.stringify(RunResult.toJSON(opts.result)));
       }
       this.db.prepare(`UPDATE runs SET ${sets.join(', ')} WHERE id = ?`).run(...args, id);
+      // Each stay in RUNNING is an attempt: its row opens here and closes on the way out.
+      if (from === RunState.RUN_STATE_RUNNING && to !== RunState.RUN_STATE_RUNNING) {
+        this.db
+          .prepare(
+            'UPDATE attempts SET ended_ms = ?, outcome = ? WHERE run_id = ? AND attempt = ? AND ended_ms = 0',
+          )
+          .run(now, opts.outcome ?? stateName(to).toLowerCase(), id, row.attempts);
+      }
+      if (to === RunState.RUN_STATE_RUNNING) {
+        const p = opts.place ?? {};
+        this.db
+          .prepare(
+            `INSERT OR REPLACE INTO attempts (run_id, attempt, job_attempt, agent_id, agent_instance, host, backend,
+               code_revision, started_ms, resumed_after_epoch) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          )
+          .run(
+            id,
+            row.attempts + 1,
+            p.jobAttempt ?? 0,
+            p.agentId ?? '',
+            p.agentInstance ?? '',
+            p.host ?? os.hostname(),
+            p.backend ?? '',
+            p.codeRevision ?? codeRevision(),
+            now,
+            p.resumedAfterEpoch ?? 0,
+          );
+      }
       if (opts.result) append(id, { $case: 'result', result: opts.result });
       append(id, {
         $case: 'state',
@@ -312,8 +380,85 @@ export class RunRegistry {
     });
   }
 
+  /** The run's attempts, oldest first. */
+  attemptHistory(id: string): RunAttempt[] {
+    const rows = this.db
+      .prepare('SELECT * FROM attempts WHERE run_id = ? ORDER BY attempt')
+      .all(id) as AttemptRow[];
+    return rows.map((r) => ({
+      attempt: r.attempt,
+      host: r.host,
+      agentId: r.agent_id,
+      backend: r.backend,
+      codeRevision: r.code_revision,
+      dataChecksum: r.data_checksum,
+      startedAtUnixMs: r.started_ms,
+      endedAtUnixMs: r.ended_ms,
+      outcome: r.outcome,
+      resumedAfterEpoch: r.resumed_after_epoch,
+    }));
+  }
+
+  /** The run's current (newest) attempt with the coordinator's cursor of its agent's events. */
+  currentAttempt(id: string):
+    | {
+        attempt: number;
+        jobAttempt: number;
+        agentId: string;
+        agentInstance: string;
+        host: string;
+        backend: string;
+        lastAgentSeq: number;
+        endedMs: number;
+      }
+    | undefined {
+    const r = this.db
+      .prepare('SELECT * FROM attempts WHERE run_id = ? ORDER BY attempt DESC LIMIT 1')
+      .get(id) as AttemptRow | undefined;
+    return r
+      ? {
+          attempt: r.attempt,
+          jobAttempt: r.job_attempt,
+          agentId: r.agent_id,
+          agentInstance: r.agent_instance,
+          host: r.host,
+          backend: r.backend,
+          lastAgentSeq: r.last_agent_seq,
+          endedMs: r.ended_ms,
+        }
+      : undefined;
+  }
+
+  /** The backend of the run's first attempt that reported one (a run is pinned to it). */
+  pinnedBackend(id: string): string {
+    const r = this.db
+      .prepare("SELECT backend FROM attempts WHERE run_id = ? AND backend != '' ORDER BY attempt LIMIT 1")
+      .get(id) as { backend: string } | undefined;
+    return r?.backend ?? '';
+  }
+
+  /** Moves the attempt's event cursor (inside the transaction that commits the item). */
+  setAgentSeq(id: string, attempt: number, seq: number): void {
+    this.db
+      .prepare('UPDATE attempts SET last_agent_seq = ? WHERE run_id = ? AND attempt = ?')
+      .run(seq, id, attempt);
+  }
+
   /** Records facts the worker reports about itself (backend and what it runs on, data checksum). */
   setMeta(id: string, meta: { backend?: string; backendDetail?: string; dataChecksum?: string }): void {
+    const attempt = (
+      this.db.prepare('SELECT attempts FROM runs WHERE id = ?').get(id) as { attempts: number } | undefined
+    )?.attempts;
+    if (attempt !== undefined) {
+      if (meta.backend)
+        this.db
+          .prepare('UPDATE attempts SET backend = ? WHERE run_id = ? AND attempt = ?')
+          .run(meta.backend, id, attempt);
+      if (meta.dataChecksum)
+        this.db
+          .prepare('UPDATE attempts SET data_checksum = ? WHERE run_id = ? AND attempt = ?')
+          .run(meta.dataChecksum, id, attempt);
+    }
     if (meta.backend) this.db.prepare('UPDATE runs SET backend = ? WHERE id = ?').run(meta.backend, id);
     if (meta.backendDetail !== undefined)
       this.db.prepare('UPDATE runs SET backend_detail = ? WHERE id = ?').run(meta.backendDetail, id);
@@ -414,6 +559,7 @@ export class RunRegistry {
       dataset: row.dataset,
       studyId: row.study_id,
       labelsUsed: labelsUsedOf(config),
+      attemptHistory: this.attemptHistory(row.id),
     };
   }
 }

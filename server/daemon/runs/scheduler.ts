@@ -29,6 +29,19 @@ export interface SchedulerOptions {
   workerStartTimeoutMs?: number;
   /** False while queued runs must wait (the free-space guard); kick() starts nothing then. */
   mayStart?: () => boolean;
+  /**
+   * A coordinator (--queue): runnable runs go to the agents' queue instead of a local worker,
+   * with no local concurrency limit (the agents' slots are the limit).
+   */
+  remote?: RemoteDispatch;
+}
+
+/** Where a coordinator sends runnable runs (the BullMQ queue) and remote cancels. */
+export interface RemoteDispatch {
+  /** The run is QUEUED and its parent can serve it: hand it to an agent. */
+  enqueue(run: Run): void;
+  /** Cancels a run an agent trains (or is about to); false when the run is not remote. */
+  cancel(runId: string): boolean;
 }
 
 type StopReason = 'cancel' | 'shutdown';
@@ -46,19 +59,19 @@ export function runDir(stateDir: string, runId: string): string {
   return path.join(stateDir, 'runs', runId);
 }
 
-function jobKind(kind: RunKind): JobKind {
+export function jobKind(kind: RunKind): JobKind {
   if (kind === RunKind.RUN_KIND_PRETEXT) return 'pretext';
   if (kind === RunKind.RUN_KIND_DOWNSTREAM) return 'downstream';
   return 'evaluate';
 }
 
-function configOf(run: Run): JobSpec['config'] {
+export function configOf(run: Run): JobSpec['config'] {
   const c = run.config;
   if (!c) throw new Error(`run ${run.id} has no config`);
   return c.$case === 'pretext' ? c.pretext : c.$case === 'downstream' ? c.downstream : c.evaluate;
 }
 
-function epochsOf(run: Run): number {
+export function epochsOf(run: Run): number {
   const c = run.config;
   if (c?.$case === 'pretext') return c.pretext.training?.epochs ?? 0;
   if (c?.$case === 'downstream') return c.downstream.training?.epochs ?? 0;
@@ -109,7 +122,8 @@ export class Scheduler {
    */
   kick(): void {
     if (this.opts.mayStart && !this.opts.mayStart()) return;
-    while (!this.stopping && this.active.size < this.opts.maxConcurrentRuns) {
+    const remote = this.opts.remote;
+    while (!this.stopping && (remote || this.active.size < this.opts.maxConcurrentRuns)) {
       const entry = this.queue.next();
       if (!entry) return;
       const run = this.registry.get(entry.id);
@@ -133,7 +147,8 @@ export class Scheduler {
         });
         continue;
       }
-      this.start(run, parent);
+      if (remote) remote.enqueue(run);
+      else this.start(run, parent);
     }
   }
 
@@ -268,6 +283,7 @@ export class Scheduler {
 
   /** Cancels a queued run at once, or asks a running one to stop. Returns false if not active/queued. */
   cancel(runId: string): boolean {
+    if (this.opts.remote?.cancel(runId)) return true;
     const active = this.active.get(runId);
     if (active) {
       active.stopReason = 'cancel';
@@ -304,9 +320,9 @@ export class Scheduler {
   }
 }
 
-function progressOf(
+export function progressOf(
   payload: import('../../shared/worker-protocol.js').EventPayload,
-  active: Active,
+  active: { epochs: number },
 ): Progress | undefined {
   if (payload.$case === 'step') {
     const s = payload.step;

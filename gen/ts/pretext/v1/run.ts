@@ -6,6 +6,7 @@
 
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
+import { RunAttempt } from "./cluster.js";
 
 export const protobufPackage = "pretext.v1";
 
@@ -637,7 +638,11 @@ export interface Run {
    * Downstream runs: the labeled images it trains and selects on, from its resolved config
    * (the worker checks its split against the same plan and fails the run on a mismatch).
    */
-  labelsUsed: LabelsUsed | undefined;
+  labelsUsed:
+    | LabelsUsed
+    | undefined;
+  /** Where and how each attempt trained (host, agent, backend, revision, data checksum). */
+  attemptHistory: RunAttempt[];
 }
 
 function createBaseLabelsUsed(): LabelsUsed {
@@ -2792,6 +2797,7 @@ function createBaseRun(): Run {
     studyId: "",
     backendDetail: "",
     labelsUsed: undefined,
+    attemptHistory: [],
   };
 }
 
@@ -2876,6 +2882,9 @@ export const Run: MessageFns<Run> = {
     }
     if (message.labelsUsed !== undefined) {
       LabelsUsed.encode(message.labelsUsed, writer.uint32(210).fork()).join();
+    }
+    for (const v of message.attemptHistory) {
+      RunAttempt.encode(v!, writer.uint32(322).fork()).join();
     }
     return writer;
   },
@@ -3101,6 +3110,14 @@ export const Run: MessageFns<Run> = {
             message.labelsUsed = LabelsUsed.decode(reader, reader.uint32());
             continue;
           }
+          case 40: {
+            if (tag !== 322) {
+              break;
+            }
+
+            message.attemptHistory.push(RunAttempt.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3187,6 +3204,11 @@ export const Run: MessageFns<Run> = {
         : isSet(object.labels_used)
         ? LabelsUsed.fromJSON(object.labels_used)
         : undefined,
+      attemptHistory: globalThis.Array.isArray(object?.attemptHistory)
+        ? object.attemptHistory.map((e: any) => RunAttempt.fromJSON(e))
+        : globalThis.Array.isArray(object?.attempt_history)
+        ? object.attempt_history.map((e: any) => RunAttempt.fromJSON(e))
+        : [],
     };
   },
 
@@ -3268,6 +3290,9 @@ export const Run: MessageFns<Run> = {
     if (message.labelsUsed !== undefined) {
       obj.labelsUsed = LabelsUsed.toJSON(message.labelsUsed);
     }
+    if (message.attemptHistory?.length) {
+      obj.attemptHistory = message.attemptHistory.map((e) => RunAttempt.toJSON(e));
+    }
     return obj;
   },
 
@@ -3325,6 +3350,7 @@ export const Run: MessageFns<Run> = {
     message.labelsUsed = (object.labelsUsed !== undefined && object.labelsUsed !== null)
       ? LabelsUsed.fromPartial(object.labelsUsed)
       : undefined;
+    message.attemptHistory = object.attemptHistory?.map((e) => RunAttempt.fromPartial(e)) || [];
     return message;
   },
 };

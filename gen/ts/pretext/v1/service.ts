@@ -22,6 +22,7 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
+import { AgentInfo } from "./cluster.js";
 import {
   DeleteDatasetRequest,
   DeleteDatasetResponse,
@@ -129,7 +130,13 @@ export interface GetServerInfoResponse {
   /** State directory (SQLite registry, event log, checkpoints). */
   stateDir: string;
   /** Retention settings in force. */
-  retention: RetentionPolicy | undefined;
+  retention:
+    | RetentionPolicy
+    | undefined;
+  /** Training agents of a coordinator (pretextd --queue); empty otherwise. */
+  agents: AgentInfo[];
+  /** The queue a coordinator dispatches to (password hidden); empty for a single host. */
+  queue: string;
 }
 
 /** Free disk space where the daemon writes, and whether it still starts runs. */
@@ -783,6 +790,8 @@ function createBaseGetServerInfoResponse(): GetServerInfoResponse {
     disk: undefined,
     stateDir: "",
     retention: undefined,
+    agents: [],
+    queue: "",
   };
 }
 
@@ -844,6 +853,12 @@ export const GetServerInfoResponse: MessageFns<GetServerInfoResponse> = {
     }
     if (message.retention !== undefined) {
       RetentionPolicy.encode(message.retention, writer.uint32(154).fork()).join();
+    }
+    for (const v of message.agents) {
+      AgentInfo.encode(v!, writer.uint32(322).fork()).join();
+    }
+    if (message.queue !== "") {
+      writer.uint32(330).string(message.queue);
     }
     return writer;
   },
@@ -1013,6 +1028,22 @@ export const GetServerInfoResponse: MessageFns<GetServerInfoResponse> = {
             message.retention = RetentionPolicy.decode(reader, reader.uint32());
             continue;
           }
+          case 40: {
+            if (tag !== 322) {
+              break;
+            }
+
+            message.agents.push(AgentInfo.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 41: {
+            if (tag !== 330) {
+              break;
+            }
+
+            message.queue = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1096,6 +1127,10 @@ export const GetServerInfoResponse: MessageFns<GetServerInfoResponse> = {
         ? globalThis.String(object.state_dir)
         : "",
       retention: isSet(object.retention) ? RetentionPolicy.fromJSON(object.retention) : undefined,
+      agents: globalThis.Array.isArray(object?.agents)
+        ? object.agents.map((e: any) => AgentInfo.fromJSON(e))
+        : [],
+      queue: isSet(object.queue) ? globalThis.String(object.queue) : "",
     };
   },
 
@@ -1158,6 +1193,12 @@ export const GetServerInfoResponse: MessageFns<GetServerInfoResponse> = {
     if (message.retention !== undefined) {
       obj.retention = RetentionPolicy.toJSON(message.retention);
     }
+    if (message.agents?.length) {
+      obj.agents = message.agents.map((e) => AgentInfo.toJSON(e));
+    }
+    if (message.queue !== "") {
+      obj.queue = message.queue;
+    }
     return obj;
   },
 
@@ -1189,6 +1230,8 @@ export const GetServerInfoResponse: MessageFns<GetServerInfoResponse> = {
     message.retention = (object.retention !== undefined && object.retention !== null)
       ? RetentionPolicy.fromPartial(object.retention)
       : undefined;
+    message.agents = object.agents?.map((e) => AgentInfo.fromPartial(e)) || [];
+    message.queue = object.queue ?? "";
     return message;
   },
 };

@@ -1,3 +1,4 @@
+from . import cluster_pb2 as _cluster_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
@@ -180,9 +181,10 @@ class Progress(_message.Message):
     def __init__(self, epoch: _Optional[int] = ..., epochs: _Optional[int] = ..., step: _Optional[int] = ..., total_steps: _Optional[int] = ..., fraction: _Optional[float] = ..., eta_seconds: _Optional[float] = ..., images_per_second: _Optional[float] = ...) -> None: ...
 
 class Run(_message.Message):
-    __slots__ = ["artifacts", "attempts", "backend", "backend_detail", "code_revision", "created_at_unix_ms", "data_checksum", "dataset", "downstream", "error", "evaluate", "finished_at_unix_ms", "id", "kind", "labels_used", "last_seq", "method", "name", "parent_run_id", "pretext", "progress", "result", "seed", "started_at_unix_ms", "state", "study_id"]
+    __slots__ = ["artifacts", "attempt_history", "attempts", "backend", "backend_detail", "code_revision", "created_at_unix_ms", "data_checksum", "dataset", "downstream", "error", "evaluate", "finished_at_unix_ms", "id", "kind", "labels_used", "last_seq", "method", "name", "parent_run_id", "pretext", "progress", "result", "seed", "started_at_unix_ms", "state", "study_id"]
     ARTIFACTS_FIELD_NUMBER: _ClassVar[int]
     ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPT_HISTORY_FIELD_NUMBER: _ClassVar[int]
     BACKEND_DETAIL_FIELD_NUMBER: _ClassVar[int]
     BACKEND_FIELD_NUMBER: _ClassVar[int]
     CODE_REVISION_FIELD_NUMBER: _ClassVar[int]
@@ -208,6 +210,7 @@ class Run(_message.Message):
     STATE_FIELD_NUMBER: _ClassVar[int]
     STUDY_ID_FIELD_NUMBER: _ClassVar[int]
     artifacts: _containers.RepeatedCompositeFieldContainer[Artifact]
+    attempt_history: _containers.RepeatedCompositeFieldContainer[_cluster_pb2.RunAttempt]
     attempts: int
     backend: str
     backend_detail: str
@@ -233,7 +236,7 @@ class Run(_message.Message):
     started_at_unix_ms: int
     state: RunState
     study_id: str
-    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., kind: _Optional[_Union[RunKind, str]] = ..., method: _Optional[str] = ..., state: _Optional[_Union[RunState, str]] = ..., pretext: _Optional[_Union[PretextConfig, _Mapping]] = ..., downstream: _Optional[_Union[DownstreamConfig, _Mapping]] = ..., evaluate: _Optional[_Union[EvaluateConfig, _Mapping]] = ..., created_at_unix_ms: _Optional[int] = ..., started_at_unix_ms: _Optional[int] = ..., finished_at_unix_ms: _Optional[int] = ..., error: _Optional[str] = ..., parent_run_id: _Optional[str] = ..., backend: _Optional[str] = ..., seed: _Optional[int] = ..., data_checksum: _Optional[str] = ..., code_revision: _Optional[str] = ..., progress: _Optional[_Union[Progress, _Mapping]] = ..., result: _Optional[_Union[RunResult, _Mapping]] = ..., artifacts: _Optional[_Iterable[_Union[Artifact, _Mapping]]] = ..., attempts: _Optional[int] = ..., last_seq: _Optional[int] = ..., dataset: _Optional[str] = ..., study_id: _Optional[str] = ..., backend_detail: _Optional[str] = ..., labels_used: _Optional[_Union[LabelsUsed, _Mapping]] = ...) -> None: ...
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., kind: _Optional[_Union[RunKind, str]] = ..., method: _Optional[str] = ..., state: _Optional[_Union[RunState, str]] = ..., pretext: _Optional[_Union[PretextConfig, _Mapping]] = ..., downstream: _Optional[_Union[DownstreamConfig, _Mapping]] = ..., evaluate: _Optional[_Union[EvaluateConfig, _Mapping]] = ..., created_at_unix_ms: _Optional[int] = ..., started_at_unix_ms: _Optional[int] = ..., finished_at_unix_ms: _Optional[int] = ..., error: _Optional[str] = ..., parent_run_id: _Optional[str] = ..., backend: _Optional[str] = ..., seed: _Optional[int] = ..., data_checksum: _Optional[str] = ..., code_revision: _Optional[str] = ..., progress: _Optional[_Union[Progress, _Mapping]] = ..., result: _Optional[_Union[RunResult, _Mapping]] = ..., artifacts: _Optional[_Iterable[_Union[Artifact, _Mapping]]] = ..., attempts: _Optional[int] = ..., last_seq: _Optional[int] = ..., dataset: _Optional[str] = ..., study_id: _Optional[str] = ..., backend_detail: _Optional[str] = ..., labels_used: _Optional[_Union[LabelsUsed, _Mapping]] = ..., attempt_history: _Optional[_Iterable[_Union[_cluster_pb2.RunAttempt, _Mapping]]] = ...) -> None: ...
 
 class RunResult(_message.Message):
     __slots__ = ["best_epoch", "best_val_accuracy", "epochs_trained", "extra", "test", "train_seconds", "validation"]

@@ -1,4 +1,5 @@
 from . import datasets_pb2 as _datasets_pb2
+from . import cluster_pb2 as _cluster_pb2
 from . import event_pb2 as _event_pb2
 from . import models_pb2 as _models_pb2
 from . import run_pb2 as _run_pb2
@@ -185,7 +186,8 @@ class GetServerInfoRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class GetServerInfoResponse(_message.Message):
-    __slots__ = ["architectures", "backend", "backends", "code_revision", "data_dir", "datasets", "disk", "hostname", "last_seq", "max_concurrent_runs", "node_version", "pretext_methods", "queued_runs", "retention", "running_runs", "started_at_unix_ms", "state_dir", "study_presets", "version"]
+    __slots__ = ["agents", "architectures", "backend", "backends", "code_revision", "data_dir", "datasets", "disk", "hostname", "last_seq", "max_concurrent_runs", "node_version", "pretext_methods", "queue", "queued_runs", "retention", "running_runs", "started_at_unix_ms", "state_dir", "study_presets", "version"]
+    AGENTS_FIELD_NUMBER: _ClassVar[int]
     ARCHITECTURES_FIELD_NUMBER: _ClassVar[int]
     BACKENDS_FIELD_NUMBER: _ClassVar[int]
     BACKEND_FIELD_NUMBER: _ClassVar[int]
@@ -199,12 +201,14 @@ class GetServerInfoResponse(_message.Message):
     NODE_VERSION_FIELD_NUMBER: _ClassVar[int]
     PRETEXT_METHODS_FIELD_NUMBER: _ClassVar[int]
     QUEUED_RUNS_FIELD_NUMBER: _ClassVar[int]
+    QUEUE_FIELD_NUMBER: _ClassVar[int]
     RETENTION_FIELD_NUMBER: _ClassVar[int]
     RUNNING_RUNS_FIELD_NUMBER: _ClassVar[int]
     STARTED_AT_UNIX_MS_FIELD_NUMBER: _ClassVar[int]
     STATE_DIR_FIELD_NUMBER: _ClassVar[int]
     STUDY_PRESETS_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
+    agents: _containers.RepeatedCompositeFieldContainer[_cluster_pb2.AgentInfo]
     architectures: _containers.RepeatedScalarFieldContainer[str]
     backend: str
     backends: _containers.RepeatedCompositeFieldContainer[BackendInfo]
@@ -217,6 +221,7 @@ class GetServerInfoResponse(_message.Message):
     max_concurrent_runs: int
     node_version: str
     pretext_methods: _containers.RepeatedScalarFieldContainer[str]
+    queue: str
     queued_runs: int
     retention: RetentionPolicy
     running_runs: int
@@ -224,7 +229,7 @@ class GetServerInfoResponse(_message.Message):
     state_dir: str
     study_presets: _containers.RepeatedScalarFieldContainer[str]
     version: str
-    def __init__(self, version: _Optional[str] = ..., code_revision: _Optional[str] = ..., hostname: _Optional[str] = ..., backends: _Optional[_Iterable[_Union[BackendInfo, _Mapping]]] = ..., backend: _Optional[str] = ..., max_concurrent_runs: _Optional[int] = ..., running_runs: _Optional[int] = ..., queued_runs: _Optional[int] = ..., datasets: _Optional[_Iterable[_Union[DatasetInfo, _Mapping]]] = ..., pretext_methods: _Optional[_Iterable[str]] = ..., started_at_unix_ms: _Optional[int] = ..., last_seq: _Optional[int] = ..., node_version: _Optional[str] = ..., data_dir: _Optional[str] = ..., study_presets: _Optional[_Iterable[str]] = ..., architectures: _Optional[_Iterable[str]] = ..., disk: _Optional[_Union[DiskStatus, _Mapping]] = ..., state_dir: _Optional[str] = ..., retention: _Optional[_Union[RetentionPolicy, _Mapping]] = ...) -> None: ...
+    def __init__(self, version: _Optional[str] = ..., code_revision: _Optional[str] = ..., hostname: _Optional[str] = ..., backends: _Optional[_Iterable[_Union[BackendInfo, _Mapping]]] = ..., backend: _Optional[str] = ..., max_concurrent_runs: _Optional[int] = ..., running_runs: _Optional[int] = ..., queued_runs: _Optional[int] = ..., datasets: _Optional[_Iterable[_Union[DatasetInfo, _Mapping]]] = ..., pretext_methods: _Optional[_Iterable[str]] = ..., started_at_unix_ms: _Optional[int] = ..., last_seq: _Optional[int] = ..., node_version: _Optional[str] = ..., data_dir: _Optional[str] = ..., study_presets: _Optional[_Iterable[str]] = ..., architectures: _Optional[_Iterable[str]] = ..., disk: _Optional[_Union[DiskStatus, _Mapping]] = ..., state_dir: _Optional[str] = ..., retention: _Optional[_Union[RetentionPolicy, _Mapping]] = ..., agents: _Optional[_Iterable[_Union[_cluster_pb2.AgentInfo, _Mapping]]] = ..., queue: _Optional[str] = ...) -> None: ...
 
 class GetStudyRequest(_message.Message):
     __slots__ = ["study_id"]
