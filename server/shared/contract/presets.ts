@@ -92,13 +92,12 @@ const STUDY_PRESETS: Record<string, StudyConfig> = {
     arms: [StudyArm.STUDY_ARM_SL, StudyArm.STUDY_ARM_SSL_FINE_TUNE],
     downstream: CPU_DOWNSTREAM,
   }),
-  // The reference's shape on 2 CPU cores (AVX2) in about 1.7 hours (measured:
-  // docs/results/cpu-reference): ResNet20, rotation pretext on all 50,000 training images (2,000
-  // held out to select its epoch) with one random rotation per image and epoch, as the reference
-  // does (RotNet's four rotations per image would spend the same samples on a quarter of the
-  // epochs), all six budgets, 2 folds, model selection within each budget. Downstream epochs
-  // scale with the budget: at least 300 optimizer steps, so 100 labels train about as long as
-  // 1,250 do, and 5,000 labels get 10 epochs.
+  // The reference's shape on 2 CPU cores (AVX2; measured in docs/results/cpu-reference): ResNet20,
+  // rotation pretext on all 50,000 training images (2,000 held out to select its epoch) with one
+  // rotation per image drawn once, as the reference does (RotNet's four rotations per image would
+  // spend the same samples on a quarter of the epochs), all six budgets, 2 folds, model selection
+  // within each budget. Downstream epochs scale with the budget: at least 300 optimizer steps, so
+  // 100 labels train about as long as 1,250 do, and 5,000 labels get 10 epochs.
   'cpu-reference': StudyConfig.fromPartial({
     preset: 'cpu-reference',
     pretext: { ...RESNET20_ROTATION, rotationsPerImage: 1 },
