@@ -26,7 +26,7 @@ before(async () => {
   const res = await d.call<{ dataset: Dataset }>('importDataset', {
     name: 'mini',
     path: 'imgs',
-    options: { side: 32, seed: 0, testShare: 0, maxFailedShare: 0 },
+    options: { side: 32, seed: 0, testShare: 0, maxFailedShare: 0, architecture: '' },
   });
   assert.equal(res.dataset.side, 32);
   testImages = res.dataset.testPerClass.reduce((a, b) => a + b, 0);
