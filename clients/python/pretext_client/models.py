@@ -16,7 +16,7 @@ from typing import Any, Dict, List, Optional, Type, TypeVar, Union
 
 from google.protobuf.message import Message
 
-from ._gen.pretext.v1 import datasets_pb2, event_pb2, run_pb2, service_pb2, study_pb2
+from ._gen.pretext.v1 import cluster_pb2, datasets_pb2, event_pb2, run_pb2, service_pb2, study_pb2
 
 # --------------------------------------------------------------------------------------------
 # Enums
@@ -324,6 +324,37 @@ RunConfig = Union[PretextConfig, DownstreamConfig, EvaluateConfig]
 
 
 @dataclass
+class RunAttempt(_Model):
+    """One attempt of a run: where it trained (scale-out: which agent and host)."""
+
+    attempt: int = 0
+    host: str = ""
+    agent_id: str = ""
+    backend: str = ""
+    code_revision: str = ""
+    data_checksum: str = ""
+    started_at_unix_ms: int = 0
+    ended_at_unix_ms: int = 0
+    outcome: str = ""
+    resumed_after_epoch: int = 0
+
+
+@dataclass
+class AgentInfo(_Model):
+    """A training agent of a coordinator (pretextd --queue)."""
+
+    id: str = ""
+    host: str = ""
+    slots: int = 0
+    backends: List[str] = field(default_factory=list)
+    busy: int = 0
+    last_seen_unix_ms: int = 0
+    version: str = ""
+    code_revision: str = ""
+    online: bool = False
+
+
+@dataclass
 class Run(_Model):
     id: str = ""
     name: str = ""
@@ -352,6 +383,7 @@ class Run(_Model):
     study_id: str = ""
     backend_detail: str = ""
     labels_used: Optional[LabelsUsed] = None
+    attempt_history: List[RunAttempt] = field(default_factory=list)
 
     @property
     def config(self) -> Optional[RunConfig]:
@@ -421,6 +453,8 @@ class ServerInfo(_Model):
     disk: Optional[DiskStatus] = None
     state_dir: str = ""
     retention: Optional[RetentionPolicy] = None
+    agents: List[AgentInfo] = field(default_factory=list)
+    queue: str = ""
 
 
 @dataclass
@@ -643,6 +677,9 @@ _MESSAGES: Dict[type, Any] = {
     Progress: run_pb2.Progress,
     Artifact: run_pb2.Artifact,
     Run: run_pb2.Run,
+    LabelsUsed: run_pb2.LabelsUsed,
+    RunAttempt: cluster_pb2.RunAttempt,
+    AgentInfo: cluster_pb2.AgentInfo,
     BackendInfo: service_pb2.BackendInfo,
     DatasetInfo: service_pb2.DatasetInfo,
     DiskStatus: service_pb2.DiskStatus,
