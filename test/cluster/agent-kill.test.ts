@@ -32,7 +32,17 @@ test('an agent killed mid-run: the run resumes elsewhere from its last committed
 
   // Once epoch 1 is committed, kill the agent that trains the victim (whichever it is).
   await cl.c.stream({ runId: victim.id }, (ev) => epochsOf(ev).includes(1));
-  const running = await cl.c.waitState(victim.id, [RunState.RUN_STATE_RUNNING]);
+  // The epoch event can reach a watcher before the checkpoint event that records 'last'.
+  const running = await cl.c.waitFor(
+    "epoch 1's 'last' checkpoint",
+    async () => {
+      const { run } = await cl.c.call<{ run: Run }>('getRun', { runId: victim.id });
+      return run.state === RunState.RUN_STATE_RUNNING && run.artifacts.some((a) => a.name === 'last')
+        ? run
+        : undefined;
+    },
+    60_000,
+  );
   const owner = cl.agentById(running.attemptHistory.at(-1)!.agentId)!;
   assert.ok(owner, 'the owning agent is one of ours');
   const committed = running.artifacts.find((a) => a.name === 'last')!.epoch;
