@@ -28,6 +28,7 @@ import { DB_FILE, openDb } from './runs/db.js';
 import { EventLog } from './runs/event-log.js';
 import type { IdSource } from './runs/ids.js';
 import { RunRegistry } from './runs/registry.js';
+import { defaultSpareWorkers } from './runs/worker-launcher.js';
 import { Scheduler } from './runs/scheduler.js';
 import { Studies } from './studies/studies.js';
 import { InferenceRunner } from './inference/runner.js';
@@ -48,6 +49,8 @@ export interface DaemonOptions {
   /** "auto" or a backend name. */
   backend?: string;
   maxConcurrentRuns?: number;
+  /** Workers kept started and idle (default: one per concurrent run; 0 = fork at each run). */
+  spareWorkers?: number;
   /** Bearer token every call (health excepted) must carry. */
   token?: string;
   /** PEM certificate chain and key: serve TLS. */
@@ -104,6 +107,8 @@ export interface Daemon {
   metricsAddress?: string;
   /** PIDs of running worker processes (for tests that check for leaks). */
   workerPids(): number[];
+  /** PIDs of spare workers booted and waiting for a run (not in workerPids). */
+  spareWorkerPids(): number[];
   /** Graceful shutdown: ends streams, interrupts runs, closes the database. Idempotent. */
   close(): Promise<void>;
 }
@@ -257,6 +262,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     backend,
     allowDownload: opts.allowDownload ?? true,
     maxConcurrentRuns,
+    spareWorkers: opts.spareWorkers ?? defaultSpareWorkers(maxConcurrentRuns),
     workerEntry: opts.workerEntry ?? DEFAULT_WORKER,
     graceMs: opts.stopGraceMs ?? 10_000,
     log,
@@ -309,6 +315,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
         disk,
         openStreams: () => streams.size,
         workers: () => scheduler.workers(),
+        readySpares: () => scheduler.readySpares().length,
       })
     : undefined;
   // Metrics first, so calls the token check rejects are counted too.
@@ -439,6 +446,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     port: boundPort,
     metricsAddress: metricsServer?.address,
     workerPids: () => [...scheduler.pids(), ...inference.pids()],
+    spareWorkerPids: () => scheduler.readySpares(),
     close,
   };
 }

@@ -11,6 +11,7 @@ import { formatBytes, parseBytes } from '../shared/contract/sizes.js';
 import { createLogger, LOG_LEVELS, type LogLevelName } from './log.js';
 import { createNotifier, takeNotifySocket } from './readiness.js';
 import { VERSION } from '../shared/version.js';
+import { MAX_SPARE_WORKERS } from './runs/worker-launcher.js';
 
 const HELP = `pretextd ${VERSION} — the pretext training daemon
 
@@ -23,6 +24,7 @@ Usage: pretextd [options]
   --data-dir DIR              datasets: extracted folders or official archives (default ~/.cache/pretext/datasets) [PRETEXT_DATA_DIR]
   --backend NAME              ${backendNames().join(' | ')} (default auto)     [PRETEXT_BACKEND]
   --max-concurrent-runs N     runs training at once (default 1)                                        [PRETEXT_MAX_CONCURRENT_RUNS]
+  --spare-workers N           workers kept started and idle, so a run begins at once (default: max-concurrent-runs; 0 = off) [PRETEXT_SPARE_WORKERS]
   --token-file FILE           require "authorization: Bearer <token>" (token = the file's first line)  [PRETEXT_TOKEN_FILE]
   --tls-cert FILE --tls-key FILE   serve TLS with this PEM certificate chain and key               [PRETEXT_TLS_CERT, PRETEXT_TLS_KEY]
   --insecure                  allow a non-loopback --listen address without a token                     [PRETEXT_INSECURE=1]
@@ -101,6 +103,7 @@ async function main(): Promise<void> {
       'data-dir': { type: 'string' },
       backend: { type: 'string' },
       'max-concurrent-runs': { type: 'string' },
+      'spare-workers': { type: 'string' },
       'token-file': { type: 'string' },
       'tls-cert': { type: 'string' },
       'tls-key': { type: 'string' },
@@ -138,6 +141,9 @@ async function main(): Promise<void> {
   if (!Number.isInteger(maxConcurrentRuns) || maxConcurrentRuns < 1 || maxConcurrentRuns > 64) {
     throw new Error(`--max-concurrent-runs "${maxRaw}" must be an integer in 1..64`);
   }
+  const spareRaw = values['spare-workers'] ?? env.PRETEXT_SPARE_WORKERS;
+  const spareWorkers =
+    spareRaw === undefined ? undefined : envInt(spareRaw, '--spare-workers', MAX_SPARE_WORKERS);
   const tokenFile = values['token-file'] ?? env.PRETEXT_TOKEN_FILE;
   let token: string | undefined;
   if (tokenFile) {
@@ -184,6 +190,7 @@ async function main(): Promise<void> {
     ),
     backend: values.backend ?? env.PRETEXT_BACKEND ?? 'auto',
     maxConcurrentRuns,
+    spareWorkers,
     token,
     tlsCert: tlsCertFile ? readFileSync(tlsCertFile, 'utf8') : undefined,
     tlsKey: tlsKeyFile ? readFileSync(tlsKeyFile, 'utf8') : undefined,

@@ -24,6 +24,8 @@ export interface MetricsSources {
   openStreams(): number;
   /** Running workers. */
   workers(): Array<{ runId: string; pid: number }>;
+  /** Spare workers booted and waiting for a run. */
+  readySpares(): number;
 }
 
 interface RunFigures {
@@ -187,6 +189,14 @@ export class Metrics {
           const rss = rssBytes(w.pid);
           if (rss !== undefined) this.set({ run_id: w.runId, pid: String(w.pid) }, rss);
         }
+      },
+    });
+    new client.Gauge({
+      name: 'pretext_spare_workers',
+      help: 'Worker processes started ahead and waiting for a run (--spare-workers)',
+      registers: [register],
+      collect() {
+        this.set(src.readySpares());
       },
     });
     new client.Gauge({

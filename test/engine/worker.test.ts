@@ -11,13 +11,17 @@ import { PretextConfig } from '../../gen/ts/pretext/v1/run.js';
 import type { FromWorker, JobSpec } from '../../server/shared/worker-protocol.js';
 import { resolvePretext } from '../../server/shared/contract/resolve.js';
 import { JOBS } from '../../server/worker/engine/jobs.js';
+import { WorkerLauncher } from '../../server/daemon/runs/worker-launcher.js';
 import { type WorkerOutcome, WorkerProcess } from '../../server/daemon/runs/worker-process.js';
 import { findJob } from '../../server/worker/engine/worker-runtime.js';
 import { baseSpec, tempRunDir } from './context.js';
 
 const ENTRY = fileURLToPath(new URL('../../server/worker/engine/worker.ts', import.meta.url));
+// One spare kept started, as the daemon does: the resumed and later workers are spares.
+const launcher = new WorkerLauncher(ENTRY, process.env, 1);
 const dirs: string[] = [];
 after(async () => {
+  launcher.close();
   for (const d of dirs) await rm(d, { recursive: true, force: true });
 });
 
@@ -41,7 +45,7 @@ function start(
       resolve = r;
     }),
   } as unknown as Run;
-  run.worker = new WorkerProcess(ENTRY, job, {
+  run.worker = new WorkerProcess(launcher, job, {
     onMessage(msg) {
       run.messages.push(msg);
       if (msg.type !== 'event') return;

@@ -15,6 +15,7 @@ import { VERSION, codeRevision } from '../../shared/version.js';
 import type { Logger } from '../log.js';
 import type { JobData } from '../cluster/coordinator.js';
 import { QUEUE_PREFIX, type QueueConnection, queueName } from '../cluster/queue-url.js';
+import { defaultSpareWorkers, WorkerLauncher } from '../runs/worker-launcher.js';
 import { RemoteAttempt } from './attempt.js';
 
 export interface AgentOptions {
@@ -32,6 +33,8 @@ export interface AgentOptions {
   allowDownload: boolean;
   workerEntry: string;
   workerEnv?: NodeJS.ProcessEnv;
+  /** Workers kept started and idle (default: one per slot). */
+  spareWorkers?: number;
   /** BullMQ lease settings (defaults 30 s / 15 s). */
   lockDurationMs?: number;
   stalledIntervalMs?: number;
@@ -43,6 +46,8 @@ export interface Agent {
   id: string;
   /** Worker PIDs by run (tests pick the agent that owns a run). */
   running(): Array<{ runId: string; attempt: number; pid?: number }>;
+  /** PIDs of spare workers booted and waiting for an attempt. */
+  spareWorkerPids(): number[];
   close(): Promise<void>;
 }
 
@@ -113,6 +118,12 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     );
   }, heartbeatMs);
   heartbeat.unref();
+  // Forked only once registered: a misconfigured agent starts no workers.
+  const launcher = new WorkerLauncher(
+    opts.workerEntry,
+    opts.workerEnv,
+    opts.spareWorkers ?? defaultSpareWorkers(opts.slots),
+  );
 
   const begin = async (job: Job<JobData>): Promise<BeginAttemptResponse | undefined> => {
     for (;;) {
@@ -160,8 +171,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
           stateDir: opts.stateDir,
           dataDir: opts.dataDir,
           allowDownload: opts.allowDownload,
-          workerEntry: opts.workerEntry,
-          workerEnv: opts.workerEnv,
+          launcher,
           graceMs: opts.graceMs ?? 10_000,
         },
         started,
@@ -220,10 +230,12 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
   return {
     id,
     running: () => [...active.values()].map((a) => ({ runId: a.runId, attempt: a.attempt, pid: a.pid })),
+    spareWorkerPids: () => launcher.readyPids(),
     async close() {
       closing = true;
       clearInterval(heartbeat);
       clearInterval(watchdog);
+      launcher.close();
       // Runs here stop without an outcome: their leases lapse and other agents resume them.
       for (const a of active.values()) a.fence('the agent is shutting down');
       await worker.close(true).catch(() => {});

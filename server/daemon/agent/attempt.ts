@@ -19,6 +19,7 @@ import { LogLevel } from '../../../gen/ts/pretext/v1/event.js';
 import type { JobSpec, ParentRunSpec } from '../../shared/worker-protocol.js';
 import type { Logger } from '../log.js';
 import { configOf, jobKind } from '../runs/scheduler.js';
+import type { WorkerLauncher } from '../runs/worker-launcher.js';
 import { WorkerProcess, type WorkerOutcome } from '../runs/worker-process.js';
 import { downloadCheckpoint, type Md, uploadCheckpoint } from './transfer.js';
 
@@ -30,8 +31,8 @@ export interface AttemptContext {
   stateDir: string;
   dataDir: string;
   allowDownload: boolean;
-  workerEntry: string;
-  workerEnv?: NodeJS.ProcessEnv;
+  /** The agent's workers (with its spares). */
+  launcher: WorkerLauncher;
   graceMs: number;
 }
 
@@ -117,7 +118,7 @@ export class RemoteAttempt {
     this.connect();
     if (this.fenced) return;
     this.worker = new WorkerProcess(
-      ctx.workerEntry,
+      ctx.launcher,
       job,
       {
         onMessage: (msg) => {
@@ -179,7 +180,6 @@ export class RemoteAttempt {
         },
         onExit: (outcome) => this.later(async () => this.reportOutcome(outcome)),
       },
-      ctx.workerEnv,
     );
   }
 

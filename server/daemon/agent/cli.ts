@@ -8,6 +8,7 @@ import { isBackendName } from '../../shared/contract/catalog.js';
 import { PROJECT_ROOT } from '../../shared/version.js';
 import { parseQueueUrl } from '../cluster/queue-url.js';
 import { createLogger, LOG_LEVELS, type LogLevelName } from '../log.js';
+import { MAX_SPARE_WORKERS } from '../runs/worker-launcher.js';
 import { startAgent } from './agent.js';
 
 export const AGENT_HELP = `Usage: pretextd agent --coordinator HOST:PORT --queue URL [options]
@@ -18,6 +19,7 @@ Trains runs of a coordinator (pretextd --queue) on this host.
   --queue URL               redis://[user:pass@]host:port | rediss://… | unix:///path.sock [PRETEXT_QUEUE]
   --queue-tls-ca FILE       CA of a rediss:// queue with a private certificate              [PRETEXT_QUEUE_TLS_CA]
   --slots N                 runs trained at once (default 1)                                [PRETEXT_AGENT_SLOTS]
+  --spare-workers N         workers kept started and idle, so a run begins at once (default: slots; 0 = off) [PRETEXT_SPARE_WORKERS]
   --state-dir DIR           this agent's checkpoints and blob cache (default ~/.local/state/pretext-agent) [PRETEXT_STATE_DIR]
   --data-dir DIR            datasets (same contents on every host)                          [PRETEXT_DATA_DIR]
   --backend NAME            the backend this host trains on (default auto = first available) [PRETEXT_BACKEND]
@@ -59,6 +61,7 @@ export async function agentMain(argv: string[]): Promise<void> {
       queue: { type: 'string' },
       'queue-tls-ca': { type: 'string' },
       slots: { type: 'string' },
+      'spare-workers': { type: 'string' },
       'state-dir': { type: 'string' },
       'data-dir': { type: 'string' },
       backend: { type: 'string' },
@@ -91,11 +94,13 @@ export async function agentMain(argv: string[]): Promise<void> {
   if (!LOG_LEVELS.includes(level as LogLevelName))
     throw new Error(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
   const log = createLogger({ level: level as LogLevelName });
+  const spareRaw = values['spare-workers'] ?? env.PRETEXT_SPARE_WORKERS;
   const home = os.homedir();
   const agent = await startAgent({
     coordinator,
     queue: parseQueueUrl(queueUrl, caFile ? readFileSync(caFile, 'utf8') : undefined),
     slots: int(values.slots ?? env.PRETEXT_AGENT_SLOTS ?? '1', '--slots', 1, 256),
+    spareWorkers: spareRaw === undefined ? undefined : int(spareRaw, '--spare-workers', 0, MAX_SPARE_WORKERS),
     stateDir: path.resolve(
       values['state-dir'] ?? env.PRETEXT_STATE_DIR ?? path.join(home, '.local', 'state', 'pretext-agent'),
     ),

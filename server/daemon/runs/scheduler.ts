@@ -9,6 +9,7 @@ import { type Progress, type Run, RunKind, RunState } from '../../../gen/ts/pret
 import { datasetsDirOf } from '../../shared/data/imported.js';
 import type { JobKind, JobSpec, ParentRunSpec } from '../../shared/worker-protocol.js';
 import { RunQueue } from './run-queue.js';
+import { WorkerLauncher } from './worker-launcher.js';
 import { WorkerProcess, type WorkerOutcome } from './worker-process.js';
 import type { Logger } from '../log.js';
 import { FINAL_STATES, type RunRegistry, stateName } from './registry.js';
@@ -25,6 +26,8 @@ export interface SchedulerOptions {
   log: Logger;
   /** Environment for worker processes. */
   workerEnv?: NodeJS.ProcessEnv;
+  /** Workers kept started and idle, so a run begins without a worker's start-up (default 0). */
+  spareWorkers?: number;
   /** A worker that reports nothing for this long after it starts is killed (default 180 s). */
   workerStartTimeoutMs?: number;
   /** False while queued runs must wait (the free-space guard); kick() starts nothing then. */
@@ -83,11 +86,14 @@ export class Scheduler {
   private readonly queue = new RunQueue();
   private stopping = false;
   private kickSoon = false;
+  private readonly launcher: WorkerLauncher;
 
   constructor(
     private readonly registry: RunRegistry,
     private readonly opts: SchedulerOptions,
   ) {
+    // A coordinator trains nothing itself: its agents keep the spares.
+    this.launcher = new WorkerLauncher(opts.workerEntry, opts.workerEnv, opts.remote ? 0 : (opts.spareWorkers ?? 0));
     for (const { id, place } of registry.queuedPlaces()) this.queue.add(id, place);
     // The queue follows the log: every change of state is an event, whoever made it.
     registry.subscribe((e) => {
@@ -208,7 +214,7 @@ export class Scheduler {
     this.active.set(run.id, active);
     this.opts.log.info('run started', { run: run.id, kind: job.kind, method: job.method, resume });
     active.worker = new WorkerProcess(
-      this.opts.workerEntry,
+      this.launcher,
       job,
       {
         onMessage: (msg) => {
@@ -241,7 +247,6 @@ export class Scheduler {
         },
         onExit: (outcome) => this.finish(run.id, active, outcome),
       },
-      this.opts.workerEnv,
       this.opts.workerStartTimeoutMs,
     );
   }
@@ -299,6 +304,7 @@ export class Scheduler {
   /** Stops every worker (runs become INTERRUPTED) and starts nothing new. */
   async shutdown(graceMs: number): Promise<void> {
     this.stopping = true;
+    this.launcher.close();
     const waits: Promise<void>[] = [];
     for (const active of this.active.values()) {
       active.stopReason = 'shutdown';
@@ -313,6 +319,11 @@ export class Scheduler {
     return [...this.active].flatMap(([runId, a]) =>
       a.worker.pid === undefined ? [] : [{ runId, pid: a.worker.pid }],
     );
+  }
+
+  /** PIDs of spare workers booted and waiting for a run (metrics, benchmarks). */
+  readySpares(): number[] {
+    return this.launcher.readyPids();
   }
 
   pids(): number[] {

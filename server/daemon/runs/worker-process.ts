@@ -1,9 +1,10 @@
-// Daemon side of a worker: forks the worker entry (TypeScript through tsx), sends it its job,
+// Daemon side of a worker: takes a worker process from the launcher, sends it its job,
 // relays its messages, and turns its exit into exactly one outcome. A worker that dies
 // without reporting (crash, out of memory, SIGKILL) yields a `crashed` outcome carrying the
 // exit status and the tail of its stderr.
-import { type ChildProcess, fork } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import type { FromWorker, JobSpec, ToWorker } from '../../shared/worker-protocol.js';
+import type { WorkerLauncher } from './worker-launcher.js';
 
 export type WorkerOutcome =
   | { type: 'done'; result: Extract<FromWorker, { type: 'done' }>['result'] }
@@ -18,7 +19,6 @@ export interface WorkerHandlers {
   onExit(outcome: WorkerOutcome): void;
 }
 
-const TSX_LOADER = import.meta.resolve('tsx');
 const STDERR_TAIL_BYTES = 4000;
 
 export class WorkerProcess {
@@ -33,19 +33,11 @@ export class WorkerProcess {
   private startTimer: NodeJS.Timeout | undefined;
   readonly exitedPromise: Promise<void>;
 
-  constructor(
-    entry: string,
-    job: JobSpec,
-    handlers: WorkerHandlers,
-    env: NodeJS.ProcessEnv = process.env,
-    startTimeoutMs = 180_000,
-  ) {
-    this.child = fork(entry, [], {
-      execArgv: ['--import', TSX_LOADER],
-      serialization: 'advanced',
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-      env,
-    });
+  constructor(launcher: WorkerLauncher, job: JobSpec, handlers: WorkerHandlers, startTimeoutMs = 180_000) {
+    const { child, ready } = launcher.launch();
+    this.child = child;
+    // A spare worker said `ready` before this run took it: start at once.
+    if (ready) this.send({ type: 'start', job });
     this.child.on('message', (msg: FromWorker) => {
       this.lastHeard = Date.now();
       if (msg.type === 'ready') {

@@ -55,6 +55,8 @@ export function runWorker(table: JobTable): void {
   });
   // If the daemon dies, the IPC channel closes: stop instead of training as an orphan.
   process.on('disconnect', () => process.exit(0));
+  // A spare worker may finish loading after its daemon died: nothing would ever start it.
+  if (!process.connected) process.exit(0);
   void send({ type: 'ready' });
 }
 
