@@ -118,8 +118,8 @@ export interface Cluster {
   stateDir: string;
   agents: AgentProcess[];
   c: Connection;
-  /** Starts the coordinator again on the same state dir (after a kill). */
-  restartCoordinator(): Promise<void>;
+  /** Starts the coordinator again on the same state dir (after a kill), with extra env if given. */
+  restartCoordinator(extraEnv?: NodeJS.ProcessEnv): Promise<void>;
   startAgent(id: string, env?: NodeJS.ProcessEnv, backend?: string): Promise<AgentProcess>;
   agentById(id: string): AgentProcess | undefined;
   stop(): Promise<void>;
@@ -322,14 +322,14 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     get c() {
       return c;
     },
-    async restartCoordinator() {
+    async restartCoordinator(extraEnv = {}) {
       c.close();
       await killDaemon(coordinator);
       // Agents keep the address they were given: come back on the same port.
       const port = coordinator.address.split(':').at(-1)!;
       coordinator = await spawnDaemon({
         stateDir,
-        env,
+        env: { ...env, ...extraEnv },
         args: [
           '--quiet',
           '--queue',

@@ -9,11 +9,12 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { type Job, Worker } from 'bullmq';
+import { type Job, WaitingError, Worker } from 'bullmq';
 import { AgentServiceClient, type BeginAttemptResponse } from '../../../gen/ts/pretext/v1/agent.js';
 import { VERSION, codeRevision } from '../../shared/version.js';
 import type { Logger } from '../log.js';
 import type { JobData } from '../cluster/coordinator.js';
+import { isRevisionMismatch } from '../cluster/revision.js';
 import { QUEUE_PREFIX, type QueueConnection, queueName } from '../cluster/queue-url.js';
 import { defaultSpareWorkers, WorkerLauncher } from '../runs/worker-launcher.js';
 import { RemoteAttempt } from './attempt.js';
@@ -105,13 +106,27 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
   // The first registration must succeed (a wrong token or revision is a configuration error).
   const heartbeatMs = await register();
   let missed = 0;
+  // The coordinator came back on another revision: take no job until it is ours again.
+  let wrongRevision = false;
+  const refusedRevision = (message: string) => {
+    if (wrongRevision) return;
+    wrongRevision = true;
+    log.error('the coordinator refuses this code revision: taking no jobs until they match', { error: message });
+    void worker.pause(true).catch(() => {});
+  };
   const heartbeat = setInterval(() => {
     register().then(
       () => {
         if (missed) log.info('coordinator reachable again', { missed });
         missed = 0;
+        if (wrongRevision) {
+          wrongRevision = false;
+          log.info('the coordinator accepts this revision again: taking jobs');
+          worker.resume();
+        }
       },
       (err: Error) => {
+        if (isRevisionMismatch(err.message)) return refusedRevision(err.message);
         if (missed++ === 0)
           log.warn('heartbeat failed (the coordinator may be restarting)', { error: err.message });
       },
@@ -125,7 +140,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     opts.spareWorkers ?? defaultSpareWorkers(opts.slots),
   );
 
-  const begin = async (job: Job<JobData>): Promise<BeginAttemptResponse | undefined> => {
+  const begin = async (job: Job<JobData>): Promise<BeginAttemptResponse | 'put back' | undefined> => {
     for (;;) {
       try {
         return await new Promise<BeginAttemptResponse>((resolve, reject) =>
@@ -145,6 +160,10 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
         );
       } catch (err) {
         const code = codeOf(err);
+        if (code === grpc.status.FAILED_PRECONDITION && isRevisionMismatch((err as Error).message)) {
+          refusedRevision((err as Error).message);
+          return 'put back';
+        }
         if (code === grpc.status.FAILED_PRECONDITION || code === grpc.status.NOT_FOUND) {
           log.info('job not wanted by the coordinator', { job: job.id, reason: (err as Error).message });
           return undefined;
@@ -159,9 +178,14 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
 
   const worker = new Worker<JobData>(
     queueName(opts.backend),
-    async (job) => {
+    async (job, token) => {
       const started = await begin(job);
       if (!started) return 'not wanted';
+      if (started === 'put back') {
+        // The run still wants this job: another agent (on the right revision) must get it.
+        await job.moveToWait(token);
+        throw new WaitingError();
+      }
       const attempt = new RemoteAttempt(
         {
           client,

@@ -5,6 +5,7 @@
 // order the agent numbered them (agent_seq), and only while the agent's attempt is the run's
 // current one (the fence). Redis holds no state the coordinator relies on: leases (a dead
 // agent's job comes back to the head of its queue) and dispatch only.
+import { revisionMismatch } from './revision.js';
 import path from 'node:path';
 import { mkdirSync } from 'node:fs';
 import {
@@ -296,7 +297,7 @@ export class Coordinator implements RemoteDispatch {
     if (req.codeRevision !== mine) {
       throw new RpcFail(
         status.FAILED_PRECONDITION,
-        `agent code revision ${req.codeRevision.slice(0, 40)} differs from the coordinator's ${mine}; run the same revision on both`,
+        revisionMismatch(req.codeRevision, mine),
       );
     }
     const now = Date.now();
@@ -348,7 +349,7 @@ export class Coordinator implements RemoteDispatch {
     if (req.codeRevision !== codeRevision())
       throw new RpcFail(
         status.FAILED_PRECONDITION,
-        `code revision ${req.codeRevision.slice(0, 40)} is not the coordinator's ${codeRevision()}`,
+        revisionMismatch(req.codeRevision, codeRevision()),
       );
     const cur = reg.currentAttempt(run.id);
     const fresh = run.state === RunState.RUN_STATE_QUEUED && req.jobAttempt === run.attempts + 1;
