@@ -19,7 +19,9 @@ test('an agent on an old revision puts jobs back; an agent on the new one runs t
   // Started at once: a1 may take a job before its heartbeat hears of the new revision.
   const runs: Run[] = [];
   for (let i = 0; i < 2; i++)
-    runs.push((await cl.c.call<{ run: Run }>('startPretext', tinyPretext({ epochs: 1, steps: 2, seed: i + 1 }))).run);
+    runs.push(
+      (await cl.c.call<{ run: Run }>('startPretext', tinyPretext({ epochs: 1, steps: 2, seed: i + 1 }))).run,
+    );
   await cl.c.waitFor(
     'a1 to notice the revision',
     async () => (/code revision mismatch/.test(cl.agentById('a1')!.stderr()) ? true : undefined),

@@ -111,7 +111,9 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
   const refusedRevision = (message: string) => {
     if (wrongRevision) return;
     wrongRevision = true;
-    log.error('the coordinator refuses this code revision: taking no jobs until they match', { error: message });
+    log.error('the coordinator refuses this code revision: taking no jobs until they match', {
+      error: message,
+    });
     void worker.pause(true).catch(() => {});
   };
   const heartbeat = setInterval(() => {

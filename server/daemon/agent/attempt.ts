@@ -117,70 +117,66 @@ export class RemoteAttempt {
     };
     this.connect();
     if (this.fenced) return;
-    this.worker = new WorkerProcess(
-      ctx.launcher,
-      job,
-      {
-        onMessage: (msg) => {
-          if (msg.type === 'meta') {
-            this.later(async () =>
-              this.push({
-                item: {
-                  $case: 'meta',
-                  meta: {
-                    backend: msg.backend ?? '',
-                    backendDetail: msg.backendDetail ?? '',
-                    dataChecksum: msg.dataChecksum ?? '',
-                  },
-                },
-                checkpointSha256: '',
-              }),
-            );
-          } else if (msg.type === 'event') {
-            const payload = msg.payload;
-            this.later(async () => {
-              let sha = '';
-              if (payload.$case === 'epoch') {
-                // The trainer writes an epoch's checkpoints before its event: put them up first.
-                for (const name of ['last', 'best']) await this.upload(path.join(dir, 'checkpoints', name));
-              } else if (payload.$case === 'checkpoint' && payload.checkpoint.artifact) {
-                const a = payload.checkpoint.artifact;
-                sha = (await this.upload(path.join(dir, 'checkpoints', a.name))) ?? '';
-                if (!sha) return;
-              }
-              this.push({
-                item: { $case: 'event', event: { seq: 0, runId: run.id, timeUnixMs: Date.now(), payload } },
-                checkpointSha256: sha,
-              });
-            });
-          }
-        },
-        onOutput: (line, stream) => {
-          if (this.outputLines++ >= MAX_OUTPUT_LINES) return;
+    this.worker = new WorkerProcess(ctx.launcher, job, {
+      onMessage: (msg) => {
+        if (msg.type === 'meta') {
           this.later(async () =>
             this.push({
               item: {
-                $case: 'event',
-                event: {
-                  seq: 0,
-                  runId: run.id,
-                  timeUnixMs: Date.now(),
-                  payload: {
-                    $case: 'log',
-                    log: {
-                      level: stream === 'stderr' ? LogLevel.LOG_LEVEL_WARN : LogLevel.LOG_LEVEL_INFO,
-                      message: line,
-                    },
-                  },
+                $case: 'meta',
+                meta: {
+                  backend: msg.backend ?? '',
+                  backendDetail: msg.backendDetail ?? '',
+                  dataChecksum: msg.dataChecksum ?? '',
                 },
               },
               checkpointSha256: '',
             }),
           );
-        },
-        onExit: (outcome) => this.later(async () => this.reportOutcome(outcome)),
+        } else if (msg.type === 'event') {
+          const payload = msg.payload;
+          this.later(async () => {
+            let sha = '';
+            if (payload.$case === 'epoch') {
+              // The trainer writes an epoch's checkpoints before its event: put them up first.
+              for (const name of ['last', 'best']) await this.upload(path.join(dir, 'checkpoints', name));
+            } else if (payload.$case === 'checkpoint' && payload.checkpoint.artifact) {
+              const a = payload.checkpoint.artifact;
+              sha = (await this.upload(path.join(dir, 'checkpoints', a.name))) ?? '';
+              if (!sha) return;
+            }
+            this.push({
+              item: { $case: 'event', event: { seq: 0, runId: run.id, timeUnixMs: Date.now(), payload } },
+              checkpointSha256: sha,
+            });
+          });
+        }
       },
-    );
+      onOutput: (line, stream) => {
+        if (this.outputLines++ >= MAX_OUTPUT_LINES) return;
+        this.later(async () =>
+          this.push({
+            item: {
+              $case: 'event',
+              event: {
+                seq: 0,
+                runId: run.id,
+                timeUnixMs: Date.now(),
+                payload: {
+                  $case: 'log',
+                  log: {
+                    level: stream === 'stderr' ? LogLevel.LOG_LEVEL_WARN : LogLevel.LOG_LEVEL_INFO,
+                    message: line,
+                  },
+                },
+              },
+            },
+            checkpointSha256: '',
+          }),
+        );
+      },
+      onExit: (outcome) => this.later(async () => this.reportOutcome(outcome)),
+    });
   }
 
   /** Runs `fn` after every earlier item (uploads keep items in order). */

@@ -295,10 +295,7 @@ export class Coordinator implements RemoteDispatch {
       throw new RpcFail(status.INVALID_ARGUMENT, `backends must name one of: ${BACKEND_NAMES.join(', ')}`);
     const mine = codeRevision();
     if (req.codeRevision !== mine) {
-      throw new RpcFail(
-        status.FAILED_PRECONDITION,
-        revisionMismatch(req.codeRevision, mine),
-      );
+      throw new RpcFail(status.FAILED_PRECONDITION, revisionMismatch(req.codeRevision, mine));
     }
     const now = Date.now();
     const known = this.opts.db.prepare('SELECT 1 FROM agents WHERE id = ?').get(req.agentId);
@@ -347,10 +344,7 @@ export class Coordinator implements RemoteDispatch {
     const run = reg.get(req.runId);
     if (!run) throw new RpcFail(status.NOT_FOUND, `run ${req.runId.slice(0, 80)} does not exist`);
     if (req.codeRevision !== codeRevision())
-      throw new RpcFail(
-        status.FAILED_PRECONDITION,
-        revisionMismatch(req.codeRevision, codeRevision()),
-      );
+      throw new RpcFail(status.FAILED_PRECONDITION, revisionMismatch(req.codeRevision, codeRevision()));
     const cur = reg.currentAttempt(run.id);
     const fresh = run.state === RunState.RUN_STATE_QUEUED && req.jobAttempt === run.attempts + 1;
     // The same job again while the run is RUNNING: BullMQ gave it to this agent because the

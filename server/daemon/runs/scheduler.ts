@@ -93,7 +93,11 @@ export class Scheduler {
     private readonly opts: SchedulerOptions,
   ) {
     // A coordinator trains nothing itself: its agents keep the spares.
-    this.launcher = new WorkerLauncher(opts.workerEntry, opts.workerEnv, opts.remote ? 0 : (opts.spareWorkers ?? 0));
+    this.launcher = new WorkerLauncher(
+      opts.workerEntry,
+      opts.workerEnv,
+      opts.remote ? 0 : (opts.spareWorkers ?? 0),
+    );
     for (const { id, place } of registry.queuedPlaces()) this.queue.add(id, place);
     // The queue follows the log: every change of state is an event, whoever made it.
     registry.subscribe((e) => {
