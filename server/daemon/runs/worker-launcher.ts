@@ -43,8 +43,8 @@ export class WorkerLauncher {
 
   /** A worker for one run: a spare when one is alive, otherwise a fresh fork. */
   launch(): LaunchedWorker {
-    let spare: Spare | undefined;
-    while ((spare = this.idle.shift())) {
+    let spare = this.idle.shift();
+    for (; spare; spare = this.idle.shift()) {
       spare.release();
       if (isAlive(spare.child)) break;
       spare.child.kill('SIGKILL');
