@@ -7,8 +7,7 @@ import * as grpc from '@grpc/grpc-js';
 import { AgentServiceClient } from '../../gen/ts/pretext/v1/agent.js';
 import { type Run, RunState } from '../../gen/ts/pretext/v1/run.js';
 import type { GetServerInfoResponse } from '../../gen/ts/pretext/v1/service.js';
-import { codeRevision } from '../../server/shared/version.js';
-import { connect, startCluster, TERMINAL } from '../helpers/cluster.js';
+import { CLUSTER_REVISION, connect, startCluster, TERMINAL } from '../helpers/cluster.js';
 import { tinyPretext } from '../helpers/daemon.js';
 
 const CLIENT = 'client-token-0123456789';
@@ -27,7 +26,7 @@ function register(address: string, token?: string): Promise<unknown> {
         backends: ['cpu'],
         busy: 0,
         version: '0',
-        codeRevision: codeRevision(),
+        codeRevision: CLUSTER_REVISION,
       },
       md,
       (err, res) => {

@@ -323,6 +323,26 @@ describe('evaluate configs', () => {
       ['config.checkpoint', 'config.split'],
     );
   });
+
+  it('refuses the validation split of a run that held none out (last_epoch)', () => {
+    const ask = (selection: Selection, split: string) => {
+      const run = () =>
+        resolveEvaluate(
+          { targetRunId: 'r-1', checkpoint: 0, split, limit: 0 },
+          { method: 'supervised', selection },
+        );
+      try {
+        run();
+        return [];
+      } catch {
+        return refused(run);
+      }
+    };
+    assert.deepEqual(ask(Selection.SELECTION_LAST_EPOCH, 'validation'), ['config.split']);
+    assert.deepEqual(ask(Selection.SELECTION_LAST_EPOCH, 'test'), []);
+    assert.deepEqual(ask(Selection.SELECTION_WITHIN_BUDGET, 'validation'), []);
+    assert.deepEqual(ask(Selection.SELECTION_EXTRA_LABELED, 'validation'), []);
+  });
 });
 
 describe('studies', () => {

@@ -17,6 +17,8 @@ import { REPO_ROOT, SHARED_DATASETS } from './paths.js';
 import { startRedis, type TestRedis } from './redis.js';
 
 export const LOCK_MS = 4_000;
+/** The code revision every process of a test cluster reports. */
+export const CLUSTER_REVISION = 'cluster-test';
 export const STALLED_MS = 2_000;
 
 export interface AgentProcess {
@@ -229,7 +231,14 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     tokenArgs.push('--agent-token-file', path.join(root, 'agent-token'));
     secrets.push(path.join(root, 'agent-token'));
   }
-  const env = { PRETEXT_AGENT_HEARTBEAT_MS: '500', PRETEXT_TINY_CHECKPOINTS: '1', ...opts.env };
+  // One fixed revision for every process: git's (with its -dirty flag) could change between the
+  // coordinator's start and an agent's while files are being edited.
+  const env = {
+    PRETEXT_AGENT_HEARTBEAT_MS: '500',
+    PRETEXT_TINY_CHECKPOINTS: '1',
+    PRETEXT_CODE_REVISION: CLUSTER_REVISION,
+    ...opts.env,
+  };
   const spawnCoordinator = () =>
     spawnDaemon({
       stateDir,
@@ -311,7 +320,28 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     agents.push(a);
     return a;
   };
-  for (let i = 1; i <= (opts.agents ?? 3); i++) await startAgent(`a${i}`);
+  const stop = async () => {
+    c.close();
+    for (const a of agents) {
+      if (a.child.exitCode === null && a.child.signalCode === null) {
+        try {
+          process.kill(a.pid, 'SIGCONT');
+        } catch {}
+        a.child.kill('SIGKILL');
+      }
+      await a.exited;
+    }
+    await killDaemon(coordinator);
+    await redis.stop();
+    rmSync(root, { recursive: true, force: true });
+  };
+  try {
+    for (let i = 1; i <= (opts.agents ?? 3); i++) await startAgent(`a${i}`);
+  } catch (err) {
+    // A test whose cluster never came up must not leave Redis, the coordinator or agents behind.
+    await stop();
+    throw err;
+  }
   return {
     redis,
     get coordinator() {
@@ -348,21 +378,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     },
     startAgent,
     agentById: (id) => agents.find((a) => a.id === id),
-    async stop() {
-      c.close();
-      for (const a of agents) {
-        if (a.child.exitCode === null && a.child.signalCode === null) {
-          try {
-            process.kill(a.pid, 'SIGCONT');
-          } catch {}
-          a.child.kill('SIGKILL');
-        }
-        await a.exited;
-      }
-      await killDaemon(coordinator);
-      await redis.stop();
-      rmSync(root, { recursive: true, force: true });
-    },
+    stop,
   };
 }
 

@@ -158,7 +158,10 @@ export function prepareEvaluate(
 ): NewRun {
   const target = raw?.targetRunId ? mustGetRun(registry, raw.targetRunId, 'config.target_run_id') : undefined;
   if (!target) throw invalidArgument('config.target_run_id is required');
-  const config = resolveEvaluate(raw, { method: target.method });
+  const config = resolveEvaluate(raw, {
+    method: target.method,
+    selection: target.config?.$case === 'downstream' ? target.config.downstream.selection : undefined,
+  });
   if (target.kind === RunKind.RUN_KIND_EVALUATE) {
     throw invalidArgument(`run ${target.id} is an evaluation; evaluate a pretext or downstream run`);
   }

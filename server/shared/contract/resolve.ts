@@ -38,7 +38,13 @@ import {
   mustMethod,
 } from './methods.js';
 import { presetNames, studyPreset } from './presets.js';
-import { DEFAULT_SELECTION, labelsUsed, SELECTIONS, withinBudgetMinimum } from './selection.js';
+import {
+  DEFAULT_SELECTION,
+  labelsUsed,
+  SELECTIONS,
+  selectionEntry,
+  withinBudgetMinimum,
+} from './selection.js';
 import { resolveTraining } from './training.js';
 import { choiceField, floatField, intField, quote, Verdict } from './verdict.js';
 
@@ -394,6 +400,8 @@ export function resolveDownstream(
 /** What an evaluation needs to know of its target run. */
 export interface TargetFacts {
   method: string;
+  /** A downstream target's selection (what its validation split is, if it has one). */
+  selection?: Selection;
 }
 
 export function resolveEvaluate(
@@ -418,6 +426,13 @@ export function resolveEvaluate(
       split !== 'train',
       'config.split',
       `${target.method} runs are evaluated by kNN on backbone features; use validation or test (the train split is the kNN bank)`,
+    );
+  }
+  if (target?.selection !== undefined && !selectionEntry(target.selection).holdsOut) {
+    v.check(
+      split !== 'validation',
+      'config.split',
+      `the target run used selection ${selectionEntry(target.selection).name} and holds out no validation images; use split test`,
     );
   }
   v.done();

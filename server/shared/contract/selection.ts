@@ -9,6 +9,8 @@ export interface SelectionEntry {
   name: 'within_budget' | 'last_epoch' | 'extra_labeled';
   /** Which checkpoint the run tests: the best on the selection split, or the last epoch's. */
   tests: 'best' | 'last';
+  /** Whether the run keeps a selection (validation) split that an Evaluate can score. */
+  holdsOut: boolean;
   /** What a report or help text says the run tested. */
   summary: string;
 }
@@ -25,18 +27,25 @@ export const SELECTIONS = new Map<Selection, SelectionEntry>([
     {
       name: 'within_budget',
       tests: 'best',
+      holdsOut: true,
       summary: `the checkpoint selected on a held-out ${WITHIN_BUDGET.share * 100}% of each label budget (selection within the budget)`,
     },
   ],
   [
     Selection.SELECTION_LAST_EPOCH,
-    { name: 'last_epoch', tests: 'last', summary: "the last epoch's checkpoint (no selection)" },
+    {
+      name: 'last_epoch',
+      tests: 'last',
+      holdsOut: false,
+      summary: "the last epoch's checkpoint (no selection)",
+    },
   ],
   [
     Selection.SELECTION_EXTRA_LABELED,
     {
       name: 'extra_labeled',
       tests: 'best',
+      holdsOut: true,
       summary:
         'the checkpoint selected on a validation split of labeled images outside the budget (extra labels, counted in the header)',
     },
