@@ -29,6 +29,7 @@ import { EventLog } from './runs/event-log.js';
 import type { IdSource } from './runs/ids.js';
 import { RunRegistry } from './runs/registry.js';
 import { defaultSpareWorkers } from './runs/worker-launcher.js';
+import { requireHostSupport } from './rpc/submit.js';
 import { Scheduler } from './runs/scheduler.js';
 import { Studies } from './studies/studies.js';
 import { InferenceRunner } from './inference/runner.js';
@@ -272,7 +273,9 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   });
 
   kick = () => scheduler.kick();
-  const studies = new Studies(db, registry, events, scheduler, log);
+  const studies = new Studies(db, registry, events, scheduler, log, (config) =>
+    requireHostSupport(backend, config),
+  );
   const inference = new InferenceRunner({
     entry: opts.inferenceWorkerEntry,
     env: opts.workerEnv ? { ...process.env, ...opts.workerEnv } : undefined,
@@ -433,6 +436,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       clearTimeout(timer);
       disk.stop();
       retention.stop();
+      datasets.stop();
       await metricsServer?.close();
       metrics?.close();
       db.close();

@@ -16,7 +16,7 @@ import { MAX_SPARE_WORKERS } from './runs/worker-launcher.js';
 const HELP = `pretextd ${VERSION} — the pretext training daemon
 
 Usage: pretextd [options]
-       pretextd backup --out FILE [--state-dir DIR]   consistent snapshot (tar) while the daemon runs
+       pretextd backup --out FILE [--state-dir DIR] [--no-datasets]   consistent snapshot (tar) while the daemon runs
        pretextd agent --coordinator HOST:PORT --queue URL [--slots N]   train a coordinator's runs here (agent --help)
 
   --listen HOST:PORT          address to serve gRPC on (default ${DEFAULT_LISTEN}; port 0 = any free port)   [PRETEXT_LISTEN]
@@ -74,22 +74,23 @@ async function backup(argv: string[]): Promise<void> {
     options: {
       out: { type: 'string' },
       'state-dir': { type: 'string' },
+      'no-datasets': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
   });
   if (values.help) {
     console.log(
-      'Usage: pretextd backup --out FILE [--state-dir DIR]\nRestore: mkdir NEWDIR && tar -xf FILE -C NEWDIR',
+      'Usage: pretextd backup --out FILE [--state-dir DIR] [--no-datasets]\n  --no-datasets  leave imported datasets out (they can be large)\nRestore: mkdir NEWDIR && tar -xf FILE -C NEWDIR',
     );
     return;
   }
   if (!values.out) throw new Error('backup needs --out FILE');
   const env = process.env;
   const stateDir = path.resolve(values['state-dir'] ?? env.PRETEXT_STATE_DIR ?? defaultStateDir(env));
-  const s = await backupStateDir(stateDir, values.out);
+  const s = await backupStateDir(stateDir, values.out, { datasets: !values['no-datasets'] });
   console.log(
-    `backup of ${stateDir} written to ${s.file}: ${s.runs} runs, ${s.checkpoints} checkpoints, ${formatBytes(s.bytes)}`,
+    `backup of ${stateDir} written to ${s.file}: ${s.runs} runs, ${s.checkpoints} checkpoints, ${s.datasets} datasets, ${formatBytes(s.bytes)}`,
   );
 }
 

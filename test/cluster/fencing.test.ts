@@ -14,9 +14,10 @@ import { epochsOf, startCluster, TERMINAL } from '../helpers/cluster.js';
 const ENGINE = path.join(REPO_ROOT, 'server/worker/engine/worker.ts');
 const EPOCHS = 6;
 
-function childrenOf(pid: number): number[] {
+/** The worker training `runId` under `pid` (not the agent's spare workers). */
+function workersOf(pid: number, runId: string): number[] {
   try {
-    return execFileSync('pgrep', ['-P', String(pid)])
+    return execFileSync('pgrep', ['-P', String(pid), '-f', `pretext-worker run ${runId}`])
       .toString()
       .trim()
       .split('\n')
@@ -43,7 +44,8 @@ test('SIGSTOP past the lease, then SIGCONT: the old attempt commits nothing afte
   await cl.c.stream({ runId: run.id }, (ev) => epochsOf(ev).includes(1));
   const running = await cl.c.waitState(run.id, [RunState.RUN_STATE_RUNNING]);
   const owner = cl.agentById(running.attemptHistory.at(-1)!.agentId)!;
-  const oldWorkers = childrenOf(owner.pid);
+  const oldWorkers = workersOf(owner.pid, run.id);
+  assert.equal(oldWorkers.length, 1, 'the run has one worker');
   process.kill(owner.pid, 'SIGSTOP');
 
   const resumed = await cl.c.waitFor(

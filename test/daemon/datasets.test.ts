@@ -2,6 +2,7 @@
 // uploads (resumed after a cut, checked, capped, hostile archives refused), list/get/delete,
 // progress events, and a run that names an imported dataset.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -12,6 +13,8 @@ import tar from 'tar-stream';
 import type { Dataset } from '../../gen/ts/pretext/v1/datasets.js';
 import { RunState } from '../../gen/ts/pretext/v1/run.js';
 import { type Archive, tarFolder, uploadArchive, uploadFolder } from '../../clients/ts/dataset-upload.js';
+import { backupStateDir } from '../../server/daemon/disk/backup.js';
+import { UPLOAD } from '../../server/shared/contract/datasets.js';
 import { startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { writeCifarFolder } from '../helpers/image-folder.js';
 
@@ -215,6 +218,42 @@ describe('dataset RPCs', () => {
     // uploadFolder is the one-call form the CLI uses.
     const ds = await uploadFolder(d.client, 'again', path.join(root, 'photos'));
     assert.equal(ds.trainPerClass.length, 10);
+  });
+
+  test('a backup carries imported datasets; abandoned partial uploads are deleted at start', async () => {
+    const out = path.join(tmp, 'backup.tar');
+    const s = await backupStateDir(d.stateDir, out);
+    assert.equal(s.datasets, 2, 'photos and again');
+    const lean = await backupStateDir(d.stateDir, path.join(tmp, 'lean.tar'), { datasets: false });
+    assert.equal(lean.datasets, 0);
+    assert.ok(lean.bytes < s.bytes);
+
+    const restored = path.join(tmp, 'restored');
+    fs.mkdirSync(restored);
+    execFileSync('tar', ['-xf', out, '-C', restored]);
+    // Two partial uploads: one untouched for longer than UPLOAD.abandonedAfterDays, one fresh.
+    const uploads = path.join(restored, 'uploads');
+    fs.mkdirSync(uploads, { recursive: true });
+    const stale = path.join(uploads, `old-${'a'.repeat(64)}.part`);
+    const fresh = path.join(uploads, `new-${'b'.repeat(64)}.part`);
+    fs.writeFileSync(stale, 'x');
+    fs.writeFileSync(fresh, 'y');
+    const longAgo = (Date.now() - (UPLOAD.abandonedAfterDays + 1) * 86_400_000) / 1000;
+    fs.utimesSync(stale, longAgo, longAgo);
+
+    const r = await startTestDaemon({ stateDir: restored });
+    try {
+      const list = await r.call<{ datasets: Dataset[] }>('listDatasets', {});
+      const original = await d.call<{ datasets: Dataset[] }>('listDatasets', {});
+      assert.deepEqual(
+        list.datasets.map((x) => [x.name, x.checksum]),
+        original.datasets.map((x) => [x.name, x.checksum]),
+      );
+      assert.ok(!fs.existsSync(stale), 'the abandoned upload is gone');
+      assert.ok(fs.existsSync(fresh), 'a recent one stays, to be resumed');
+    } finally {
+      await r.stop();
+    }
   });
 });
 

@@ -199,7 +199,7 @@ test('started as the unit starts it, pretextd signals READY once serving, logs J
   );
   const started = JSON.parse(await err.wait(/"msg":"run started"/)) as Record<string, unknown>;
   assert.equal(started.run, runId);
-  const workers = execFileSync('pgrep', ['-P', String(child.pid), '-f', 'tiny-worker'])
+  const workers = execFileSync('pgrep', ['-P', String(child.pid), '-f', `pretext-worker run ${runId}`])
     .toString()
     .trim()
     .split('\n');

@@ -16,7 +16,7 @@ import {
   setImportedDatasets,
   addImportedDataset,
 } from '../../shared/contract/catalog.js';
-import { datasetNameProblem, defaultSideFor, IMPORT } from '../../shared/contract/datasets.js';
+import { datasetNameProblem, defaultSideFor, IMPORT, UPLOAD } from '../../shared/contract/datasets.js';
 import { ImportError, type ImportProgress, importFolder } from '../../shared/data/folder-import.js';
 import {
   catalogEntryOf,
@@ -61,6 +61,7 @@ export class Datasets {
   private readonly uploads: string;
   /** Names being imported or uploaded now: a second import of one is ALREADY_EXISTS. */
   private readonly busy = new Set<string>();
+  private readonly sweeper: NodeJS.Timeout;
 
   constructor(private readonly o: DatasetsOptions) {
     this.dir = datasetsDirOf(o.stateDir);
@@ -68,12 +69,45 @@ export class Datasets {
     fs.mkdirSync(this.dir, { recursive: true });
     fs.mkdirSync(this.uploads, { recursive: true });
     // Leftovers of a daemon that died mid-import: never visible, removed now. Partial uploads
-    // (*.part) stay, to be resumed.
+    // (*.part) stay, to be resumed, until they are abandoned.
     for (const e of fs.readdirSync(this.dir))
       if (e.startsWith('.')) fs.rmSync(path.join(this.dir, e), { recursive: true, force: true });
     for (const e of fs.readdirSync(this.uploads))
       if (e.startsWith('.')) fs.rmSync(path.join(this.uploads, e), { recursive: true, force: true });
     this.refreshCatalog();
+    this.dropAbandonedUploads();
+    this.sweeper = setInterval(() => this.dropAbandonedUploads(), 3_600_000);
+    this.sweeper.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.sweeper);
+  }
+
+  /** Deletes partial uploads untouched for UPLOAD.abandonedAfterDays (not one being received). */
+  dropAbandonedUploads(now = Date.now()): string[] {
+    const dropped: string[] = [];
+    const cutoff = now - UPLOAD.abandonedAfterDays * 86_400_000;
+    for (const e of fs.readdirSync(this.uploads)) {
+      if (!e.endsWith('.part')) continue;
+      // "<name>-<sha256>.part": a name in an upload right now is never touched.
+      if (this.busy.has(e.slice(0, -'.part'.length - 65))) continue;
+      const file = path.join(this.uploads, e);
+      try {
+        const st = fs.statSync(file);
+        if (st.mtimeMs >= cutoff) continue;
+        fs.rmSync(file, { force: true });
+        dropped.push(e);
+        this.o.log.info('abandoned upload removed', {
+          file: e,
+          bytes: st.size,
+          days: UPLOAD.abandonedAfterDays,
+        });
+      } catch {
+        // gone already
+      }
+    }
+    return dropped;
   }
 
   /** Refuses a malformed "d-<name>" (StreamMetrics of an import's progress). */

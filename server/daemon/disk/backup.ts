@@ -4,6 +4,9 @@
 // that each is one whole generation: a checkpoint is swapped in by renaming its folder, so
 // a copy whose folder changed identity (inode) while it was read is taken again. Checkpoints
 // are copied after the database, so they can be newer than its records, never older.
+// Imported datasets (written once, by a final rename) are copied file by file, each dataset's
+// manifest last: a dataset deleted while it was copied restores without a manifest, and the
+// daemon ignores a folder without one. `--no-datasets` leaves them out (they can be large).
 // The output is a plain tar of the state dir's layout: `tar -xf FILE -C NEWDIR` restores it.
 import {
   createWriteStream,
@@ -19,13 +22,21 @@ import { pipeline } from 'node:stream/promises';
 import Database from 'better-sqlite3';
 import tar from 'tar-stream';
 import { VERSION } from '../../shared/version.js';
+import { DATASETS_SUBDIR, MANIFEST_FILE } from '../../shared/data/imported.js';
 import { checkSchemaVersion, DB_FILE } from '../runs/db.js';
 
 export interface BackupSummary {
   file: string;
   runs: number;
   checkpoints: number;
+  /** Imported datasets copied whole. */
+  datasets: number;
   bytes: number;
+}
+
+export interface BackupOptions {
+  /** Copy imported datasets (default true). */
+  datasets?: boolean;
 }
 
 interface Entry {
@@ -97,7 +108,33 @@ function runEntries(stateDir: string, runId: string): { entries: Entry[]; checkp
   return { entries, checkpoints };
 }
 
-export async function backupStateDir(stateDir: string, outFile: string): Promise<BackupSummary> {
+/** Files of each imported dataset (manifest last), read one at a time by the caller. */
+function datasetFiles(stateDir: string): Array<{ name: string; files: string[] }> {
+  const root = path.join(stateDir, DATASETS_SUBDIR);
+  let names: string[];
+  try {
+    names = readdirSync(root).sort();
+  } catch {
+    return [];
+  }
+  return names.flatMap((name) => {
+    // Dot folders are imports in progress, never visible.
+    if (name.startsWith('.')) return [];
+    try {
+      const files = readdirSync(path.join(root, name)).filter((f) => !f.startsWith('.'));
+      if (!files.includes(MANIFEST_FILE)) return [];
+      return [{ name, files: [...files.filter((f) => f !== MANIFEST_FILE).sort(), MANIFEST_FILE] }];
+    } catch {
+      return [];
+    }
+  });
+}
+
+export async function backupStateDir(
+  stateDir: string,
+  outFile: string,
+  opts: BackupOptions = {},
+): Promise<BackupSummary> {
   const dbFile = path.join(stateDir, DB_FILE);
   const out = path.resolve(outFile);
   // Scratch space beside the output: the database copy, then the tar renamed into place.
@@ -146,18 +183,36 @@ export async function backupStateDir(stateDir: string, outFile: string): Promise
         bytes += e.data.length;
       }
     }
+    let datasets = 0;
+    for (const ds of opts.datasets === false ? [] : datasetFiles(stateDir)) {
+      let complete = true;
+      for (const f of ds.files) {
+        let data: Buffer;
+        try {
+          data = readFileSync(path.join(stateDir, DATASETS_SUBDIR, ds.name, f));
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+          complete = false; // deleted while copied: its manifest is never written
+          break;
+        }
+        await add(path.posix.join(DATASETS_SUBDIR, ds.name, f), data);
+        bytes += data.length;
+      }
+      if (complete) datasets++;
+    }
     const manifest = {
       pretextd: VERSION,
       schemaVersion: schema,
       createdAt: new Date().toISOString(),
       runs: runIds.length,
       checkpoints,
+      datasets,
     };
     await add('backup.json', Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`));
     pack.finalize();
     await written;
     renameSync(partial, out);
-    return { file: out, runs: runIds.length, checkpoints, bytes };
+    return { file: out, runs: runIds.length, checkpoints, datasets, bytes };
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }

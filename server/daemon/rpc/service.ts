@@ -314,13 +314,7 @@ export function createService(deps: ServiceDeps): PretextServiceServer {
     startStudy: unary<StartStudyRequest, StartStudyResponse>(log, 'StartStudy', (req) => {
       // A dry run creates nothing, so a full disk does not stop it.
       if (!req.validateOnly) deps.disk.assertCanStart();
-      // The study as it would be stored, checked against this host before anything exists.
-      const preview = deps.studies.start(req.config, req.name, true);
-      const { pretext, downstream } = preview.config ?? {};
-      if (pretext) requireHostSupport(deps.backend, { $case: 'pretext', pretext });
-      if (downstream) requireHostSupport(deps.backend, { $case: 'downstream', downstream });
-      if (req.validateOnly) return { study: preview };
-      return { study: deps.studies.start(req.config, req.name) };
+      return { study: deps.studies.start(req.config, req.name, req.validateOnly) };
     }),
 
     getStudy: unary<GetStudyRequest, GetStudyResponse>(log, 'GetStudy', (req) => ({

@@ -19,7 +19,7 @@ import {
 import type { Db } from '../runs/db.js';
 import type { EventLog } from '../runs/event-log.js';
 import { insertWithFreshId } from '../runs/ids.js';
-import { FINAL_STATES, type RunRegistry } from '../runs/registry.js';
+import { FINAL_STATES, type RunConfig, type RunRegistry } from '../runs/registry.js';
 import type { Scheduler } from '../runs/scheduler.js';
 import { codeRevision } from '../../shared/version.js';
 import { aggregate, type ChildOutcome } from './aggregate.js';
@@ -60,6 +60,8 @@ export class Studies {
     private readonly events: EventLog,
     private readonly scheduler: Scheduler,
     private readonly log: Logger,
+    /** Throws for a resolved run this host cannot train (bf16 here without hardware support). */
+    private readonly requireHostSupport: (config: RunConfig) => void = () => {},
   ) {
     // Children changing state move their study along. Deferred: appending an event from inside
     // a publish would reach later listeners before the event being published.
@@ -94,6 +96,9 @@ export class Studies {
       rawConfig,
       existing ? parentFactsOf(existing, 'config.pretext_run_id') : undefined,
     );
+    // Checked on what would be stored, before anything exists.
+    if (resolved.pretext) this.requireHostSupport({ $case: 'pretext', pretext: resolved.pretext });
+    for (const c of resolved.children) this.requireHostSupport({ $case: 'downstream', downstream: c.config });
     if (validateOnly) return this.preview(resolved, name);
 
     // One transaction: the study row, its pretext run and every child, or nothing at all.

@@ -82,4 +82,6 @@ export function carvedTestCount(n: number, share: number): number {
 export const UPLOAD = {
   chunkBytes: 1024 * 1024,
   defaultMaxBytes: 8 * 1024 ** 3,
+  /** A partial upload nobody has resumed for this long is deleted (checked at start and hourly). */
+  abandonedAfterDays: 7,
 } as const;

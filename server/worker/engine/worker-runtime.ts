@@ -44,6 +44,8 @@ export function runWorker(table: JobTable): void {
   if (!process.send) throw new Error('a worker must be started by pretextd (no IPC channel)');
   const abort = new AbortController();
   let started = false;
+  // What `ps` shows: a spare waiting, then the run it trains (tests and operators find it so).
+  process.title = 'pretext-worker spare';
   process.on('message', (raw: ToWorker) => {
     if (raw.type === 'cancel') {
       abort.abort();
@@ -51,6 +53,7 @@ export function runWorker(table: JobTable): void {
     }
     if (raw.type !== 'start' || started) return;
     started = true;
+    process.title = `pretext-worker run ${raw.job.runId}`;
     void execute(table, raw.job, abort.signal);
   });
   // If the daemon dies, the IPC channel closes: stop instead of training as an orphan.
