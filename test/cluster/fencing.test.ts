@@ -3,30 +3,16 @@
 // committed after the new attempt began: the run's step events after that moment come from the
 // resumed attempt only (one increasing sequence), and each epoch is logged once.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { test } from 'node:test';
 import { type Run, RunState } from '../../gen/ts/pretext/v1/run.js';
 import { REPO_ROOT } from '../helpers/paths.js';
+import { workerPidsOf } from '../helpers/daemon-process.js';
 import { isAlive } from '../helpers/daemon.js';
 import { epochsOf, startCluster, TERMINAL } from '../helpers/cluster.js';
 
 const ENGINE = path.join(REPO_ROOT, 'server/worker/engine/worker.ts');
 const EPOCHS = 6;
-
-/** The worker training `runId` under `pid` (not the agent's spare workers). */
-function workersOf(pid: number, runId: string): number[] {
-  try {
-    return execFileSync('pgrep', ['-P', String(pid), '-f', `pretext-worker run ${runId}`])
-      .toString()
-      .trim()
-      .split('\n')
-      .filter(Boolean)
-      .map(Number);
-  } catch {
-    return [];
-  }
-}
 
 test('SIGSTOP past the lease, then SIGCONT: the old attempt commits nothing after the new one began', async (t) => {
   const cl = await startCluster({ workerEntry: ENGINE, agents: 2 });
@@ -44,7 +30,7 @@ test('SIGSTOP past the lease, then SIGCONT: the old attempt commits nothing afte
   await cl.c.stream({ runId: run.id }, (ev) => epochsOf(ev).includes(1));
   const running = await cl.c.waitState(run.id, [RunState.RUN_STATE_RUNNING]);
   const owner = cl.agentById(running.attemptHistory.at(-1)!.agentId)!;
-  const oldWorkers = workersOf(owner.pid, run.id);
+  const oldWorkers = await workerPidsOf(owner.pid, `pretext-worker run ${run.id}`);
   assert.equal(oldWorkers.length, 1, 'the run has one worker');
   process.kill(owner.pid, 'SIGSTOP');
 

@@ -1,6 +1,6 @@
 // Shutdown, restart and crash recovery of pretextd.
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,6 +11,7 @@ import { type Run, RunState } from '../../gen/ts/pretext/v1/run.js';
 import { PretextServiceClient, StartPretextRequest } from '../../gen/ts/pretext/v1/service.js';
 import { isAlive, startTestDaemon, TINY_WORKER, tinyPretext } from '../helpers/daemon.js';
 import { REPO_ROOT, SHARED_DATASETS } from '../helpers/paths.js';
+import { workerPidsOf } from '../helpers/daemon-process.js';
 
 const TERMINAL = [RunState.RUN_STATE_SUCCEEDED, RunState.RUN_STATE_FAILED, RunState.RUN_STATE_CANCELLED];
 
@@ -109,26 +110,11 @@ test('after a SIGKILL of the daemon, its runs become INTERRUPTED, the orphan wor
     s.on('error', (e: grpc.ServiceError) => (e.code === grpc.status.CANCELLED ? undefined : reject(e)));
   });
   client.close();
-  const workers = execFileSync('pgrep', ['-P', String(child.pid), '-f', `pretext-worker run ${run.id}`])
-    .toString()
-    .trim()
-    .split('\n')
-    .map(Number);
-  // (tsx may also run an esbuild service child, and a spare worker waits: only the run's worker counts.)
+  // (tsx may also run an esbuild service child: only the run's worker and the spare count.)
+  const workers = await workerPidsOf(child.pid!, `pretext-worker run ${run.id}`);
   assert.equal(workers.length, 1);
   // The spare worker the daemon keeps booted for the next run.
-  let spares: number[] = [];
-  for (let i = 0; i < 100 && spares.length === 0; i++) {
-    try {
-      spares = execFileSync('pgrep', ['-P', String(child.pid), '-f', 'pretext-worker spare'])
-        .toString()
-        .trim()
-        .split('\n')
-        .map(Number);
-    } catch {
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
+  const spares = await workerPidsOf(child.pid!, 'pretext-worker spare');
   assert.equal(spares.length, 1, 'one spare worker waits');
   child.kill('SIGKILL');
   await new Promise((r) => child.once('exit', r));

@@ -4,7 +4,7 @@
 // Checks the unit's key settings, READY=1 only once the port answers, MAINPID, STOPPING=1 on
 // SIGTERM, JSON log lines (pino) with run ids as fields, and that the token is never logged.
 import assert from 'node:assert/strict';
-import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -20,6 +20,7 @@ import {
 } from '../../gen/ts/pretext/v1/service.js';
 import { TINY_WORKER, tinyPretext } from '../helpers/daemon.js';
 import { REPO_ROOT, SHARED_DATASETS } from '../helpers/paths.js';
+import { workerPidsOf } from '../helpers/daemon-process.js';
 
 const UNIT = path.join(REPO_ROOT, 'contrib/systemd/pretextd.service');
 
@@ -199,10 +200,7 @@ test('started as the unit starts it, pretextd signals READY once serving, logs J
   );
   const started = JSON.parse(await err.wait(/"msg":"run started"/)) as Record<string, unknown>;
   assert.equal(started.run, runId);
-  const workers = execFileSync('pgrep', ['-P', String(child.pid), '-f', `pretext-worker run ${runId}`])
-    .toString()
-    .trim()
-    .split('\n');
+  const workers = await workerPidsOf(child.pid!, `pretext-worker run ${runId}`);
   assert.equal(workers.length, 1);
   const workerEnv = readFileSync(`/proc/${workers[0]}/environ`, 'utf8').split('\0');
   assert.ok(!workerEnv.some((kv) => kv.startsWith('NOTIFY_SOCKET=')), 'the worker inherited NOTIFY_SOCKET');

@@ -1,6 +1,6 @@
 // pretextd as a separate process (bin entry through tsx), for tests and the soak suite that
 // SIGKILL the daemon itself. Loopback only, port 0.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { REPO_ROOT, SHARED_DATASETS } from './paths.js';
 
 export interface DaemonProcess {
@@ -71,4 +71,26 @@ export async function spawnDaemon(opts: {
 export async function killDaemon(d: DaemonProcess): Promise<void> {
   if (d.child.exitCode === null && d.child.signalCode === null) d.child.kill('SIGKILL');
   await d.exited;
+}
+
+/**
+ * PIDs of the worker processes of `parent` whose title matches: `pretext-worker run <id>` for
+ * the worker training a run, `pretext-worker spare` for one waiting. Polls, because a worker
+ * takes its title only once it has booted (a spare) or been handed its run.
+ */
+export async function workerPidsOf(parent: number, title: string, timeoutMs = 10_000): Promise<number[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return execFileSync('pgrep', ['-P', String(parent), '-f', title])
+        .toString()
+        .trim()
+        .split('\n')
+        .map(Number);
+    } catch {
+      // pgrep exits 1 when nothing matches (yet)
+    }
+    if (Date.now() > deadline) return [];
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
