@@ -319,6 +319,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
         openStreams: () => streams.size,
         workers: () => scheduler.workers(),
         readySpares: () => scheduler.readySpares().length,
+        agents: coordinator ? () => coordinator.agents() : undefined,
       })
     : undefined;
   // Metrics first, so calls the token check rejects are counted too.

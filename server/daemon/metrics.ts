@@ -26,6 +26,8 @@ export interface MetricsSources {
   workers(): Array<{ runId: string; pid: number }>;
   /** Spare workers booted and waiting for a run. */
   readySpares(): number;
+  /** A coordinator's agents (absent on a single host). */
+  agents?(): Array<{ id: string; slots: number; busy: number; online: boolean }>;
 }
 
 interface RunFigures {
@@ -199,6 +201,33 @@ export class Metrics {
         this.set(src.readySpares());
       },
     });
+    if (src.agents) {
+      const agents = src.agents.bind(src);
+      new client.Gauge({
+        name: 'pretext_agent_online',
+        help: 'Whether each agent of this coordinator was heard from in the last three heartbeats (1) or not (0)',
+        labelNames: ['agent'],
+        registers: [register],
+        collect() {
+          this.reset();
+          for (const a of agents()) this.set({ agent: a.id }, a.online ? 1 : 0);
+        },
+      });
+      new client.Gauge({
+        name: 'pretext_agent_slots',
+        help: 'Slots of each online agent, by use (busy: training a run; free)',
+        labelNames: ['agent', 'use'],
+        registers: [register],
+        collect() {
+          this.reset();
+          for (const a of agents()) {
+            if (!a.online) continue;
+            this.set({ agent: a.id, use: 'busy' }, a.busy);
+            this.set({ agent: a.id, use: 'free' }, Math.max(0, a.slots - a.busy));
+          }
+        },
+      });
+    }
     new client.Gauge({
       name: 'pretext_disk_free_bytes',
       help: 'Free bytes on the file system of the state and data dirs',

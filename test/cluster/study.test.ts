@@ -8,10 +8,12 @@ import type { RunEvent } from '../../gen/ts/pretext/v1/event.js';
 import { type Run, RunState } from '../../gen/ts/pretext/v1/run.js';
 import { type Study, StudyState } from '../../gen/ts/pretext/v1/study.js';
 import { tinyPretext } from '../helpers/daemon.js';
-import { epochsOf, startCluster } from '../helpers/cluster.js';
+import { epochsOf, freePort, startCluster } from '../helpers/cluster.js';
+import { scrape, value } from '../helpers/metrics.js';
 
 test('a 9-run study spreads over 3 agents; every stream is complete, ordered and identical', async (t) => {
-  const cl = await startCluster();
+  const metricsPort = await freePort();
+  const cl = await startCluster({ env: { PRETEXT_METRICS_LISTEN: String(metricsPort) } });
   t.after(() => cl.stop());
   const live: RunEvent[] = [];
   const { study } = await cl.c.call<{ study: Study }>('startStudy', {
@@ -69,6 +71,14 @@ test('a 9-run study spreads over 3 agents; every stream is complete, ordered and
     );
   }
   assert.ok(agentsUsed.size >= 2, `runs went to ${[...agentsUsed].join(', ')}`);
+
+  // The coordinator's metrics list its agents: online, with their slots free once the study ended.
+  const { samples } = await scrape(`127.0.0.1:${metricsPort}`);
+  for (const id of ['a1', 'a2', 'a3']) {
+    assert.equal(value(samples, 'pretext_agent_online', { agent: id }), 1, id);
+    assert.equal(value(samples, 'pretext_agent_slots', { agent: id, use: 'free' }), 1, id);
+    assert.equal(value(samples, 'pretext_agent_slots', { agent: id, use: 'busy' }), 0, id);
+  }
 
   // Downstream runs read the pretext checkpoint through the coordinator, whichever agent made it.
   const pretext = runs.find((r) => r.config?.$case === 'pretext')!;

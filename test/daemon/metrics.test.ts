@@ -9,50 +9,7 @@ import { type Run, RunState } from '../../gen/ts/pretext/v1/run.js';
 import { StreamMetricsRequest } from '../../gen/ts/pretext/v1/service.js';
 import { parseMetricsListen } from '../../server/daemon/metrics.js';
 import { startTestDaemon, tinyPretext } from '../helpers/daemon.js';
-
-interface Sample {
-  name: string;
-  labels: Record<string, string>;
-  value: number;
-}
-
-/** Prometheus text exposition format → samples and declared types. */
-function parseExposition(text: string): { samples: Sample[]; types: Map<string, string> } {
-  const samples: Sample[] = [];
-  const types = new Map<string, string>();
-  for (const line of text.split('\n')) {
-    if (!line) continue;
-    const type = /^# TYPE (\S+) (\S+)$/.exec(line);
-    if (type) types.set(type[1]!, type[2]!);
-    if (line.startsWith('#')) continue;
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    assert.ok(m, `not a sample line: ${line}`);
-    const labels: Record<string, string> = {};
-    for (const l of (m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g))
-      labels[l[1]!] = l[2]!;
-    const raw = m[3]!;
-    samples.push({
-      name: m[1]!,
-      labels,
-      value: raw === '+Inf' ? Infinity : raw === 'NaN' ? NaN : Number(raw),
-    });
-  }
-  return { samples, types };
-}
-
-function value(samples: Sample[], name: string, labels: Record<string, string> = {}): number | undefined {
-  const hit = samples.find(
-    (s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v),
-  );
-  return hit?.value;
-}
-
-async function scrape(address: string): Promise<{ samples: Sample[]; types: Map<string, string> }> {
-  const res = await fetch(`http://${address}/metrics`);
-  assert.equal(res.status, 200);
-  assert.match(res.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
-  return parseExposition(await res.text());
-}
+import { scrape, value } from '../helpers/metrics.js';
 
 test('--metrics-listen: a port alone binds loopback; HOST:PORT as given; nonsense is refused', () => {
   assert.deepEqual(parseMetricsListen('9464'), { host: '127.0.0.1', port: 9464 });
@@ -80,6 +37,8 @@ test('a scrape during a run reports runs, queue, training, storage, streams, RPC
     open.on('error', () => {});
     await new Promise<void>((resolve) => open.once('data', () => resolve()));
 
+    for (let i = 0; i < 300 && d.daemon.spareWorkerPids().length < 1; i++)
+      await new Promise((r) => setTimeout(r, 100));
     const { samples, types } = await scrape(address);
     assert.equal(value(samples, 'pretext_runs', { state: 'running' }), 1);
     assert.equal(value(samples, 'pretext_runs', { state: 'queued' }), 1);
@@ -116,6 +75,9 @@ test('a scrape during a run reports runs, queue, training, storage, streams, RPC
     assert.ok(Math.abs(free - fs.bavail * fs.bsize) < 512 * 2 ** 20, `free ${free}`);
     assert.ok((value(samples, 'pretext_disk_free_bytes', { dir: 'data' }) ?? 0) > 0);
     assert.equal(value(samples, 'pretext_starting_paused'), 0);
+    // The spare that replaced the one the run took (1 slot: 1 spare), booted before the scrape.
+    assert.equal(value(samples, 'pretext_spare_workers'), 1);
+    assert.equal(value(samples, 'pretext_agent_online'), undefined, 'no agents on a single host');
     assert.ok((value(samples, 'pretextd_process_resident_memory_bytes') ?? 0) > 0);
 
     // An ended run leaves the per-run series; other paths are 404.

@@ -169,7 +169,7 @@ export function makeCert(dir: string): { cert: string; key: string } {
   return { cert: path.join(dir, 'cert.pem'), key: path.join(dir, 'key.pem') };
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const srv = net.createServer();
   await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
   const port = (srv.address() as net.AddressInfo).port;
