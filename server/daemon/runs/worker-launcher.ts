@@ -12,7 +12,7 @@ const TSX_LOADER = import.meta.resolve('tsx');
 export function defaultSpareWorkers(slots: number): number {
   return slots;
 }
-/** The most idle workers a launcher keeps (each holds ~100–200 MB while it waits). */
+/** The most idle workers a launcher keeps (a production spare holds ~160 MB while it waits). */
 export const MAX_SPARE_WORKERS = 16;
 
 /** A forked worker handed to one run. `ready`: it has already said so (send `start` now). */
