@@ -553,6 +553,30 @@ napi_value ChannelSum(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// reluGrad(dy, x, dx): dx = dy · step(x) — ReLU's gradient in one vectorised pass.
+// In JavaScript the same loop took 12 ns an element (a quarter of a ResNet20 training step).
+napi_value ReluGrad(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  size_t ldy, lx, ldx;
+  const float* dy = a.f32(0, &ldy);
+  const float* x = a.f32(1, &lx);
+  float* dx = a.f32(2, &ldx);
+  if (!a.ok) return nullptr;
+  if (ldy != lx || ldx != lx) return a.fail("reluGrad: dy, x and dx must have one length"), nullptr;
+  const int64_t n = static_cast<int64_t>(lx);
+  // Blocks of 64 Ki elements: threads only where there is enough work for them.
+  const int64_t block = 1 << 16;
+#pragma omp parallel for schedule(static) if (n > 2 * block)
+  for (int64_t b = 0; b < n; b += block) {
+    const int64_t end = std::min(n, b + block);
+    // dy · step(x), tfjs' own definition, as a multiply by a selected constant: vectorised, where
+    // `x > 0 ? dy : 0` compiled to a branch that random signs mispredict (5× slower).
+#pragma omp simd
+    for (int64_t i = b; i < end; i++) dx[i] = dy[i] * (x[i] > 0.f ? 1.f : 0.f);
+  }
+  return nullptr;
+}
+
 // ---- Inference plans: a chain of convolutions, each with its batch norm folded into its weights
 // and bias, ReLU and a residual sum as post-ops, whose activations stay in the layout oneDNN
 // chose (blocked, e.g. nChw8c) from the first convolution to the last: no reorder between layers,
@@ -905,6 +929,7 @@ NAPI_MODULE_INIT() {
       {"bnForward", nullptr, BnForward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"bnBackward", nullptr, BnBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"channelSum", nullptr, ChannelSum, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"reluGrad", nullptr, ReluGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"planCreate", nullptr, PlanCreate, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"planOutputShape", nullptr, PlanOutputShape, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"planRun", nullptr, PlanRun, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -86,4 +86,23 @@ describe('activation gradients match tfjs on the cpu backend', () => {
       for (let i = 0; i < pools.length; i++) assertClose(actualPool[i]!, pool[i]!, `pool ${i}`, 1e-6);
     });
   }
+
+  for (const backend of FAST_BACKENDS) {
+    test(`${backend}: ReLU gradient of a ResNet-sized activation (threaded blocks and a tail)`, async () => {
+      // 9·32·32·16 = 147,456 elements: more than two 64 Ki blocks, and not a multiple of one.
+      const shape = [9, 32, 32, 16];
+      const grads = () =>
+        tf.tidy(() => {
+          const x = tf.tensor(seeded(shape, 5), shape);
+          const r = tf.tensor(seeded(shape, 6), shape);
+          return tf
+            .grads((a: tf.Tensor) => tf.sum(tf.mul(tf.relu(a), r)))([x])[0]!
+            .dataSync() as Float32Array;
+        });
+      await initBackend('cpu');
+      const expected = grads();
+      await initBackend(backend);
+      assertClose(grads(), expected, 'relu', 0);
+    });
+  }
 });

@@ -34,6 +34,8 @@ export interface NativeAddon {
     ...g: [...ConvGeometry, relu?: number]
   ): void;
   convBackwardData(dy: Float32Array, w: Float32Array, dx: Float32Array, ...g: ConvGeometry): void;
+  /** dx = dy · step(x): ReLU's gradient. */
+  reluGrad(dy: Float32Array, x: Float32Array, dx: Float32Array): void;
   convBackwardWeights(x: Float32Array, dy: Float32Array, dw: Float32Array, ...g: ConvGeometry): void;
   bnForward(
     x: Float32Array,

@@ -1,8 +1,9 @@
 // The 'native' backend: tfjs' wasm backend (XNNPACK for the many small ops) with its heaviest
-// kernels — the three convolutions and training-mode batch norm — replaced by oneDNN calls that
+// kernels — the three convolutions, training-mode batch norm and ReLU's gradient — replaced by native calls that
 // read and write the wasm heap in place. tfjs keeps NHWC/HWIO, which oneDNN takes as they are.
 import * as tf from '@tensorflow/tfjs';
 import { BN_TRAIN, BN_TRAIN_GRAD } from '../fused-batchnorm.js';
+import { RELU_GRAD } from '../wasm-kernels/activation-grads.js';
 import { replaceWasmKernel, type WasmBackendLike } from '../wasm-kernels/util.js';
 import { reducesAllButLast } from './channel-axes.js';
 import type { ConvGeometry, NativeAddon } from '../../../shared/backends/native-addon.js';
@@ -145,6 +146,17 @@ export function makeNativeKernelConfigs(addon: NativeAddon): tf.KernelConfig[] {
         );
         addon.channelSum(b.typedArrayFromHeap(x), b.typedArrayFromHeap(out), c);
         return out;
+      },
+    },
+    {
+      kernelName: RELU_GRAD,
+      backendName: 'wasm',
+      kernelFunc: ({ inputs, backend }) => {
+        const { dy, x } = inputs as { dy: Info; x: Info };
+        const b = backend as unknown as WasmBackendLike;
+        const dx = b.makeOutput(x.shape, 'float32');
+        addon.reluGrad(b.typedArrayFromHeap(dy), b.typedArrayFromHeap(x), b.typedArrayFromHeap(dx));
+        return dx;
       },
     },
     {
