@@ -65,7 +65,7 @@ test('a run takes the ready spare, and a new spare starts behind it', async () =
     await until('the replacement spare', () => launcher.readyPids().length === 1);
     assert.notEqual(launcher.readyPids()[0], sparePid);
   } finally {
-    launcher.close();
+    await launcher.close();
   }
 });
 
@@ -80,7 +80,7 @@ test('a spare that died is not handed out; the run gets a fresh fork', async () 
     assert.notEqual(worker.pid, dead);
     assert.equal((await outcome).type, 'done');
   } finally {
-    launcher.close();
+    await launcher.close();
   }
 });
 
@@ -88,7 +88,7 @@ test('close() kills idle spares, and no spares means a fork per run', async () =
   const launcher = new WorkerLauncher(SLEEP_WORKER, env, 2);
   await until('two ready spares', () => launcher.readyPids().length === 2);
   const pids = launcher.readyPids();
-  launcher.close();
+  await launcher.close();
   await until('the spares to exit', () => pids.every((p) => !alive(p)));
   assert.equal(launcher.idleCount, 0);
 
@@ -96,5 +96,5 @@ test('close() kills idle spares, and no spares means a fork per run', async () =
   const { outcome } = runOn(cold);
   assert.equal((await outcome).type, 'done');
   assert.equal(cold.idleCount, 0, 'spares 0 keeps none');
-  cold.close();
+  await cold.close();
 });

@@ -21,7 +21,7 @@ const ENTRY = fileURLToPath(new URL('../../server/worker/engine/worker.ts', impo
 const launcher = new WorkerLauncher(ENTRY, process.env, 1);
 const dirs: string[] = [];
 after(async () => {
-  launcher.close();
+  await launcher.close();
   for (const d of dirs) await rm(d, { recursive: true, force: true });
 });
 

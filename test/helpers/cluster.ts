@@ -9,10 +9,10 @@ import os from 'node:os';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import type { RunEvent } from '../../gen/ts/pretext/v1/event.js';
-import { type Run, RunState } from '../../gen/ts/pretext/v1/run.js';
-import * as svc from '../../gen/ts/pretext/v1/service.js';
+import { RunState } from '../../gen/ts/pretext/v1/run.js';
 import { PretextServiceClient } from '../../gen/ts/pretext/v1/service.js';
 import { type DaemonProcess, killDaemon, spawnDaemon } from './daemon-process.js';
+import { bearer, type RpcHelpers, rpcHelpers } from './client.js';
 import { REPO_ROOT, SHARED_DATASETS } from './paths.js';
 import { startRedis, type TestRedis } from './redis.js';
 
@@ -30,88 +30,16 @@ export interface AgentProcess {
   stderr(): string;
 }
 
-export interface Connection {
+export interface Connection extends RpcHelpers {
   address: string;
   client: PretextServiceClient;
-  call<Res>(method: string, req: unknown): Promise<Res>;
-  stream(req: Partial<svc.StreamMetricsRequest>, until?: (e: RunEvent[]) => boolean): Promise<RunEvent[]>;
-  waitState(runId: string, states: RunState[], timeoutMs?: number): Promise<Run>;
-  waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs?: number): Promise<T>;
   close(): void;
 }
 
 export function connect(address: string, token?: string, ca?: string): Connection {
   const creds = ca ? grpc.credentials.createSsl(Buffer.from(ca)) : grpc.credentials.createInsecure();
   const client = new PretextServiceClient(address, creds);
-  const md = () => {
-    const m = new grpc.Metadata();
-    if (token) m.set('authorization', `Bearer ${token}`);
-    return m;
-  };
-  const c: Connection = {
-    address,
-    client,
-    call<Res>(method: string, req: unknown) {
-      return new Promise<Res>((resolve, reject) => {
-        const fn = (client as unknown as Record<string, (...args: unknown[]) => unknown>)[method];
-        if (!fn) throw new Error(`no method ${method}`);
-        const type = (svc as unknown as Record<string, { fromPartial(o: unknown): unknown }>)[
-          `${method[0]!.toUpperCase()}${method.slice(1)}Request`
-        ];
-        fn.call(
-          client,
-          type ? type.fromPartial(req) : req,
-          md(),
-          (err: grpc.ServiceError | null, res: Res) => (err ? reject(err) : resolve(res)),
-        );
-      });
-    },
-    stream(req, until) {
-      return new Promise<RunEvent[]>((resolve, reject) => {
-        const events: RunEvent[] = [];
-        const s = client.streamMetrics(svc.StreamMetricsRequest.fromPartial(req), md());
-        let done = false;
-        s.on('data', (r: { event?: RunEvent }) => {
-          if (r.event) events.push(r.event);
-          if (!done && until?.(events)) {
-            done = true;
-            s.cancel();
-            resolve(events);
-          }
-        });
-        s.on('end', () => {
-          if (!done) resolve(events);
-          done = true;
-        });
-        s.on('error', (err: grpc.ServiceError) => {
-          if (done && err.code === grpc.status.CANCELLED) return;
-          done = true;
-          reject(err);
-        });
-      });
-    },
-    async waitState(runId, states, timeoutMs = 120_000) {
-      return c.waitFor(
-        `run ${runId} in ${states.map((s) => RunState[s]).join('|')}`,
-        async () => {
-          const { run } = await c.call<{ run: Run }>('getRun', { runId });
-          return states.includes(run.state) ? run : undefined;
-        },
-        timeoutMs,
-      );
-    },
-    async waitFor(what, fn, timeoutMs = 120_000) {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const v = await fn().catch(() => undefined);
-        if (v !== undefined) return v;
-        if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    },
-    close: () => client.close(),
-  };
-  return c;
+  return { address, client, ...rpcHelpers(() => client, bearer(token)), close: () => client.close() };
 }
 
 export interface Cluster {

@@ -5,25 +5,17 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import type { RunEvent } from '../../gen/ts/pretext/v1/event.js';
-import { type Run, RunState } from '../../gen/ts/pretext/v1/run.js';
-import * as svc from '../../gen/ts/pretext/v1/service.js';
-import { PretextServiceClient, type StreamMetricsRequest } from '../../gen/ts/pretext/v1/service.js';
+import { PretextServiceClient } from '../../gen/ts/pretext/v1/service.js';
 import { type Daemon, type DaemonOptions, startDaemon } from '../../server/daemon/daemon.js';
+import { bearer, type RpcHelpers, rpcHelpers } from './client.js';
 import { REPO_ROOT, SHARED_DATASETS } from './paths.js';
 
 export const TINY_WORKER = path.join(REPO_ROOT, 'test/fixtures/tiny-worker.ts');
 
-export interface TestDaemon {
+export interface TestDaemon extends RpcHelpers {
   daemon: Daemon;
   client: PretextServiceClient;
   stateDir: string;
-  /** Calls a unary method and resolves with its response (rejects with the ServiceError). */
-  call<Res>(method: string, req: unknown, metadata?: grpc.Metadata): Promise<Res>;
-  /** Collects a StreamMetrics stream until it ends (or `until` returns true, then cancels). */
-  stream(req: Partial<StreamMetricsRequest>, until?: (e: RunEvent[]) => boolean): Promise<RunEvent[]>;
-  /** Polls GetRun until the run reaches one of `states`. */
-  waitState(runId: string, states: RunState[], timeoutMs?: number): Promise<Run>;
   /** Restarts the daemon on the same state dir (same port is not guaranteed). */
   restart(extra?: Partial<DaemonOptions>): Promise<void>;
   stop(): Promise<void>;
@@ -51,11 +43,7 @@ export async function startTestDaemon(opts: Partial<DaemonOptions> = {}): Promis
     stateDir,
   };
   let daemon = await startDaemon(options);
-  const metadata = () => {
-    const md = new grpc.Metadata();
-    if (options.token) md.set('authorization', `Bearer ${options.token}`);
-    return md;
-  };
+  const metadata = bearer(options.token);
   let client = new PretextServiceClient(daemon.address, grpc.credentials.createInsecure());
   const pids = new Set<number>();
 
@@ -67,64 +55,14 @@ export async function startTestDaemon(opts: Partial<DaemonOptions> = {}): Promis
       return client;
     },
     stateDir,
-    call<Res>(method: string, req: unknown, md?: grpc.Metadata) {
-      return new Promise<Res>((resolve, reject) => {
-        const fn = (client as unknown as Record<string, (...args: unknown[]) => unknown>)[method];
-        if (!fn) throw new Error(`no method ${method}`);
-        // ts-proto's encoders expect complete messages; fill in defaults like a real client.
-        const type = (svc as unknown as Record<string, { fromPartial(o: unknown): unknown }>)[
-          `${method[0]!.toUpperCase()}${method.slice(1)}Request`
-        ];
-        fn.call(
-          client,
-          type ? type.fromPartial(req) : req,
-          md ?? metadata(),
-          (err: grpc.ServiceError | null, res: Res) => {
-            for (const p of daemon.workerPids()) pids.add(p);
-            if (err) reject(err);
-            else resolve(res);
-          },
-        );
-      });
-    },
-    stream(req, until) {
-      return new Promise<RunEvent[]>((resolve, reject) => {
-        const events: RunEvent[] = [];
-        const s = client.streamMetrics(svc.StreamMetricsRequest.fromPartial(req), metadata());
-        let done = false;
-        s.on('data', (r: { event?: RunEvent }) => {
-          if (r.event) events.push(r.event);
-          for (const p of daemon.workerPids()) pids.add(p);
-          if (!done && until?.(events)) {
-            done = true;
-            s.cancel();
-            resolve(events);
-          }
-        });
-        s.on('end', () => {
-          if (!done) resolve(events);
-          done = true;
-        });
-        s.on('error', (err: grpc.ServiceError) => {
-          if (done && err.code === grpc.status.CANCELLED) return;
-          done = true;
-          reject(err);
-        });
-      });
-    },
-    async waitState(runId, states, timeoutMs = 120_000) {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const { run } = await t.call<{ run: Run }>('getRun', { runId });
-        if (states.includes(run.state)) return run;
-        if (Date.now() > deadline) {
-          throw new Error(
-            `run ${runId} is ${RunState[run.state]} after ${timeoutMs} ms (error: ${run.error})`,
-          );
-        }
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    },
+    ...rpcHelpers(
+      () => client,
+      metadata,
+      () => {
+        for (const p of daemon.workerPids()) pids.add(p);
+        for (const p of daemon.spareWorkerPids()) pids.add(p);
+      },
+    ),
     async restart(extra = {}) {
       client.close();
       await daemon.close();
@@ -134,7 +72,7 @@ export async function startTestDaemon(opts: Partial<DaemonOptions> = {}): Promis
     async stop() {
       client.close();
       await daemon.close();
-      // Every worker the daemon started must be gone once it has closed.
+      // Every worker the daemon started, spares included, must be gone once it has closed.
       const leaked = [...pids].filter(isAlive);
       rmSync(stateDir, { recursive: true, force: true });
       assert.deepEqual(leaked, [], `worker processes leaked: ${leaked.join(', ')}`);

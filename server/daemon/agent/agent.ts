@@ -261,10 +261,11 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
       closing = true;
       clearInterval(heartbeat);
       clearInterval(watchdog);
-      launcher.close();
+      const spares = launcher.close();
       // Runs here stop without an outcome: their leases lapse and other agents resume them.
       for (const a of active.values()) a.fence('the agent is shutting down');
       await worker.close(true).catch(() => {});
+      await spares;
       client.close();
     },
   };

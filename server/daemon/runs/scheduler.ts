@@ -308,14 +308,14 @@ export class Scheduler {
   /** Stops every worker (runs become INTERRUPTED) and starts nothing new. */
   async shutdown(graceMs: number): Promise<void> {
     this.stopping = true;
-    this.launcher.close();
+    const spares = this.launcher.close();
     const waits: Promise<void>[] = [];
     for (const active of this.active.values()) {
       active.stopReason = 'shutdown';
       active.worker.stop(graceMs);
       waits.push(active.worker.exitedPromise);
     }
-    await Promise.all(waits);
+    await Promise.all([...waits, spares]);
   }
 
   /** Running workers by run (metrics). */

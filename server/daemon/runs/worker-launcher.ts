@@ -21,8 +21,12 @@ export interface LaunchedWorker {
   ready: boolean;
 }
 
+function isRunning(child: ChildProcess): boolean {
+  return child.exitCode === null && child.signalCode === null;
+}
+
 function isAlive(child: ChildProcess): boolean {
-  return child.exitCode === null && child.signalCode === null && child.connected;
+  return isRunning(child) && child.connected;
 }
 
 interface Spare extends LaunchedWorker {
@@ -64,13 +68,19 @@ export class WorkerLauncher {
     return this.idle.flatMap((s) => (s.ready && s.child.pid !== undefined ? [s.child.pid] : []));
   }
 
-  /** Kills the idle workers; launch() forks fresh ones from now on and keeps none. */
-  close(): void {
+  /** Kills the idle workers and resolves once they are gone; launch() keeps none from now on. */
+  async close(): Promise<void> {
     this.closed = true;
-    for (const s of this.idle.splice(0)) {
+    const gone = this.idle.splice(0).map((s) => {
       s.release();
+      const exited = new Promise<void>((resolve) => {
+        if (!isRunning(s.child)) return resolve();
+        s.child.once('exit', () => resolve());
+      });
       s.child.kill('SIGKILL');
-    }
+      return exited;
+    });
+    await Promise.all(gone);
   }
 
   private fork(): ChildProcess {
