@@ -72,8 +72,19 @@ test('a 9-run study spreads over 3 agents; every stream is complete, ordered and
   }
   assert.ok(agentsUsed.size >= 2, `runs went to ${[...agentsUsed].join(', ')}`);
 
-  // The coordinator's metrics list its agents: online, with their slots free once the study ended.
-  const { samples } = await scrape(`127.0.0.1:${metricsPort}`);
+  // The coordinator's metrics list its agents: online, with their slots free once the study ended
+  // (busy counts arrive with the agents' heartbeats, every 500 ms here).
+  const samples = await cl.c.waitFor(
+    'every agent reported free slots',
+    async () => {
+      const { samples: s } = await scrape(`127.0.0.1:${metricsPort}`);
+      const free = ['a1', 'a2', 'a3'].every(
+        (id) => value(s, 'pretext_agent_slots', { agent: id, use: 'free' }) === 1,
+      );
+      return free ? s : undefined;
+    },
+    10_000,
+  );
   for (const id of ['a1', 'a2', 'a3']) {
     assert.equal(value(samples, 'pretext_agent_online', { agent: id }), 1, id);
     assert.equal(value(samples, 'pretext_agent_slots', { agent: id, use: 'free' }), 1, id);
