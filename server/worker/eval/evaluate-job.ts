@@ -6,6 +6,8 @@ import type { SplitName } from '../../shared/contract/catalog.js';
 import { type EvaluationKind, mustMethod } from '../../shared/contract/methods.js';
 import { disposeCheckpoint, type LoadedCheckpoint, loadCheckpoint } from '../engine/checkpoint.js';
 import { checkpointDir, checkpointName } from '../engine/checkpoint-names.js';
+import type { ImageSet } from '../../shared/data/types.js';
+import { identityIndices, openSplit } from '../data/source.js';
 import { datasetOpener, startBackend } from '../engine/job-support.js';
 import type { CheckpointState } from '../engine/trainer.js';
 import type { JobFn } from '../engine/worker-runtime.js';
@@ -84,19 +86,24 @@ const head: Evaluator = async ({ ctx, config, ckpt, split, which }) => {
         ? rotationSource(set, all, mean, testRotations(info, set.count))
         : classificationSource(set, all, mean);
     } else {
-      const set = await handle.load(info.trainSplit, { limit: info.trainLimit || undefined });
       const stored = ckpt.arrays[split === 'validation' ? 'val' : 'train'];
       if (!(stored instanceof Int32Array)) throw new Error(`checkpoint ${ckpt.dir} has no ${split} indices`);
       const indices = stored.subarray(0, Math.min(stored.length, limit));
       const ks = ckpt.arrays.rotations;
+      const labels = rotationEvalLabels(info, indices, ks instanceof Int32Array ? ks : undefined);
+      // Only the evaluated images, not the whole training split (streamed from an imported
+      // dataset's shards): image k of `set` is indices[k].
+      const stream = await openSplit(handle, info.trainSplit, { limit: info.trainLimit || undefined });
+      let set: ImageSet;
+      try {
+        set = stream.gather(indices);
+      } finally {
+        stream.close();
+      }
+      const compact = identityIndices(indices.length);
       source = rotation
-        ? rotationSource(
-            set,
-            indices,
-            mean,
-            rotationEvalLabels(info, indices, ks instanceof Int32Array ? ks : undefined),
-          )
-        : classificationSource(set, indices, mean);
+        ? rotationSource(set, compact, mean, labels)
+        : classificationSource(set, compact, mean);
     }
     ctx.throwIfCancelled();
     const counts = await countPredictions(net.model, info.network.headUnits, source, { signal: ctx.signal });
