@@ -1,6 +1,5 @@
 // Request validation, authentication, TLS, health and reflection over real gRPC.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,6 +10,7 @@ import { type Run, RunState } from '../../gen/ts/pretext/v1/run.js';
 import { GetServerInfoRequest, PretextServiceClient } from '../../gen/ts/pretext/v1/service.js';
 import { startDaemon } from '../../server/daemon/daemon.js';
 import { startTestDaemon, type TestDaemon, tinyPretext } from '../helpers/daemon.js';
+import { makeCert } from '../helpers/certs.js';
 import { SHARED_DATASETS } from '../helpers/paths.js';
 
 const code = (c: grpc.status, message?: RegExp) => (err: unknown) => {
@@ -201,29 +201,7 @@ describe('authentication and TLS', () => {
 
   test('serves TLS with a certificate; a plaintext client cannot talk to it', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'pretext-tls-'));
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-days',
-        '1',
-        '-subj',
-        '/CN=localhost',
-        '-addext',
-        'subjectAltName=DNS:localhost,IP:127.0.0.1',
-        '-keyout',
-        path.join(dir, 'key.pem'),
-        '-out',
-        path.join(dir, 'cert.pem'),
-      ],
-      { stdio: 'ignore' },
-    );
+    makeCert(dir);
     const cert = readFileSync(path.join(dir, 'cert.pem'), 'utf8');
     const d = await startTestDaemon({
       tlsCert: cert,

@@ -2,7 +2,7 @@
 // socket), a coordinator process (pretextd --queue) and agent processes (pretextd agent), each
 // agent with its own state dir, standing in for separate hosts. Short lease settings keep the
 // failure tests quick. `stop` kills everything it started and removes the temp dirs.
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -12,6 +12,7 @@ import type { RunEvent } from '../../gen/ts/pretext/v1/event.js';
 import { RunState } from '../../gen/ts/pretext/v1/run.js';
 import { PretextServiceClient } from '../../gen/ts/pretext/v1/service.js';
 import { type DaemonProcess, killDaemon, spawnDaemon } from './daemon-process.js';
+import { makeCert } from './certs.js';
 import { bearer, type RpcHelpers, rpcHelpers } from './client.js';
 import { REPO_ROOT, SHARED_DATASETS } from './paths.js';
 import { startRedis, type TestRedis } from './redis.js';
@@ -67,34 +68,6 @@ export interface ClusterOptions {
    * Redis is reached over rediss:// with an ACL user and password.
    */
   tls?: boolean;
-}
-
-/** A self-signed certificate for localhost and 127.0.0.1 in `dir` (cert.pem, key.pem). */
-export function makeCert(dir: string): { cert: string; key: string } {
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-days',
-      '1',
-      '-subj',
-      '/CN=localhost',
-      '-addext',
-      'subjectAltName=DNS:localhost,IP:127.0.0.1',
-      '-keyout',
-      path.join(dir, 'key.pem'),
-      '-out',
-      path.join(dir, 'cert.pem'),
-    ],
-    { stdio: 'ignore' },
-  );
-  return { cert: path.join(dir, 'cert.pem'), key: path.join(dir, 'key.pem') };
 }
 
 export async function freePort(): Promise<number> {
@@ -167,10 +140,10 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     PRETEXT_CODE_REVISION: CLUSTER_REVISION,
     ...opts.env,
   };
-  const spawnCoordinator = () =>
+  const spawnCoordinator = (extraEnv: NodeJS.ProcessEnv = {}, extraArgs: string[] = []) =>
     spawnDaemon({
       stateDir,
-      env,
+      env: { ...env, ...extraEnv },
       args: [
         '--quiet',
         '--queue',
@@ -181,6 +154,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
         '0',
         ...tokenArgs,
         ...tlsArgs,
+        ...extraArgs,
       ],
     });
   let coordinator = await spawnCoordinator();
@@ -285,23 +259,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
       await killDaemon(coordinator);
       // Agents keep the address they were given: come back on the same port.
       const port = coordinator.address.split(':').at(-1)!;
-      coordinator = await spawnDaemon({
-        stateDir,
-        env: { ...env, ...extraEnv },
-        args: [
-          '--quiet',
-          '--queue',
-          queueUrl,
-          '--backend',
-          'cpu',
-          '--min-free-disk',
-          '0',
-          ...tokenArgs,
-          ...tlsArgs,
-          '--listen',
-          `127.0.0.1:${port}`,
-        ],
-      });
+      coordinator = await spawnCoordinator(extraEnv, ['--listen', `127.0.0.1:${port}`]);
       c = connect(coordinator.address, opts.token, ca);
     },
     startAgent,

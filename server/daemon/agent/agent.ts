@@ -124,7 +124,9 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
         if (wrongRevision) {
           wrongRevision = false;
           log.info('the coordinator accepts this revision again: taking jobs');
-          worker.resume();
+          void worker
+            .resume()
+            .catch((err: Error) => log.warn('could not resume taking jobs', { error: err.message }));
         }
       },
       (err: Error) => {

@@ -52,6 +52,12 @@ export function isDatasetEventId(id: string): boolean {
 }
 
 const ACTIVE = [RunState.RUN_STATE_QUEUED, RunState.RUN_STATE_RUNNING];
+/** A partial upload is `<name>-<sha256>.part` in `<state-dir>/uploads`. */
+const PART = '.part';
+/** The dataset name of a part file (the inverse of Datasets.partFile). */
+function uploadNameOf(file: string): string {
+  return file.slice(0, -(PART.length + 1 + 64));
+}
 const SHA256 = /^[0-9a-f]{64}$/;
 /** Progress events at most this often while receiving or decoding. */
 const PROGRESS_MS = 1000;
@@ -89,9 +95,9 @@ export class Datasets {
     const dropped: string[] = [];
     const cutoff = now - UPLOAD.abandonedAfterDays * 86_400_000;
     for (const e of fs.readdirSync(this.uploads)) {
-      if (!e.endsWith('.part')) continue;
-      // "<name>-<sha256>.part": a name in an upload right now is never touched.
-      if (this.busy.has(e.slice(0, -'.part'.length - 65))) continue;
+      if (!e.endsWith(PART)) continue;
+      // A name in an upload right now is never touched.
+      if (this.busy.has(uploadNameOf(e))) continue;
       const file = path.join(this.uploads, e);
       try {
         const st = fs.statSync(file);
@@ -277,7 +283,7 @@ export class Datasets {
   }
 
   private partFile(name: string, sha256: string): string {
-    return path.join(this.uploads, `${name}-${sha256}.part`);
+    return path.join(this.uploads, `${name}-${sha256}${PART}`);
   }
 
   private checkName(name: string, field: string, creating: boolean): void {
