@@ -1,11 +1,12 @@
 // One backend's measurement in its own process (so that peak RSS is its own): ResNet20 v1
-// training steps (batch 128, Adam, real CIFAR-10) and inference (batch 256). Prints one JSON line.
+// training steps as the trainer runs them (batch 128, Adam, real CIFAR-10) and inference (batch 256). Prints one JSON line.
 // Arguments: backend warmup trainSteps inferSteps [trainBatch inferBatch].
 import * as tf from '@tensorflow/tfjs';
 import { createAdam } from '../server/worker/backend/fused-adam.js';
 import { initBackend } from '../server/worker/backend/index.js';
 import { compileInference, type InferencePlan } from '../server/worker/backend/native/inference.js';
 import { loadNative } from '../server/shared/backends/native-addon.js';
+import { applyFreeing } from '../server/worker/models/apply-freeing.js';
 import { buildBackbone, buildClassifier } from '../server/worker/models/resnet.js';
 import { readCifarImages } from './cifar-raw.js';
 
@@ -75,7 +76,7 @@ for (let step = 0; step < warmup + trainSteps; step++) {
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
   const loss = optimizer.minimize(() => {
-    const data = tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor);
+    const data = tf.losses.softmaxCrossEntropy(y, applyFreeing(model, x, { training: true }) as tf.Tensor);
     return tf.addN([
       data,
       ...model.losses.map((l) => (typeof l === 'function' ? l() : l) as tf.Scalar),

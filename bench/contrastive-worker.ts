@@ -16,6 +16,7 @@ import { readStl10 } from '../server/shared/data/stl10.js';
 import { regularizationLoss } from '../server/worker/methods/base.js';
 import { contrastiveModel, mlpHead } from '../server/worker/methods/contrastive/heads.js';
 import { ntXentLoss } from '../server/worker/methods/contrastive/losses.js';
+import { applyFreeing } from '../server/worker/models/apply-freeing.js';
 import { buildSmallConvEncoder } from '../server/worker/models/resnet.js';
 
 export interface ContrastiveResult {
@@ -66,8 +67,8 @@ for (let step = 0; step < warmup + steps; step++) {
   // What the contrastive method's training step computes (method.ts): both views through the
   // model in training mode, NT-Xent, the model's regularisation losses.
   const loss = optimizer.minimize(() => {
-    const za = model.apply(xa, { training: true }) as tf.Tensor2D;
-    const zb = model.apply(xb, { training: true }) as tf.Tensor2D;
+    const za = applyFreeing(model, xa, { training: true }) as tf.Tensor2D;
+    const zb = applyFreeing(model, xb, { training: true }) as tf.Tensor2D;
     const l = ntXentLoss(za, zb, 0.1);
     const reg = regularizationLoss(model);
     return reg ? tf.add(l, reg) : l;

@@ -3,11 +3,13 @@
 // as much memory again as the saved activations: 420 MB extra at ResNet20 / batch 128. This
 // wraps Engine.gradients so that each node's output gradients are freed as soon as the node's
 // input gradients exist — a node's outputs are consumed only by later nodes, which backprop has
-// already visited, so those gradients are final and nothing reads them again.
+// already visited, so those gradients are final and nothing reads them again. The node's saved
+// activations go at the same moment, so memory falls as backprop walks back.
 import * as tf from '@tensorflow/tfjs';
 
 interface TapeNode {
   outputs: tf.Tensor[];
+  saved?: tf.Tensor[];
   gradient?: (dys: Array<tf.Tensor | null>) => Record<string, () => tf.Tensor>;
 }
 
@@ -27,17 +29,34 @@ interface Pass {
   userDy: tf.Tensor | undefined;
   /** Times each tensor was returned as an input gradient; >1 means two map entries share it. */
   returned: Map<tf.Tensor, number>;
-  previous: { dys: tf.Tensor[]; handedOn: Set<tf.Tensor> } | undefined;
+  previous:
+    | { dys: tf.Tensor[]; handedOn: Set<tf.Tensor>; saved: tf.Tensor[]; scratch: tf.Tensor[] }
+    | undefined;
 }
 
 function releasePrevious(pass: Pass): void {
   const prev = pass.previous;
   pass.previous = undefined;
   if (!prev) return;
+  // Its saved tensors are refcounted clones (engine.saveTensorsForBackwardMode): releasing them
+  // frees an activation once the last node that saved it is done. tfjs itself frees them all
+  // only after the whole pass (disposing twice is a no-op).
+  for (const t of [...prev.saved, ...prev.scratch]) if (!prev.handedOn.has(t)) t.dispose();
   for (const dy of prev.dys) {
     if (prev.handedOn.has(dy) || dy === pass.userDy || (pass.returned.get(dy) ?? 0) > 1) continue;
     dy.dispose();
   }
+}
+
+/** Tensors the running gradient function made for its thunks; undefined outside a wrapped node. */
+let scratch: tf.Tensor[] | undefined;
+
+/**
+ * For a gradient function: `t` serves this node's thunks only, so free it with the node's output
+ * gradients. Without early release (or outside it) tfjs' backward scope frees it at the end.
+ */
+export function releaseWithNode(t: tf.Tensor): void {
+  scratch?.push(t);
 }
 
 function wrapNode(node: TapeNode, pass: Pass): void {
@@ -45,12 +64,19 @@ function wrapNode(node: TapeNode, pass: Pass): void {
   if (!inner) return;
   node.gradient = (dys) => {
     releasePrevious(pass);
-    const thunks = inner(dys);
+    const made: tf.Tensor[] = [];
+    scratch = made;
+    let thunks: ReturnType<typeof inner>;
+    try {
+      thunks = inner(dys);
+    } finally {
+      scratch = undefined;
+    }
     const handedOn = new Set<tf.Tensor>();
     const own = dys.filter(
       (dy, i): dy is tf.Tensor => dy !== null && !pass.keep.has(node.outputs[i]?.id ?? -1),
     );
-    pass.previous = { dys: own, handedOn };
+    pass.previous = { dys: own, handedOn, saved: node.saved ?? [], scratch: made };
     const wrapped: Record<string, () => tf.Tensor> = {};
     for (const [name, thunk] of Object.entries(thunks)) {
       wrapped[name] = () => {

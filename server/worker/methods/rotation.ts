@@ -21,6 +21,7 @@ import {
   variablesOf,
 } from './base.js';
 import { backboneWeightIndices, buildNetwork, type NetworkSpec, backboneOf } from './network.js';
+import { applyFreeing } from '../models/apply-freeing.js';
 
 export const ROTATION_CLASSES = ['0°', '90°', '180°', '270°'];
 
@@ -123,7 +124,7 @@ export const createRotation: MethodFactory = async ({ ctx, training, seed, openD
     },
     loss(batch) {
       const [x, y] = batch.tensors as [tf.Tensor4D, tf.Tensor1D];
-      const probs = net.model.apply(x, { training: true }) as tf.Tensor;
+      const probs = applyFreeing(net.model, x, { training: true }) as tf.Tensor;
       return classificationLoss(net.model, probs, y);
     },
     async validate() {

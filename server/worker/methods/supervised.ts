@@ -25,6 +25,7 @@ import {
   variablesOf,
 } from './base.js';
 import { backboneWeightIndices, buildNetwork, type NetworkSpec, backboneOf } from './network.js';
+import { applyFreeing } from '../models/apply-freeing.js';
 
 /** The pretext run's backbone (network spec, weights, mean image) from its checkpoint. */
 async function pretextBackbone(
@@ -168,7 +169,7 @@ export const createSupervised: MethodFactory = async ({ ctx, training, seed, ope
     loss(batch) {
       const [x, y] = batch.tensors as [tf.Tensor4D, tf.Tensor1D];
       // A frozen backbone runs in inference mode; its L2 penalty is a constant and left out.
-      const probs = net.model.apply(x, { training: !linearProbe }) as tf.Tensor;
+      const probs = applyFreeing(net.model, x, { training: !linearProbe }) as tf.Tensor;
       return classificationLoss(linearProbe ? undefined : net.model, probs, y);
     },
     selects: selectionMode.tests,

@@ -3,6 +3,7 @@
 // can be swapped for a classifier while the backbone's layer objects (and weights) are shared.
 import * as tf from '@tensorflow/tfjs';
 import { batchNormalization } from './batch-norm.js';
+import { add, conv2d } from './lean-layers.js';
 
 export interface BackboneOptions {
   /** 6n+2: 20, 32, 44, 56, ... */
@@ -51,17 +52,15 @@ export function buildBackbone(opts: BackboneOptions): tf.LayersModel {
     filters: number,
     o: { kernelSize?: number; strides?: number; activation?: boolean; batchNorm?: boolean } = {},
   ): tf.SymbolicTensor => {
-    let y = tf.layers
-      .conv2d({
-        name: `conv2d_${convIndex++}`,
-        filters,
-        kernelSize: o.kernelSize ?? 3,
-        strides: o.strides ?? 1,
-        padding: 'same',
-        kernelInitializer: init(),
-        kernelRegularizer: tf.regularizers.l2({ l2: L2 }),
-      })
-      .apply(x) as tf.SymbolicTensor;
+    let y = conv2d({
+      name: `conv2d_${convIndex++}`,
+      filters,
+      kernelSize: o.kernelSize ?? 3,
+      strides: o.strides ?? 1,
+      padding: 'same',
+      kernelInitializer: init(),
+      kernelRegularizer: tf.regularizers.l2({ l2: L2 }),
+    }).apply(x) as tf.SymbolicTensor;
     if (o.batchNorm ?? true) {
       y = batchNormalization({
         name: `batch_norm_${bnIndex++}`,
@@ -85,7 +84,7 @@ export function buildBackbone(opts: BackboneOptions): tf.LayersModel {
       // Projection shortcut: 1×1 conv, stride 2, no BN, no activation.
       if (downsample)
         x = resnetLayer(x, filters, { kernelSize: 1, strides, activation: false, batchNorm: false });
-      x = tf.layers.add().apply([x, y]) as tf.SymbolicTensor;
+      x = add().apply([x, y]) as tf.SymbolicTensor;
       x = tf.layers.activation({ activation: 'relu' }).apply(x) as tf.SymbolicTensor;
     }
     filters *= 2;
@@ -138,9 +137,13 @@ export function buildSmallConvEncoder(opts: {
   const input = tf.input({ shape: opts.inputShape, name: 'image' });
   let x: tf.SymbolicTensor = input;
   for (let i = 0; i < 4; i++) {
-    x = tf.layers
-      .conv2d({ filters: width, kernelSize: 3, strides: 2, activation: 'relu', kernelInitializer: init() })
-      .apply(x) as tf.SymbolicTensor;
+    x = conv2d({
+      filters: width,
+      kernelSize: 3,
+      strides: 2,
+      activation: 'relu',
+      kernelInitializer: init(),
+    }).apply(x) as tf.SymbolicTensor;
   }
   x = tf.layers.flatten().apply(x) as tf.SymbolicTensor;
   const features = tf.layers

@@ -4,6 +4,7 @@
 // 2–4), global average pooling → 512 features. BN after every conv, ReLU after the sum.
 import * as tf from '@tensorflow/tfjs';
 import { batchNormalization } from './batch-norm.js';
+import { add, conv2d } from './lean-layers.js';
 
 // torchvision's BatchNorm2d defaults (momentum 0.1 there = 0.9 here).
 const BN_MOMENTUM = 0.9;
@@ -23,17 +24,15 @@ export function buildResNet18(opts: { inputShape: [number, number, number]; seed
     strides: number,
     relu: boolean,
   ) => {
-    let y = tf.layers
-      .conv2d({
-        name: `r18_conv_${conv++}`,
-        filters,
-        kernelSize,
-        strides,
-        padding: 'same',
-        useBias: false,
-        kernelInitializer: init(),
-      })
-      .apply(x) as tf.SymbolicTensor;
+    let y = conv2d({
+      name: `r18_conv_${conv++}`,
+      filters,
+      kernelSize,
+      strides,
+      padding: 'same',
+      useBias: false,
+      kernelInitializer: init(),
+    }).apply(x) as tf.SymbolicTensor;
     y = batchNormalization({ name: `r18_bn_${bn++}`, momentum: BN_MOMENTUM, epsilon: BN_EPSILON }).apply(
       y,
     ) as tf.SymbolicTensor;
@@ -49,7 +48,7 @@ export function buildResNet18(opts: { inputShape: [number, number, number]; seed
       let y = convBn(x, filters, 3, strides, true);
       y = convBn(y, filters, 3, 1, false);
       const shortcut = strides !== 1 ? convBn(x, filters, 1, strides, false) : x;
-      x = tf.layers.add().apply([shortcut, y]) as tf.SymbolicTensor;
+      x = add().apply([shortcut, y]) as tf.SymbolicTensor;
       x = tf.layers.activation({ activation: 'relu' }).apply(x) as tf.SymbolicTensor;
     }
     filters *= 2;

@@ -39,17 +39,19 @@ export function installReluGrad(): void {
   installed = true;
   for (const b of BACKENDS) if (!tf.getKernel(RELU_GRAD, b)) tf.registerKernel(reluGradKernel(b));
   if (tf.getGradient('Relu')) tf.unregisterGradient('Relu');
+  // From the output, not the input: step(relu(x)) = step(x), and saving y (which the next layer
+  // reads anyway) lets the input — a BN output or a residual sum — be freed after the forward op.
   tf.registerGradient({
     kernelName: 'Relu',
-    inputsToSave: ['x'],
+    outputsToSave: [true],
     gradFunc: (dy, saved) => {
-      const [x] = saved as [tf.Tensor];
+      const [y] = saved as [tf.Tensor];
       const g = dy as tf.Tensor;
       return {
         x: () =>
-          x.dtype === 'float32' && g.dtype === 'float32' && tf.getKernel(RELU_GRAD, tf.getBackend())
-            ? (tf.engine().runKernel(RELU_GRAD, { dy: g, x }) as tf.Tensor)
-            : stockReluGrad(g, x),
+          y.dtype === 'float32' && g.dtype === 'float32' && tf.getKernel(RELU_GRAD, tf.getBackend())
+            ? (tf.engine().runKernel(RELU_GRAD, { dy: g, x: y }) as tf.Tensor)
+            : stockReluGrad(g, y),
       };
     },
   });

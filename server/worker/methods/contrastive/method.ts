@@ -30,6 +30,7 @@ import { backboneWeightIndices, buildBackboneFor, type NetworkSpec, backboneOf }
 import { contrastiveModel } from './heads.js';
 import { knnEvalResult } from './knn.js';
 import { embeddingStd } from './losses.js';
+import { applyFreeing } from '../../models/apply-freeing.js';
 
 /** Labeled images the kNN monitor reads at most (bank + queries), to bound its cost per epoch. */
 export const KNN_LABELED_LIMIT = 10000;
@@ -216,8 +217,8 @@ export function createContrastive(name: string, makeVariant: VariantFactory): Me
       },
       loss(batch) {
         const [xa, xb] = batch.tensors as [tf.Tensor4D, tf.Tensor4D];
-        const a = outputsOf(model.apply(xa, { training: true }));
-        const b = outputsOf(model.apply(xb, { training: true }));
+        const a = outputsOf(applyFreeing(model, xa, { training: true }));
+        const b = outputsOf(applyFreeing(model, xb, { training: true }));
         let loss = variant.loss(a, b, true);
         const reg = regularizationLoss(model);
         if (reg) loss = tf.add(loss, reg);

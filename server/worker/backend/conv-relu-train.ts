@@ -1,0 +1,91 @@
+// conv + bias + ReLU as one taped op for training. Under a gradient tape tfjs splits
+// fused.conv2d with an activation into Conv2D, Add and Relu, and Add saves both of its inputs
+// for backprop: the whole pre-activation lives until the backward pass (290 MB per view for the
+// first layer of the STL-10 encoder at batch 256). Here the forward is the backend's own
+// FusedConv2D kernel, and backprop keeps only x, the filter and the output — which the next layer
+// keeps anyway — because ReLU's gradient needs only where the output is positive.
+import * as tf from '@tensorflow/tfjs';
+import { releaseWithNode } from './release-gradients.js';
+import { RELU_GRAD } from './wasm-kernels/activation-grads.js';
+
+export const CONV_BIAS_RELU = 'PretextConv2DBiasRelu';
+
+export interface ConvReluAttrs {
+  strides: [number, number];
+  pad: 'same' | 'valid';
+}
+
+/** Registers the op on the active backend, delegating to its FusedConv2D; false where it has none. */
+function ensureKernel(): boolean {
+  const backendName = tf.getBackend();
+  if (tf.getKernel(CONV_BIAS_RELU, backendName)) return true;
+  if (!tf.getKernel('FusedConv2D', backendName)) return false;
+  tf.registerKernel({
+    kernelName: CONV_BIAS_RELU,
+    backendName,
+    // Looked up per call: the native backend swaps wasm's FusedConv2D for its own.
+    kernelFunc: (args) => tf.getKernel('FusedConv2D', backendName)!.kernelFunc(args),
+  });
+  return true;
+}
+
+let gradientRegistered = false;
+
+function registerGradient(): void {
+  if (gradientRegistered) return;
+  gradientRegistered = true;
+  tf.registerGradient({
+    kernelName: CONV_BIAS_RELU,
+    inputsToSave: ['x', 'filter'],
+    outputsToSave: [true],
+    gradFunc: (dy, saved, attrs) => {
+      const [x, filter, y] = saved as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D];
+      const a = attrs as unknown as ConvReluAttrs;
+      const d = dy as tf.Tensor4D;
+      const g = (
+        tf.getKernel(RELU_GRAD, tf.getBackend())
+          ? tf.engine().runKernel(RELU_GRAD, { dy: d, x: y })
+          : tf.mul(d, tf.step(y))
+      ) as tf.Tensor4D;
+      // g serves all three thunks; freed with this node when gradients are released early.
+      releaseWithNode(g);
+      return {
+        x: () => tf.conv2dTranspose(g, filter, x.shape, a.strides, a.pad),
+        filter: () =>
+          tf
+            .engine()
+            .runKernel(
+              'Conv2DBackpropFilter',
+              { x, dy: g },
+              { strides: a.strides, pad: a.pad, dataFormat: 'NHWC', filterShape: filter.shape },
+            ) as tf.Tensor,
+        bias: () => tf.sum(g, [0, 1, 2]),
+      };
+    },
+  });
+}
+
+/**
+ * relu(conv2d(x, filter) + bias), NHWC, dilation 1, as one taped op; undefined where the active
+ * backend has no FusedConv2D kernel (the caller then takes tfjs' own path).
+ */
+export function conv2dBiasReluTrain(
+  x: tf.Tensor4D,
+  filter: tf.Tensor4D,
+  bias: tf.Tensor1D,
+  attrs: ConvReluAttrs,
+): tf.Tensor4D | undefined {
+  if (!ensureKernel()) return undefined;
+  registerGradient();
+  return tf.engine().runKernel(
+    CONV_BIAS_RELU,
+    { x, filter, bias } as unknown as tf.NamedTensorMap,
+    {
+      strides: attrs.strides,
+      pad: attrs.pad,
+      dataFormat: 'NHWC',
+      dilations: [1, 1],
+      activation: 'relu',
+    } as unknown as tf.NamedAttrMap,
+  ) as tf.Tensor4D;
+}
