@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { createAdam } from '../server/worker/backend/fused-adam.js';
 import { initBackend } from '../server/worker/backend/index.js';
 import { buildBackbone, buildClassifier } from '../server/worker/models/resnet.js';
+import { applyFreeing } from '../server/worker/models/apply-freeing.js';
 import { readCifarImages } from './cifar-raw.js';
 
 const backend = process.argv[2] ?? 'native';
@@ -20,7 +21,7 @@ const x = tf.tensor4d(pool.images.subarray(0, B * 3072), [B, 32, 32, 3]);
 const y = tf.oneHot(tf.tensor1d(pool.labels.subarray(0, B), 'int32'), 10) as tf.Tensor2D;
 const step = () => {
   const loss = optimizer.minimize(
-    () => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar,
+    () => tf.losses.softmaxCrossEntropy(y, applyFreeing(model, x, { training: true }) as tf.Tensor) as tf.Scalar,
     true,
   )!;
   loss.dataSync();
