@@ -133,12 +133,19 @@ describe('wasm kernels match the cpu backend', () => {
 
   test('sums over all axes but the last (conv bias gradients) equal the cpu kernel', async () => {
     const x0 = seeded([3, 5, 4, 7], 18);
+    // 360 rows: the JS kernel's blocks of 256 rows, and a partial one.
+    const x1 = seeded([4, 9, 10, 6], 19);
     const sums = () =>
       tf.tidy(() => {
         const x = tf.tensor(x0, [3, 5, 4, 7]);
-        return [tf.sum(x, [0, 1, 2]), tf.sum(x, [2, 0, 1], true), tf.sum(x, [0, 1]), tf.sum(x)].map(
-          (t) => t.dataSync() as Float32Array,
-        );
+        const big = tf.tensor(x1, [4, 9, 10, 6]);
+        return [
+          tf.sum(x, [0, 1, 2]),
+          tf.sum(x, [2, 0, 1], true),
+          tf.sum(x, [0, 1]),
+          tf.sum(x),
+          tf.sum(big, [0, 1, 2]),
+        ].map((t) => t.dataSync() as Float32Array);
       });
     await tf.setBackend('cpu');
     const expected = sums();

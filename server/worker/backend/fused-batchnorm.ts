@@ -4,6 +4,7 @@
 // (transpose + reduce, per-element index arithmetic). Here each direction is two linear passes
 // over the activation, in JS directly on the backend's memory, with float64 channel sums.
 import * as tf from '@tensorflow/tfjs';
+import { channelAffine, channelAffine2, channelDots, channelMoments } from './channel-loops.js';
 import { type KernelMemory, memoryOf } from './kernel-memory.js';
 
 export const BN_TRAIN = 'PretextBatchNormTrain';
@@ -26,13 +27,7 @@ function forward(mem: KernelMemory, x: Info, scale: Info, offset: Info, epsilon:
   const m = n / c;
   const sum = new Float64Array(c);
   const sumSq = new Float64Array(c);
-  for (let i = 0; i < n; i += c) {
-    for (let k = 0; k < c; k++) {
-      const v = xs[i + k]!;
-      sum[k]! += v;
-      sumSq[k]! += v * v;
-    }
-  }
+  channelMoments(xs, c, sum, sumSq);
   const a = new Float32Array(c);
   const b = new Float32Array(c);
   const meanOut = mem.view(meanInfo);
@@ -45,10 +40,7 @@ function forward(mem: KernelMemory, x: Info, scale: Info, offset: Info, epsilon:
     a[k] = gamma[k]! / Math.sqrt(variance + epsilon);
     b[k] = beta[k]! - mu * a[k]!;
   }
-  const y = mem.view(yInfo);
-  for (let i = 0; i < n; i += c) {
-    for (let k = 0; k < c; k++) y[i + k] = xs[i + k]! * a[k]! + b[k]!;
-  }
+  channelAffine(xs, a, b, c, mem.view(yInfo));
   return [yInfo, meanInfo, varInfo];
 }
 
@@ -78,13 +70,7 @@ function backward(
   const m = n / c;
   const sumDy = new Float64Array(c);
   const sumDyX = new Float64Array(c);
-  for (let i = 0; i < n; i += c) {
-    for (let k = 0; k < c; k++) {
-      const g = dys[i + k]!;
-      sumDy[k]! += g;
-      sumDyX[k]! += g * xs[i + k]!;
-    }
-  }
+  channelDots(dys, xs, c, sumDy, sumDyX);
   const dScale = mem.view(dScaleInfo);
   const dOffset = mem.view(dOffsetInfo);
   // dx = p·dy + q·x + r per channel.
@@ -102,10 +88,7 @@ function backward(
     q[k] = (-s * inv * dGamma) / m;
     r[k] = (-s * dBeta) / m - q[k]! * mu[k]!;
   }
-  const dx = mem.view(dxInfo);
-  for (let i = 0; i < n; i += c) {
-    for (let k = 0; k < c; k++) dx[i + k] = p[k]! * dys[i + k]! + q[k]! * xs[i + k]! + r[k]!;
-  }
+  channelAffine2(dys, xs, p, q, r, c, mem.view(dxInfo));
   return [dxInfo, dScaleInfo, dOffsetInfo];
 }
 

@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import { BN_TRAIN, BN_TRAIN_GRAD } from '../fused-batchnorm.js';
 import { RELU_GRAD } from '../wasm-kernels/activation-grads.js';
 import { replaceWasmKernel, type WasmBackendLike } from '../wasm-kernels/util.js';
-import { reducesAllButLast } from './channel-axes.js';
+import { reducesAllButLast } from '../channel-loops.js';
 import type { ConvGeometry, NativeAddon } from '../../../shared/backends/native-addon.js';
 
 type Info = tf.TensorInfo;

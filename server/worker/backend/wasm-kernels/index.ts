@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import { makeAvgPoolGradConfig } from './activation-grads.js';
 import { installBatchNormGrad } from './batchnorm-grad.js';
 import { makeBatchNormInferenceConfig } from './batchnorm-infer.js';
+import { makeChannelSumConfig } from './channel-sum.js';
 import { makeConvBackpropConfigs } from './conv-backprop.js';
 import { makeIdentityConfig } from './identity.js';
 import { replaceWasmKernel } from './util.js';
@@ -21,6 +22,7 @@ export function registerWasmKernels(): void {
     makeBatchNormInferenceConfig(stockBatchNorm),
     makeIdentityConfig(tf.getKernel('Identity', 'wasm')),
     makeAvgPoolGradConfig(tf.getKernel('AvgPoolGrad', 'wasm')),
+    makeChannelSumConfig(tf.getKernel('Sum', 'wasm')),
   ])
     replaceWasmKernel(config);
 }
