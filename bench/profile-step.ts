@@ -21,7 +21,8 @@ const x = tf.tensor4d(pool.images.subarray(0, B * 3072), [B, 32, 32, 3]);
 const y = tf.oneHot(tf.tensor1d(pool.labels.subarray(0, B), 'int32'), 10) as tf.Tensor2D;
 const step = () => {
   const loss = optimizer.minimize(
-    () => tf.losses.softmaxCrossEntropy(y, applyFreeing(model, x, { training: true }) as tf.Tensor) as tf.Scalar,
+    () =>
+      tf.losses.softmaxCrossEntropy(y, applyFreeing(model, x, { training: true }) as tf.Tensor) as tf.Scalar,
     true,
   )!;
   loss.dataSync();
