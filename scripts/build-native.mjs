@@ -50,6 +50,8 @@ const libDirs = process.env.PRETEXT_DNNL_LIB ? [`-L${process.env.PRETEXT_DNNL_LI
 const args = [
   '-std=c++17',
   '-O3',
+  // No FP exception traps to preserve: lets GCC vectorise selects between computed values.
+  '-fno-trapping-math',
   '-fPIC',
   '-shared',
   '-fopenmp',

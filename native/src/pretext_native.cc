@@ -588,9 +588,9 @@ napi_value ChannelSum(napi_env env, napi_callback_info info) {
 napi_value ReluGrad(napi_env env, napi_callback_info info) {
   Args a(env, info);
   size_t ldy, lx, ldx;
-  const float* dy = a.f32(0, &ldy);
-  const float* x = a.f32(1, &lx);
-  float* dx = a.f32(2, &ldx);
+  const float* __restrict dy = a.f32(0, &ldy);
+  const float* __restrict x = a.f32(1, &lx);
+  float* __restrict dx = a.f32(2, &ldx);
   if (!a.ok) return nullptr;
   if (ldy != lx || ldx != lx) return a.fail("reluGrad: dy, x and dx must have one length"), nullptr;
   const int64_t n = static_cast<int64_t>(lx);
@@ -599,10 +599,57 @@ napi_value ReluGrad(napi_env env, napi_callback_info info) {
 #pragma omp parallel for schedule(static) if (n > 2 * block)
   for (int64_t b = 0; b < n; b += block) {
     const int64_t end = std::min(n, b + block);
-    // dy · step(x), tfjs' own definition, as a multiply by a selected constant: vectorised, where
-    // `x > 0 ? dy : 0` compiled to a branch that random signs mispredict (5× slower).
+    // dy · step(x), tfjs' own definition (dy · 0 where x ≤ 0 keeps −0 and NaN as tfjs has them),
+    // as a select of two computed values: that vectorises (cmpps, and/andnot). Written as a
+    // multiply by a selected constant, GCC emitted a branch per element, which random signs
+    // mispredict (4× slower).
 #pragma omp simd
-    for (int64_t i = b; i < end; i++) dx[i] = dy[i] * (x[i] > 0.f ? 1.f : 0.f);
+    for (int64_t i = b; i < end; i++) {
+      const float g = dy[i];
+      const float zero = g * 0.f;
+      dx[i] = x[i] > 0.f ? g : zero;
+    }
+  }
+  return nullptr;
+}
+
+// relu(x, y): y = max(x, 0). Under the native backend tfjs-wasm runs its own on one thread.
+napi_value Relu(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  size_t lx, ly;
+  const float* __restrict x = a.f32(0, &lx);
+  float* __restrict y = a.f32(1, &ly);
+  if (!a.ok) return nullptr;
+  if (ly != lx) return a.fail("relu: x and y must have one length"), nullptr;
+  const int64_t n = static_cast<int64_t>(lx);
+  const int64_t block = 1 << 16;  // as reluGrad
+#pragma omp parallel for schedule(static) if (n > 2 * block)
+  for (int64_t b = 0; b < n; b += block) {
+    const int64_t end = std::min(n, b + block);
+    // tfjs' cpu kernel (Math.max(0, x): NaN passes, −0 becomes 0), as a select: vectorised (see
+    // reluGrad).
+#pragma omp simd
+    for (int64_t i = b; i < end; i++) y[i] = x[i] <= 0.f ? 0.f : x[i];
+  }
+  return nullptr;
+}
+
+// add(a, b, out): out = a + b, one shape (a ResNet's residual sums and gradient accumulation).
+napi_value Add(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  size_t la, lb, lo;
+  const float* __restrict x = a.f32(0, &la);
+  const float* __restrict y = a.f32(1, &lb);
+  float* __restrict out = a.f32(2, &lo);
+  if (!a.ok) return nullptr;
+  if (lb != la || lo != la) return a.fail("add: a, b and out must have one length"), nullptr;
+  const int64_t n = static_cast<int64_t>(la);
+  const int64_t block = 1 << 16;
+#pragma omp parallel for schedule(static) if (n > 2 * block)
+  for (int64_t b = 0; b < n; b += block) {
+    const int64_t end = std::min(n, b + block);
+#pragma omp simd
+    for (int64_t i = b; i < end; i++) out[i] = x[i] + y[i];
   }
   return nullptr;
 }
@@ -960,6 +1007,8 @@ NAPI_MODULE_INIT() {
       {"bnBackward", nullptr, BnBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"channelSum", nullptr, ChannelSum, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"reluGrad", nullptr, ReluGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"relu", nullptr, Relu, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"add", nullptr, Add, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"planCreate", nullptr, PlanCreate, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"planOutputShape", nullptr, PlanOutputShape, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"planRun", nullptr, PlanRun, nullptr, nullptr, nullptr, napi_default, nullptr},

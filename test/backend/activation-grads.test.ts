@@ -1,5 +1,6 @@
-// pretext's ReLU gradient (cpu, wasm, native) and tiling AvgPoolGrad (wasm, native) against
-// tfjs' own formulas on the reference cpu kernels; pools that do not tile fall back.
+// pretext's ReLU gradient (cpu, wasm, native), tiling AvgPoolGrad (wasm, native) and native ReLU
+// and Add against tfjs' own formulas on the reference cpu kernels; pools that do not tile and
+// broadcasting adds fall back.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
@@ -103,6 +104,35 @@ describe('activation gradients match tfjs on the cpu backend', () => {
       const expected = grads();
       await initBackend(backend);
       assertClose(grads(), expected, 'relu', 0);
+    });
+  }
+
+  for (const backend of FAST_BACKENDS) {
+    test(`${backend}: ReLU and Add of a ResNet-sized activation equal the cpu backend's, NaN and −0 too`, async () => {
+      const shape = [9, 32, 32, 16];
+      const values = () => {
+        const v = seeded(shape, 7);
+        v[3] = Number.NaN;
+        v[4] = -0;
+        v[5] = 0;
+        return v;
+      };
+      const run = () =>
+        tf.tidy(() => {
+          const x = tf.tensor(values(), shape);
+          const r = tf.tensor(seeded(shape, 8), shape);
+          const bias = tf.tensor1d(seeded([16], 9));
+          return [tf.relu(x), tf.add(x, r), tf.add(x, bias)].map((t) => t.dataSync() as Float32Array);
+        });
+      await initBackend('cpu');
+      const expected = run();
+      await initBackend(backend);
+      const actual = run();
+      for (let i = 0; i < expected.length; i++) {
+        // Bit for bit: NaN stays NaN, −0 stays −0 (Object.is per element).
+        const bad = expected[i]!.findIndex((e, j) => !Object.is(e, actual[i]![j]!));
+        assert.equal(bad, -1, `output ${i} at ${bad}: ${actual[i]![bad]} vs ${expected[i]![bad]}`);
+      }
     });
   }
 });

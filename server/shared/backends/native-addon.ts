@@ -34,6 +34,10 @@ export interface NativeAddon {
     ...g: [...ConvGeometry, relu?: number]
   ): void;
   convBackwardData(dy: Float32Array, w: Float32Array, dx: Float32Array, ...g: ConvGeometry): void;
+  /** y = max(x, 0), threaded; absent in builds from before it. */
+  relu?(x: Float32Array, y: Float32Array): void;
+  /** out = a + b (one shape), threaded; absent in builds from before it. */
+  add?(a: Float32Array, b: Float32Array, out: Float32Array): void;
   /** dx = dy · step(x): ReLU's gradient. */
   reluGrad(dy: Float32Array, x: Float32Array, dx: Float32Array): void;
   convBackwardWeights(x: Float32Array, dy: Float32Array, dw: Float32Array, ...g: ConvGeometry): void;

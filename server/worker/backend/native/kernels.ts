@@ -1,6 +1,7 @@
 // The 'native' backend: tfjs' wasm backend (XNNPACK for the many small ops) with its heaviest
-// kernels — the three convolutions, training-mode batch norm and ReLU's gradient — replaced by native calls that
-// read and write the wasm heap in place. tfjs keeps NHWC/HWIO, which oneDNN takes as they are.
+// kernels — the three convolutions, training-mode batch norm, ReLU and its gradient, same-shape
+// Add — replaced by native calls that read and write the wasm heap in place. tfjs keeps
+// NHWC/HWIO, which oneDNN takes as they are.
 import * as tf from '@tensorflow/tfjs';
 import { BN_TRAIN, BN_TRAIN_GRAD } from '../fused-batchnorm.js';
 import { RELU_GRAD } from '../wasm-kernels/activation-grads.js';
@@ -66,10 +67,9 @@ export function makeNativeKernelConfigs(addon: NativeAddon): tf.KernelConfig[] {
   // The kernels in place before ours (stock or pretext's wasm ones) take NCHW and fused
   // activations, which these do not.
   const stock = new Map(
-    ['Conv2D', 'FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'Sum'].map((n) => [
-      n,
-      tf.getKernel(n, 'wasm'),
-    ]),
+    ['Conv2D', 'FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'Sum', 'Relu', 'Add'].map(
+      (n) => [n, tf.getKernel(n, 'wasm')],
+    ),
   );
   const call = (name: string, args: Parameters<tf.KernelFunc>[0]) => {
     const k = stock.get(name);
@@ -148,6 +148,7 @@ export function makeNativeKernelConfigs(addon: NativeAddon): tf.KernelConfig[] {
         return out;
       },
     },
+    ...elementwiseConfigs(addon, call),
     {
       kernelName: RELU_GRAD,
       backendName: 'wasm',
@@ -198,6 +199,45 @@ export function makeNativeKernelConfigs(addon: NativeAddon): tf.KernelConfig[] {
           attrs?.epsilon as number,
         );
         return [dx, dScale, dOffset];
+      },
+    },
+  ];
+}
+
+/**
+ * ReLU and same-shape Add, threaded (tfjs-wasm's run on one thread under native: 56 ms of a
+ * ResNet20 step); broadcasting adds and other dtypes go to the stock kernels.
+ */
+function elementwiseConfigs(
+  addon: NativeAddon,
+  call: (name: string, args: Parameters<tf.KernelFunc>[0]) => ReturnType<tf.KernelFunc>,
+): tf.KernelConfig[] {
+  const { relu, add } = addon;
+  if (!relu || !add) return [];
+  return [
+    {
+      kernelName: 'Relu',
+      backendName: 'wasm',
+      kernelFunc: (args) => {
+        const { x } = args.inputs as { x: Info };
+        if (x.dtype !== 'float32') return call('Relu', args);
+        const b = args.backend as unknown as WasmBackendLike;
+        const y = b.makeOutput(x.shape, 'float32');
+        relu.call(addon, b.typedArrayFromHeap(x), b.typedArrayFromHeap(y));
+        return y;
+      },
+    },
+    {
+      kernelName: 'Add',
+      backendName: 'wasm',
+      kernelFunc: (args) => {
+        const { a, b: other } = args.inputs as { a: Info; b: Info };
+        if (a.dtype !== 'float32' || other.dtype !== 'float32' || !tf.util.arraysEqual(a.shape, other.shape))
+          return call('Add', args);
+        const b = args.backend as unknown as WasmBackendLike;
+        const out = b.makeOutput(a.shape, 'float32');
+        add.call(addon, b.typedArrayFromHeap(a), b.typedArrayFromHeap(other), b.typedArrayFromHeap(out));
+        return out;
       },
     },
   ];
