@@ -467,10 +467,13 @@ void channelSums(int64_t rows, int64_t c, double* s1, double* s2, F f) {
     for (int64_t k = 0; k < c; k++) s1[k] += part[t * 2 * c + k], s2[k] += part[t * 2 * c + c + k];
 }
 
-// bnForward(x, gamma, beta, y, mean, variance, channels, epsilon)
+// bnForward(x, gamma, beta, y, mean, variance, channels, epsilon[, residual, relu])
+// y = bn(x) [+ residual], then ReLU when relu: a ResNet's BN → ReLU and BN → add → ReLU in one
+// pass, with no pre-activation tensor. (Exported as bnActForward too: that name tells JS that
+// this build takes the trailing arguments.)
 napi_value BnForward(napi_env env, napi_callback_info info) {
   Args a(env, info);
-  size_t lx, lg, lb, ly, lm, lv;
+  size_t lx, lg, lb, ly, lm, lv, lr = 0;
   const float* x = a.f32(0, &lx);
   const float* gamma = a.f32(1, &lg);
   const float* beta = a.f32(2, &lb);
@@ -479,8 +482,11 @@ napi_value BnForward(napi_env env, napi_callback_info info) {
   float* varOut = a.f32(5, &lv);
   int64_t c = static_cast<int64_t>(a.num(6));
   double eps = a.num(7);
+  const float* res = a.isNull(8) ? nullptr : a.f32(8, &lr);
+  const bool relu = !a.isNull(9) && a.num(9) != 0;
   if (!a.ok) return nullptr;
-  if (c <= 0 || lx % c != 0 || ly < lx || lg < (size_t)c || lb < (size_t)c || lm < (size_t)c || lv < (size_t)c)
+  if (c <= 0 || lx % c != 0 || ly < lx || lg < (size_t)c || lb < (size_t)c || lm < (size_t)c || lv < (size_t)c ||
+      (res && lr < lx))
     return a.fail("batchNorm: sizes do not match the channel count"), nullptr;
   int64_t rows = lx / c;
   std::vector<double> s1(c, 0.0), s2(c, 0.0);
@@ -505,16 +511,39 @@ napi_value BnForward(napi_env env, napi_callback_info info) {
   for (int64_t r = 0; r < rows; r++) {
     const float* xr = x + r * c;
     float* yr = y + r * c;
+    // One loop per case, each branch-free (ReLU as Relu's select: NaN passes, −0 becomes 0).
+    if (res && relu) {
+      const float* rr = res + r * c;
 #pragma omp simd
-    for (int64_t k = 0; k < c; k++) yr[k] = xr[k] * pa[k] + pb[k];
+      for (int64_t k = 0; k < c; k++) {
+        const float v = xr[k] * pa[k] + pb[k] + rr[k];
+        yr[k] = v <= 0.f ? 0.f : v;
+      }
+    } else if (res) {
+      const float* rr = res + r * c;
+#pragma omp simd
+      for (int64_t k = 0; k < c; k++) yr[k] = xr[k] * pa[k] + pb[k] + rr[k];
+    } else if (relu) {
+#pragma omp simd
+      for (int64_t k = 0; k < c; k++) {
+        const float v = xr[k] * pa[k] + pb[k];
+        yr[k] = v <= 0.f ? 0.f : v;
+      }
+    } else {
+#pragma omp simd
+      for (int64_t k = 0; k < c; k++) yr[k] = xr[k] * pa[k] + pb[k];
+    }
   }
   return nullptr;
 }
 
-// bnBackward(dy, x, mean, variance, gamma, dx, dGamma, dBeta, channels, epsilon)
+// bnBackward(dy, x, mean, variance, gamma, dx, dGamma, dBeta, channels, epsilon[, y, dResidual])
+// With y (a bnForward's output with relu), dy first goes through ReLU's gradient, dy · step(y)
+// (step(y) = step(pre-activation)); dResidual, when given, receives that (the residual's
+// gradient). Exported as bnActBackward too.
 napi_value BnBackward(napi_env env, napi_callback_info info) {
   Args a(env, info);
-  size_t ldy, lx, lm, lv, lg, ldx, ldg, ldb;
+  size_t ldy, lx, lm, lv, lg, ldx, ldg, ldb, lyo = 0, ldr = 0;
   const float* dy = a.f32(0, &ldy);
   const float* x = a.f32(1, &lx);
   const float* mean = a.f32(2, &lm);
@@ -525,11 +554,26 @@ napi_value BnBackward(napi_env env, napi_callback_info info) {
   float* dBeta = a.f32(7, &ldb);
   int64_t c = static_cast<int64_t>(a.num(8));
   double eps = a.num(9);
+  const float* yo = a.isNull(10) ? nullptr : a.f32(10, &lyo);
+  float* dRes = a.isNull(11) ? nullptr : a.f32(11, &ldr);
   if (!a.ok) return nullptr;
   if (c <= 0 || lx % c != 0 || ldy < lx || ldx < lx || lm < (size_t)c || lv < (size_t)c || lg < (size_t)c || ldg < (size_t)c ||
-      ldb < (size_t)c)
+      ldb < (size_t)c || (yo && lyo < lx) || (dRes && (ldr < lx || !yo)))
     return a.fail("batchNorm gradient: sizes do not match the channel count"), nullptr;
   int64_t rows = lx / c;
+  if (yo) {
+    // ReLU's gradient first, into dResidual if wanted, else into dx (overwritten below, row by
+    // row after reading it). Then everything below reads that masked dy.
+    float* g = dRes ? dRes : dx;
+    const int64_t n = rows * c;
+#pragma omp parallel for simd schedule(static)
+    for (int64_t i = 0; i < n; i++) {
+      const float d = dy[i];
+      const float zero = d * 0.f;
+      g[i] = yo[i] > 0.f ? d : zero;
+    }
+    dy = g;
+  }
   std::vector<double> sumDy(c, 0.0), sumDyX(c, 0.0);
   channelSums(rows, c, sumDy.data(), sumDyX.data(), [&](int64_t r, float* a1, float* a2) {
     const float* gr = dy + r * c;
@@ -1007,6 +1051,8 @@ NAPI_MODULE_INIT() {
       {"bnBackward", nullptr, BnBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"channelSum", nullptr, ChannelSum, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"reluGrad", nullptr, ReluGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"bnActForward", nullptr, BnForward, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"bnActBackward", nullptr, BnBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"relu", nullptr, Relu, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"add", nullptr, Add, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"planCreate", nullptr, PlanCreate, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -1,10 +1,16 @@
 // The fused training-mode batch norm against tfjs' own composition (moments + batchNorm) on the
-// cpu backend: outputs, batch statistics and gradients, on the cpu and wasm kernels.
+// cpu backend: outputs, batch statistics and gradients, on the cpu and wasm kernels — alone, and
+// with ReLU and a residual sum fused in (cpu, wasm and native).
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { batchNormTrain, registerFusedBatchNorm } from '../../server/worker/backend/fused-batchnorm.js';
+import {
+  batchNormReluTrain,
+  batchNormTrain,
+  registerFusedBatchNorm,
+} from '../../server/worker/backend/fused-batchnorm.js';
 import { initBackend } from '../../server/worker/backend/index.js';
+import { FAST_BACKENDS } from './native-available.js';
 
 // 360 rows of 8 channels: the JS kernels' blocks of 256 rows, and a partial one.
 const SHAPE = [3, 12, 10, 8];
@@ -23,6 +29,8 @@ const x0 = data(1, SHAPE, 2, 5);
 const g0 = data(2, [8], 0.5, 1.5);
 const b0 = data(3, [8]);
 const r0 = data(4, SHAPE);
+// The residual: centred on −β so that the sums before ReLU fall on both sides of 0.
+const s0 = data(5, SHAPE, -1.5, 0.5);
 
 /** [y, mean, variance, dx, dscale, doffset] of sum(bn(x)·r). */
 function run(fused: boolean): Float32Array[] {
@@ -74,3 +82,50 @@ test('fused batch norm leaves no tensors or backend buffers behind', async () =>
   assert.equal(tf.memory().numTensors, tensors);
   assert.equal(tf.engine().backend.numDataIds(), buffers);
 });
+
+/**
+ * [y, mean, variance, dx, dscale, doffset, dresidual] of sum(relu(bn(x) + res)·r), fused or as
+ * tfjs' composition (moments, batchNorm, add, relu); without a residual, dresidual is left out.
+ */
+function runRelu(fused: boolean, withResidual: boolean): Float32Array[] {
+  return tf.tidy(() => {
+    const x = tf.tensor(x0, SHAPE);
+    const scale = tf.tensor(g0);
+    const offset = tf.tensor(b0);
+    const res = tf.tensor(s0, SHAPE);
+    const r = tf.tensor(r0, SHAPE);
+    const block = (a: tf.Tensor, s: tf.Tensor, o: tf.Tensor, q?: tf.Tensor): tf.Tensor[] => {
+      if (fused) return batchNormReluTrain(a, s, o, EPS, q);
+      const { mean, variance } = tf.moments(a, [0, 1, 2]);
+      const y = tf.batchNorm(a, mean, variance, o, s, EPS);
+      return [tf.relu(q ? tf.add(y, q) : y), mean, variance];
+    };
+    const outs = block(x, scale, offset, withResidual ? res : undefined);
+    const f = (a: tf.Tensor, s: tf.Tensor, o: tf.Tensor, q?: tf.Tensor) =>
+      tf.sum(tf.mul(block(a, s, o, q)[0]!, r));
+    const grads = tf.grads(f as (...t: tf.Tensor[]) => tf.Tensor)(
+      withResidual ? [x, scale, offset, res] : [x, scale, offset],
+    );
+    return [...outs, ...grads].map((t) => t.dataSync() as Float32Array);
+  });
+}
+
+for (const backend of ['cpu', ...FAST_BACKENDS]) {
+  for (const withResidual of [false, true]) {
+    test(`batch norm + ${withResidual ? 'residual + ' : ''}ReLU fused on ${backend} equals tfjs' composition on cpu`, async () => {
+      await initBackend('cpu');
+      const expected = runRelu(false, withResidual);
+      await initBackend(backend);
+      const actual = runRelu(true, withResidual);
+      assert.equal(actual.length, expected.length);
+      const names = [...NAMES, 'dresidual'];
+      const zeros = expected[0]!.filter((v) => v === 0).length;
+      assert.ok(
+        zeros > SHAPE.reduce((a, b) => a * b, 1) / 5,
+        `ReLU clips part of the output (${zeros} zeros)`,
+      );
+      for (let i = 0; i < expected.length; i++)
+        assertClose(actual[i]!, expected[i]!, names[i]!, i === 3 ? 1e-3 : 2e-5);
+    });
+  }
+}

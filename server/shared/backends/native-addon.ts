@@ -63,6 +63,34 @@ export interface NativeAddon {
     channels: number,
     epsilon: number,
   ): void;
+  /** bnForward with y = relu(bn(x) + residual) (residual may be null); absent in older builds. */
+  bnActForward?(
+    x: Float32Array,
+    gamma: Float32Array,
+    beta: Float32Array,
+    y: Float32Array,
+    mean: Float32Array,
+    variance: Float32Array,
+    channels: number,
+    epsilon: number,
+    residual: Float32Array | null,
+    relu: number,
+  ): void;
+  /** bnBackward through that ReLU (dy · step(y)); dResidual (may be null) gets that masked dy. */
+  bnActBackward?(
+    dy: Float32Array,
+    x: Float32Array,
+    mean: Float32Array,
+    variance: Float32Array,
+    gamma: Float32Array,
+    dx: Float32Array,
+    dGamma: Float32Array,
+    dBeta: Float32Array,
+    channels: number,
+    epsilon: number,
+    y: Float32Array,
+    dResidual: Float32Array | null,
+  ): void;
   channelSum(x: Float32Array, out: Float32Array, channels: number): void;
   /** An inference chain of convolutions (batch norm folded, ReLU / residual sum fused); its id. */
   planCreate(input: [number, number, number], steps: PlanStep[], output: number): number;

@@ -3,18 +3,31 @@
 // ops per layer, most of them broadcasting or axis reductions that tfjs-wasm does slowly
 // (transpose + reduce, per-element index arithmetic). Here each direction is two linear passes
 // over the activation, in JS directly on the backend's memory, with float64 channel sums.
+// The 'act' variant adds a residual and applies ReLU in the same pass (a ResNet's BN → ReLU and
+// BN → add → ReLU), and its gradient masks dy by the output: no pre-activation tensor exists.
 import * as tf from '@tensorflow/tfjs';
 import { channelAffine, channelAffine2, channelDots, channelMoments } from './channel-loops.js';
 import { type KernelMemory, memoryOf } from './kernel-memory.js';
 
 export const BN_TRAIN = 'PretextBatchNormTrain';
 export const BN_TRAIN_GRAD = 'PretextBatchNormTrainGrad';
+/** relu(bn(x) [+ residual]): inputs x, scale, offset[, residual]; attrs epsilon, residual. */
+export const BN_RELU_TRAIN = 'PretextBatchNormReluTrain';
+/** Its gradient: inputs dy, x, mean, variance, scale, y; outputs dx, dScale, dOffset[, dResidual]. */
+export const BN_RELU_TRAIN_GRAD = 'PretextBatchNormReluTrainGrad';
 /** v ← v − (v − value)·decay as one kernel: registered for webgpu only (per-dispatch cost). */
 export const MOVING_AVERAGE = 'PretextMovingAverage';
 
 type Info = tf.TensorInfo;
 
-function forward(mem: KernelMemory, x: Info, scale: Info, offset: Info, epsilon: number): Info[] {
+function forward(
+  mem: KernelMemory,
+  x: Info,
+  scale: Info,
+  offset: Info,
+  epsilon: number,
+  act?: { residual?: Info },
+): Info[] {
   const c = x.shape[x.shape.length - 1]!;
   const yInfo = mem.alloc(x.shape);
   const meanInfo = mem.alloc([c]);
@@ -40,7 +53,14 @@ function forward(mem: KernelMemory, x: Info, scale: Info, offset: Info, epsilon:
     a[k] = gamma[k]! / Math.sqrt(variance + epsilon);
     b[k] = beta[k]! - mu * a[k]!;
   }
-  channelAffine(xs, a, b, c, mem.view(yInfo));
+  const y = mem.view(yInfo);
+  channelAffine(xs, a, b, c, y);
+  if (act) {
+    const rs = act.residual ? mem.read(act.residual) : undefined;
+    if (rs) for (let i = 0; i < n; i++) y[i]! += rs[i]!;
+    // As tfjs' cpu ReLU, Math.max(0, v): NaN passes, −0 becomes 0.
+    for (let i = 0; i < n; i++) if (y[i]! <= 0) y[i] = 0;
+  }
   return [yInfo, meanInfo, varInfo];
 }
 
@@ -56,12 +76,21 @@ function backward(
   variance: Info,
   scale: Info,
   epsilon: number,
+  act?: { y: Info; residual: boolean },
 ): Info[] {
   const c = x.shape[x.shape.length - 1]!;
   const dxInfo = mem.alloc(x.shape);
   const dScaleInfo = mem.alloc([c]);
   const dOffsetInfo = mem.alloc([c]);
-  const dys = mem.read(dy);
+  // Through ReLU first, dy · step(y) (that is also the residual's gradient).
+  const dResInfo = act?.residual ? mem.alloc(x.shape) : undefined;
+  let dys = mem.read(dy);
+  if (act) {
+    const ys = mem.read(act.y);
+    const g = dResInfo ? mem.view(dResInfo) : new Float32Array(ys.length);
+    for (let i = 0; i < g.length; i++) g[i] = dys[i]! * +(ys[i]! > 0);
+    dys = g;
+  }
   const xs = mem.read(x);
   const mu = mem.read(mean);
   const vr = mem.read(variance);
@@ -89,7 +118,7 @@ function backward(
     r[k] = (-s * dBeta) / m - q[k]! * mu[k]!;
   }
   channelAffine2(dys, xs, p, q, r, c, mem.view(dxInfo));
-  return [dxInfo, dScaleInfo, dOffsetInfo];
+  return dResInfo ? [dxInfo, dScaleInfo, dOffsetInfo, dResInfo] : [dxInfo, dScaleInfo, dOffsetInfo];
 }
 
 export const FUSED_BN_BACKENDS = ['cpu', 'wasm'] as const;
@@ -119,7 +148,58 @@ export function registerFusedBatchNorm(): void {
         return backward(mem, dy!, x!, mean!, variance!, scale!, attrs?.epsilon as number);
       },
     });
+    tf.registerKernel({
+      kernelName: BN_RELU_TRAIN,
+      backendName,
+      kernelFunc: ({ inputs, backend, attrs }) => {
+        const { x, scale, offset, residual } = inputs as Record<string, Info | undefined>;
+        const mem = memoryOf(backendName, backend as tf.KernelBackend);
+        return forward(mem, x!, scale!, offset!, attrs?.epsilon as number, { residual });
+      },
+    });
+    tf.registerKernel({
+      kernelName: BN_RELU_TRAIN_GRAD,
+      backendName,
+      kernelFunc: ({ inputs, backend, attrs }) => {
+        const { dy, x, mean, variance, scale, y } = inputs as Record<string, Info>;
+        const mem = memoryOf(backendName, backend as tf.KernelBackend);
+        return backward(mem, dy!, x!, mean!, variance!, scale!, attrs?.epsilon as number, {
+          y: y!,
+          residual: attrs?.residual === true,
+        });
+      },
+    });
   }
+  tf.registerGradient({
+    kernelName: BN_RELU_TRAIN,
+    inputsToSave: ['x', 'scale'],
+    outputsToSave: [true, true, true],
+    gradFunc: (dys, saved, attrs) => {
+      const [dy] = dys as tf.Tensor[];
+      const [x, scale, y, mean, variance] = saved as tf.Tensor[];
+      const [dx, dScale, dOffset, dResidual] = tf
+        .engine()
+        .runKernel(
+          BN_RELU_TRAIN_GRAD,
+          {
+            dy: dy!,
+            x: x!,
+            mean: mean!,
+            variance: variance!,
+            scale: scale!,
+            y: y!,
+          } as unknown as tf.NamedTensorMap,
+          attrs,
+        ) as tf.Tensor[];
+      const grads: Record<string, () => tf.Tensor> = {
+        x: () => dx!,
+        scale: () => dScale!,
+        offset: () => dOffset!,
+      };
+      if (dResidual) grads.residual = () => dResidual;
+      return grads;
+    },
+  });
   tf.registerGradient({
     kernelName: BN_TRAIN,
     inputsToSave: ['x', 'scale'],
@@ -142,6 +222,30 @@ export function registerFusedBatchNorm(): void {
 /** Whether the active backend has the fused kernels. */
 export function fusedBatchNormAvailable(): boolean {
   return registered && tf.getKernel(BN_TRAIN, tf.getBackend()) !== undefined;
+}
+
+/** Whether the active backend has the BN (+ residual) + ReLU kernels. */
+export function batchNormReluAvailable(): boolean {
+  return registered && tf.getKernel(BN_RELU_TRAIN, tf.getBackend()) !== undefined;
+}
+
+/**
+ * relu(bn(x) + residual) (residual optional), x normalised with its own batch statistics:
+ * returns [y, mean, variance]. Gradients flow to x, scale, offset and the residual; backprop
+ * keeps x and y only.
+ */
+export function batchNormReluTrain(
+  x: tf.Tensor,
+  scale: tf.Tensor,
+  offset: tf.Tensor,
+  epsilon: number,
+  residual?: tf.Tensor,
+): tf.Tensor[] {
+  const inputs = residual ? { x, scale, offset, residual } : { x, scale, offset };
+  return tf.engine().runKernel(BN_RELU_TRAIN, inputs as unknown as tf.NamedTensorMap, {
+    epsilon,
+    residual: residual !== undefined,
+  }) as tf.Tensor[];
 }
 
 /**

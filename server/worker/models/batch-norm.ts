@@ -3,6 +3,8 @@
 // serialisation (class name 'BatchNormalization'), moving-average updates — is the stock layer's.
 import * as tf from '@tensorflow/tfjs';
 import {
+  batchNormReluAvailable,
+  batchNormReluTrain,
   batchNormTrain,
   fusedBatchNormAvailable,
   movingAverage,
@@ -42,8 +44,28 @@ class FastBatchNormalization extends StockBatchNorm {
     if (!kwargs.training || !lastAxis || !self.center || !self.scale || !fusedBatchNormAvailable()) {
       return super.call(inputs, kwargs);
     }
+    return this.train((gamma, beta) => batchNormTrain(input, gamma, beta, self.epsilon));
+  }
+
+  /**
+   * Training mode: relu(this layer's output + residual) (residual optional) as one kernel, for a
+   * graph runner that sees BN → [add →] ReLU; undefined where that kernel or this layer's
+   * settings do not allow it (the caller then runs the layers one by one).
+   */
+  callRelu(input: tf.Tensor, residual?: tf.Tensor): tf.Tensor | undefined {
+    const self = this as unknown as BatchNormInternals;
+    const lastAxis = self.axis === -1 || self.axis === input.rank - 1;
+    if (!lastAxis || !self.center || !self.scale || !batchNormReluAvailable()) return undefined;
+    if (residual && (residual.dtype !== 'float32' || !tf.util.arraysEqual(residual.shape, input.shape)))
+      return undefined;
+    return this.train((gamma, beta) => batchNormReluTrain(input, gamma, beta, self.epsilon, residual));
+  }
+
+  /** Runs a training kernel ([y, mean, variance]) and updates the moving statistics. */
+  private train(kernel: (gamma: tf.Tensor, beta: tf.Tensor) => tf.Tensor[]): tf.Tensor {
+    const self = this as unknown as BatchNormInternals;
     return tf.tidy(() => {
-      const [y, mean, variance] = batchNormTrain(input, self.gamma.read(), self.beta.read(), self.epsilon);
+      const [y, mean, variance] = kernel(self.gamma.read(), self.beta.read());
       // Same update as the stock layer: v ← v − (v − batch)·(1 − momentum).
       const decay = 1 - self.momentum;
       for (const [variable, value] of [

@@ -1,9 +1,9 @@
 // The 'native' backend: tfjs' wasm backend (XNNPACK for the many small ops) with its heaviest
-// kernels — the three convolutions, training-mode batch norm, ReLU and its gradient, same-shape
-// Add — replaced by native calls that read and write the wasm heap in place. tfjs keeps
+// kernels — the three convolutions, training-mode batch norm (alone or with its residual and
+// ReLU), ReLU and its gradient, same-shape Add — replaced by native calls that read and write the wasm heap in place. tfjs keeps
 // NHWC/HWIO, which oneDNN takes as they are.
 import * as tf from '@tensorflow/tfjs';
-import { BN_TRAIN, BN_TRAIN_GRAD } from '../fused-batchnorm.js';
+import { BN_RELU_TRAIN, BN_RELU_TRAIN_GRAD, BN_TRAIN, BN_TRAIN_GRAD } from '../fused-batchnorm.js';
 import { RELU_GRAD } from '../wasm-kernels/activation-grads.js';
 import { replaceWasmKernel, type WasmBackendLike } from '../wasm-kernels/util.js';
 import { reducesAllButLast } from '../channel-loops.js';
@@ -199,6 +199,72 @@ export function makeNativeKernelConfigs(addon: NativeAddon): tf.KernelConfig[] {
           attrs?.epsilon as number,
         );
         return [dx, dScale, dOffset];
+      },
+    },
+    ...batchNormReluConfigs(addon),
+  ];
+}
+
+/** BN (+ residual) + ReLU in C++ where the addon has it (older builds keep the JS kernels). */
+function batchNormReluConfigs(addon: NativeAddon): tf.KernelConfig[] {
+  const { bnActForward, bnActBackward } = addon;
+  if (!bnActForward || !bnActBackward) return [];
+  return [
+    {
+      kernelName: BN_RELU_TRAIN,
+      backendName: 'wasm',
+      kernelFunc: ({ inputs, backend, attrs }) => {
+        const { x, scale, offset, residual } = inputs as Record<string, Info | undefined>;
+        const b = backend as unknown as WasmBackendLike;
+        const c = x!.shape[x!.shape.length - 1]!;
+        const y = b.makeOutput(x!.shape, 'float32');
+        const mean = b.makeOutput([c], 'float32');
+        const variance = b.makeOutput([c], 'float32');
+        const h = (i: Info) => b.typedArrayFromHeap(i);
+        bnActForward.call(
+          addon,
+          h(x!),
+          h(scale!),
+          h(offset!),
+          h(y),
+          h(mean),
+          h(variance),
+          c,
+          attrs?.epsilon as number,
+          residual ? h(residual) : null,
+          1,
+        );
+        return [y, mean, variance];
+      },
+    },
+    {
+      kernelName: BN_RELU_TRAIN_GRAD,
+      backendName: 'wasm',
+      kernelFunc: ({ inputs, backend, attrs }) => {
+        const { dy, x, mean, variance, scale, y } = inputs as Record<string, Info>;
+        const b = backend as unknown as WasmBackendLike;
+        const c = x!.shape[x!.shape.length - 1]!;
+        const dx = b.makeOutput(x!.shape, 'float32');
+        const dScale = b.makeOutput([c], 'float32');
+        const dOffset = b.makeOutput([c], 'float32');
+        const dResidual = attrs?.residual === true ? b.makeOutput(x!.shape, 'float32') : undefined;
+        const h = (i: Info) => b.typedArrayFromHeap(i);
+        bnActBackward.call(
+          addon,
+          h(dy!),
+          h(x!),
+          h(mean!),
+          h(variance!),
+          h(scale!),
+          h(dx),
+          h(dScale),
+          h(dOffset),
+          c,
+          attrs?.epsilon as number,
+          h(y!),
+          dResidual ? h(dResidual) : null,
+        );
+        return dResidual ? [dx, dScale, dOffset, dResidual] : [dx, dScale, dOffset];
       },
     },
   ];
