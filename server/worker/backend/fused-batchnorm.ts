@@ -177,20 +177,18 @@ export function registerFusedBatchNorm(): void {
     gradFunc: (dys, saved, attrs) => {
       const [dy] = dys as tf.Tensor[];
       const [x, scale, y, mean, variance] = saved as tf.Tensor[];
-      const [dx, dScale, dOffset, dResidual] = tf
-        .engine()
-        .runKernel(
-          BN_RELU_TRAIN_GRAD,
-          {
-            dy: dy!,
-            x: x!,
-            mean: mean!,
-            variance: variance!,
-            scale: scale!,
-            y: y!,
-          } as unknown as tf.NamedTensorMap,
-          attrs,
-        ) as tf.Tensor[];
+      const [dx, dScale, dOffset, dResidual] = tf.engine().runKernel(
+        BN_RELU_TRAIN_GRAD,
+        {
+          dy: dy!,
+          x: x!,
+          mean: mean!,
+          variance: variance!,
+          scale: scale!,
+          y: y!,
+        } as unknown as tf.NamedTensorMap,
+        attrs,
+      ) as tf.Tensor[];
       const grads: Record<string, () => tf.Tensor> = {
         x: () => dx!,
         scale: () => dScale!,

@@ -160,7 +160,7 @@ export function applyFreeing(
     values.delete(s.id);
     v.dispose();
   };
-  const valueOf = (s: tf.SymbolicTensor) => {
+  const computed = (s: tf.SymbolicTensor) => {
     const v = values.get(s.id);
     if (!v) throw new Error(`model ${model.name}: ${s.name} was not computed before its reader`);
     return v;
@@ -172,7 +172,7 @@ export function applyFreeing(
     // Fused only when the residual is there already (else the layers run one by one).
     const y =
       fusion && (residual || !fusion.residual)
-        ? step.layer.callRelu!(valueOf(step.inputs[0]!), residual)
+        ? step.layer.callRelu!(computed(step.inputs[0]!), residual)
         : undefined;
     if (fusion && y) {
       values.set(fusion.output.id, y);
@@ -181,7 +181,7 @@ export function applyFreeing(
       if (fusion.residual) consumed(fusion.residual, [y]);
       continue;
     }
-    const produced = step.layer.apply(step.inputs.map(valueOf), kwargs);
+    const produced = step.layer.apply(step.inputs.map(computed), kwargs);
     const outs = Array.isArray(produced) ? produced : [produced];
     for (const [i, s] of step.outputs.entries()) values.set(s.id, outs[i]!);
     for (const s of step.inputs) consumed(s, outs);
