@@ -24,6 +24,30 @@ export type PlanStep = [
   [number, number],
 ];
 
+/** Training batch norm, channels last: biased batch variance, as tf.moments. */
+type BnForwardArgs = [
+  x: Float32Array,
+  gamma: Float32Array,
+  beta: Float32Array,
+  y: Float32Array,
+  mean: Float32Array,
+  variance: Float32Array,
+  channels: number,
+  epsilon: number,
+];
+type BnBackwardArgs = [
+  dy: Float32Array,
+  x: Float32Array,
+  mean: Float32Array,
+  variance: Float32Array,
+  gamma: Float32Array,
+  dx: Float32Array,
+  dGamma: Float32Array,
+  dBeta: Float32Array,
+  channels: number,
+  epsilon: number,
+];
+
 /** The addon's functions; shapes are tfjs' (NHWC tensors, HWIO filters). */
 export interface NativeAddon {
   convForward(
@@ -41,56 +65,12 @@ export interface NativeAddon {
   /** dx = dy · step(x): ReLU's gradient. */
   reluGrad(dy: Float32Array, x: Float32Array, dx: Float32Array): void;
   convBackwardWeights(x: Float32Array, dy: Float32Array, dw: Float32Array, ...g: ConvGeometry): void;
-  bnForward(
-    x: Float32Array,
-    gamma: Float32Array,
-    beta: Float32Array,
-    y: Float32Array,
-    mean: Float32Array,
-    variance: Float32Array,
-    channels: number,
-    epsilon: number,
-  ): void;
-  bnBackward(
-    dy: Float32Array,
-    x: Float32Array,
-    mean: Float32Array,
-    variance: Float32Array,
-    gamma: Float32Array,
-    dx: Float32Array,
-    dGamma: Float32Array,
-    dBeta: Float32Array,
-    channels: number,
-    epsilon: number,
-  ): void;
+  bnForward(...args: BnForwardArgs): void;
+  bnBackward(...args: BnBackwardArgs): void;
   /** bnForward with y = relu(bn(x) + residual) (residual may be null); absent in older builds. */
-  bnActForward?(
-    x: Float32Array,
-    gamma: Float32Array,
-    beta: Float32Array,
-    y: Float32Array,
-    mean: Float32Array,
-    variance: Float32Array,
-    channels: number,
-    epsilon: number,
-    residual: Float32Array | null,
-    relu: number,
-  ): void;
+  bnActForward?(...args: [...BnForwardArgs, residual: Float32Array | null, relu: number]): void;
   /** bnBackward through that ReLU (dy · step(y)); dResidual (may be null) gets that masked dy. */
-  bnActBackward?(
-    dy: Float32Array,
-    x: Float32Array,
-    mean: Float32Array,
-    variance: Float32Array,
-    gamma: Float32Array,
-    dx: Float32Array,
-    dGamma: Float32Array,
-    dBeta: Float32Array,
-    channels: number,
-    epsilon: number,
-    y: Float32Array,
-    dResidual: Float32Array | null,
-  ): void;
+  bnActBackward?(...args: [...BnBackwardArgs, y: Float32Array, dResidual: Float32Array | null]): void;
   channelSum(x: Float32Array, out: Float32Array, channels: number): void;
   /** An inference chain of convolutions (batch norm folded, ReLU / residual sum fused); its id. */
   planCreate(input: [number, number, number], steps: PlanStep[], output: number): number;

@@ -160,114 +160,74 @@ export function makeNativeKernelConfigs(addon: NativeAddon): tf.KernelConfig[] {
         return dx;
       },
     },
-    {
-      kernelName: BN_TRAIN,
-      backendName: 'wasm',
-      kernelFunc: ({ inputs, backend, attrs }) => {
-        const { x, scale, offset } = inputs as { x: Info; scale: Info; offset: Info };
-        const b = backend as unknown as WasmBackendLike;
-        const c = x.shape[x.shape.length - 1]!;
-        const y = b.makeOutput(x.shape, 'float32');
-        const mean = b.makeOutput([c], 'float32');
-        const variance = b.makeOutput([c], 'float32');
-        const h = (i: Info) => b.typedArrayFromHeap(i);
-        addon.bnForward(h(x), h(scale), h(offset), h(y), h(mean), h(variance), c, attrs?.epsilon as number);
-        return [y, mean, variance];
-      },
-    },
-    {
-      kernelName: BN_TRAIN_GRAD,
-      backendName: 'wasm',
-      kernelFunc: ({ inputs, backend, attrs }) => {
-        const { dy, x, mean, variance, scale } = inputs as Record<string, Info>;
-        const b = backend as unknown as WasmBackendLike;
-        const c = x!.shape[x!.shape.length - 1]!;
-        const dx = b.makeOutput(x!.shape, 'float32');
-        const dScale = b.makeOutput([c], 'float32');
-        const dOffset = b.makeOutput([c], 'float32');
-        const h = (i: Info) => b.typedArrayFromHeap(i);
-        addon.bnBackward(
-          h(dy!),
-          h(x!),
-          h(mean!),
-          h(variance!),
-          h(scale!),
-          h(dx),
-          h(dScale),
-          h(dOffset),
-          c,
-          attrs?.epsilon as number,
-        );
-        return [dx, dScale, dOffset];
-      },
-    },
-    ...batchNormReluConfigs(addon),
+    { kernelName: BN_TRAIN, backendName: 'wasm', kernelFunc: batchNormForward(addon, false) },
+    { kernelName: BN_TRAIN_GRAD, backendName: 'wasm', kernelFunc: batchNormBackward(addon, false) },
+    // BN (+ residual) + ReLU where the addon has it (older builds keep the JS kernels).
+    ...(addon.bnActForward && addon.bnActBackward
+      ? [
+          { kernelName: BN_RELU_TRAIN, backendName: 'wasm', kernelFunc: batchNormForward(addon, true) },
+          { kernelName: BN_RELU_TRAIN_GRAD, backendName: 'wasm', kernelFunc: batchNormBackward(addon, true) },
+        ]
+      : []),
   ];
 }
 
-/** BN (+ residual) + ReLU in C++ where the addon has it (older builds keep the JS kernels). */
-function batchNormReluConfigs(addon: NativeAddon): tf.KernelConfig[] {
-  const { bnActForward, bnActBackward } = addon;
-  if (!bnActForward || !bnActBackward) return [];
-  return [
-    {
-      kernelName: BN_RELU_TRAIN,
-      backendName: 'wasm',
-      kernelFunc: ({ inputs, backend, attrs }) => {
-        const { x, scale, offset, residual } = inputs as Record<string, Info | undefined>;
-        const b = backend as unknown as WasmBackendLike;
-        const c = x!.shape[x!.shape.length - 1]!;
-        const y = b.makeOutput(x!.shape, 'float32');
-        const mean = b.makeOutput([c], 'float32');
-        const variance = b.makeOutput([c], 'float32');
-        const h = (i: Info) => b.typedArrayFromHeap(i);
-        bnActForward.call(
-          addon,
-          h(x!),
-          h(scale!),
-          h(offset!),
-          h(y),
-          h(mean),
-          h(variance),
-          c,
-          attrs?.epsilon as number,
-          residual ? h(residual) : null,
-          1,
-        );
-        return [y, mean, variance];
-      },
-    },
-    {
-      kernelName: BN_RELU_TRAIN_GRAD,
-      backendName: 'wasm',
-      kernelFunc: ({ inputs, backend, attrs }) => {
-        const { dy, x, mean, variance, scale, y } = inputs as Record<string, Info>;
-        const b = backend as unknown as WasmBackendLike;
-        const c = x!.shape[x!.shape.length - 1]!;
-        const dx = b.makeOutput(x!.shape, 'float32');
-        const dScale = b.makeOutput([c], 'float32');
-        const dOffset = b.makeOutput([c], 'float32');
-        const dResidual = attrs?.residual === true ? b.makeOutput(x!.shape, 'float32') : undefined;
-        const h = (i: Info) => b.typedArrayFromHeap(i);
-        bnActBackward.call(
-          addon,
-          h(dy!),
-          h(x!),
-          h(mean!),
-          h(variance!),
-          h(scale!),
-          h(dx),
-          h(dScale),
-          h(dOffset),
-          c,
-          attrs?.epsilon as number,
-          h(y!),
-          dResidual ? h(dResidual) : null,
-        );
-        return dResidual ? [dx, dScale, dOffset, dResidual] : [dx, dScale, dOffset];
-      },
-    },
-  ];
+/** Training batch norm forward, [y, mean, variance]; with `relu`, y = relu(bn(x) [+ residual]). */
+function batchNormForward(addon: NativeAddon, relu: boolean): tf.KernelFunc {
+  return ({ inputs, backend, attrs }) => {
+    const { x, scale, offset, residual } = inputs as Record<string, Info | undefined>;
+    const b = backend as unknown as WasmBackendLike;
+    const c = x!.shape[x!.shape.length - 1]!;
+    const y = b.makeOutput(x!.shape, 'float32');
+    const mean = b.makeOutput([c], 'float32');
+    const variance = b.makeOutput([c], 'float32');
+    const h = (i: Info) => b.typedArrayFromHeap(i);
+    const args = [
+      h(x!),
+      h(scale!),
+      h(offset!),
+      h(y),
+      h(mean),
+      h(variance),
+      c,
+      attrs?.epsilon as number,
+    ] as const;
+    if (relu) addon.bnActForward!(...args, residual ? h(residual) : null, 1);
+    else addon.bnForward(...args);
+    return [y, mean, variance];
+  };
+}
+
+/**
+ * Its gradient, [dx, dScale, dOffset]; with `relu`, through ReLU first (input y, the forward's
+ * output), and dResidual appended when attrs.residual.
+ */
+function batchNormBackward(addon: NativeAddon, relu: boolean): tf.KernelFunc {
+  return ({ inputs, backend, attrs }) => {
+    const { dy, x, mean, variance, scale, y } = inputs as Record<string, Info>;
+    const b = backend as unknown as WasmBackendLike;
+    const c = x!.shape[x!.shape.length - 1]!;
+    const dx = b.makeOutput(x!.shape, 'float32');
+    const dScale = b.makeOutput([c], 'float32');
+    const dOffset = b.makeOutput([c], 'float32');
+    const dResidual = relu && attrs?.residual === true ? b.makeOutput(x!.shape, 'float32') : undefined;
+    const h = (i: Info) => b.typedArrayFromHeap(i);
+    const args = [
+      h(dy!),
+      h(x!),
+      h(mean!),
+      h(variance!),
+      h(scale!),
+      h(dx),
+      h(dScale),
+      h(dOffset),
+      c,
+      attrs?.epsilon as number,
+    ] as const;
+    if (relu) addon.bnActBackward!(...args, h(y!), dResidual ? h(dResidual) : null);
+    else addon.bnBackward(...args);
+    return dResidual ? [dx, dScale, dOffset, dResidual] : [dx, dScale, dOffset];
+  };
 }
 
 /**
