@@ -65,7 +65,7 @@ function planOf(model: tf.LayersModel): Plan {
   const done = new Set<LayerNode>();
   const steps: Step[] = [];
   const readers = new Map<number, number>();
-  // Iterative depth-first post-order: a deep ResNet would overflow nothing, but keep it flat.
+  // Depth-first post-order, iterative so that no depth of network can overflow the call stack.
   const stack: Array<{ node: LayerNode; layer: GraphLayer; expanded: boolean }> = [];
   const push = (s: tf.SymbolicTensor) => {
     if (fed.has(s.id)) return;
