@@ -6,7 +6,7 @@
 // keeps anyway — because ReLU's gradient needs only where the output is positive.
 import * as tf from '@tensorflow/tfjs';
 import { releaseWithNode } from './release-gradients.js';
-import { RELU_GRAD } from './wasm-kernels/activation-grads.js';
+import { reluGradFromOutput } from './wasm-kernels/activation-grads.js';
 
 export const CONV_BIAS_RELU = 'PretextConv2DBiasRelu';
 
@@ -42,11 +42,7 @@ function registerGradient(): void {
       const [x, filter, y] = saved as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D];
       const a = attrs as unknown as ConvReluAttrs;
       const d = dy as tf.Tensor4D;
-      const g = (
-        tf.getKernel(RELU_GRAD, tf.getBackend())
-          ? tf.engine().runKernel(RELU_GRAD, { dy: d, x: y })
-          : tf.mul(d, tf.step(y))
-      ) as tf.Tensor4D;
+      const g = reluGradFromOutput(d, y) as tf.Tensor4D;
       // g serves all three thunks; freed with this node when gradients are released early.
       releaseWithNode(g);
       return {

@@ -3,7 +3,7 @@
 // ops per layer, most of them broadcasting or axis reductions that tfjs-wasm does slowly
 // (transpose + reduce, per-element index arithmetic). Here each direction is two linear passes
 // over the activation, in JS directly on the backend's memory, with float64 channel sums.
-// The 'act' variant adds a residual and applies ReLU in the same pass (a ResNet's BN → ReLU and
+// BN_RELU_TRAIN adds a residual and applies ReLU in the same pass (a ResNet's BN → ReLU and
 // BN → add → ReLU), and its gradient masks dy by the output: no pre-activation tensor exists.
 import * as tf from '@tensorflow/tfjs';
 import { channelAffine, channelAffine2, channelDots, channelMoments } from './channel-loops.js';

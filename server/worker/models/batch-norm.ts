@@ -40,10 +40,8 @@ class FastBatchNormalization extends StockBatchNorm {
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Kwargs): tf.Tensor | tf.Tensor[] {
     const self = this as unknown as BatchNormInternals;
     const input = Array.isArray(inputs) ? inputs[0]! : inputs;
-    const lastAxis = self.axis === -1 || self.axis === input.rank - 1;
-    if (!kwargs.training || !lastAxis || !self.center || !self.scale || !fusedBatchNormAvailable()) {
+    if (!kwargs.training || !this.fusable(input) || !fusedBatchNormAvailable())
       return super.call(inputs, kwargs);
-    }
     return this.train((gamma, beta) => batchNormTrain(input, gamma, beta, self.epsilon));
   }
 
@@ -54,11 +52,16 @@ class FastBatchNormalization extends StockBatchNorm {
    */
   callRelu(input: tf.Tensor, residual?: tf.Tensor): tf.Tensor | undefined {
     const self = this as unknown as BatchNormInternals;
-    const lastAxis = self.axis === -1 || self.axis === input.rank - 1;
-    if (!lastAxis || !self.center || !self.scale || !batchNormReluAvailable()) return undefined;
+    if (!this.fusable(input) || !batchNormReluAvailable()) return undefined;
     if (residual && (residual.dtype !== 'float32' || !tf.util.arraysEqual(residual.shape, input.shape)))
       return undefined;
     return this.train((gamma, beta) => batchNormReluTrain(input, gamma, beta, self.epsilon, residual));
+  }
+
+  /** What the fused kernels compute: channels last, with both scale and offset. */
+  private fusable(input: tf.Tensor): boolean {
+    const self = this as unknown as BatchNormInternals;
+    return (self.axis === -1 || self.axis === input.rank - 1) && self.center && self.scale;
   }
 
   /** Runs a training kernel ([y, mean, variance]) and updates the moving statistics. */

@@ -29,7 +29,15 @@ function reluGradKernel(backendName: string): tf.KernelConfig {
   };
 }
 
-const stockReluGrad = (dy: tf.Tensor, x: tf.Tensor) => tf.mul(dy, tf.cast(tf.step(x), 'float32'));
+/**
+ * ReLU's gradient from its output y: dy · step(y) (= dy · step(x), as y > 0 exactly where x > 0).
+ * One kernel where the backend has it, else tfjs' own formula.
+ */
+export function reluGradFromOutput(dy: tf.Tensor, y: tf.Tensor): tf.Tensor {
+  return y.dtype === 'float32' && dy.dtype === 'float32' && tf.getKernel(RELU_GRAD, tf.getBackend())
+    ? (tf.engine().runKernel(RELU_GRAD, { dy, x: y }) as tf.Tensor)
+    : tf.mul(dy, tf.cast(tf.step(y), 'float32'));
+}
 
 let installed = false;
 
@@ -46,13 +54,7 @@ export function installReluGrad(): void {
     outputsToSave: [true],
     gradFunc: (dy, saved) => {
       const [y] = saved as [tf.Tensor];
-      const g = dy as tf.Tensor;
-      return {
-        x: () =>
-          y.dtype === 'float32' && g.dtype === 'float32' && tf.getKernel(RELU_GRAD, tf.getBackend())
-            ? (tf.engine().runKernel(RELU_GRAD, { dy: g, x: y }) as tf.Tensor)
-            : stockReluGrad(g, y),
-      };
+      return { x: () => reluGradFromOutput(dy as tf.Tensor, y) };
     },
   });
 }
