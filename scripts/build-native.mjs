@@ -27,7 +27,11 @@ function skip(reason) {
 }
 
 if (process.env.PRETEXT_NATIVE === '0') skip('PRETEXT_NATIVE=0');
-if (!force && fs.existsSync(out) && fs.statSync(out).mtimeMs > fs.statSync(source).mtimeMs) {
+// Every file in native/src counts (the addon's source includes headers beside it).
+const newestSource = Math.max(
+  ...fs.readdirSync(path.dirname(source)).map((f) => fs.statSync(path.join(path.dirname(source), f)).mtimeMs),
+);
+if (!force && fs.existsSync(out) && fs.statSync(out).mtimeMs > newestSource) {
   console.log(`pretext native kernels: up to date (${path.relative(root, out)})`);
   process.exit(0);
 }

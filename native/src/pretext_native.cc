@@ -20,6 +20,8 @@
 
 #include <omp.h>
 
+#include "winograd.h"
+
 namespace {
 
 using dnnl::memory;
@@ -170,6 +172,29 @@ bool readGeom(Args& a, size_t first, ConvGeom& g) {
   return true;
 }
 
+// Convolutions that the Winograd kernels take (winograd.h): 3×3, stride 1, channels in 8s, fp32.
+// setWinograd(false) (or PRETEXT_WINOGRAD=0) sends every convolution to oneDNN instead.
+bool winogradOn = [] {
+  const char* e = std::getenv("PRETEXT_WINOGRAD");
+  return !(e && std::string(e) == "0");
+}();
+bool bf16Convs = false;
+
+// Convolution calls per implementation since load (info().convCalls): what a benchmark or test
+// reads to know which kernels ran.
+int64_t winogradCalls = 0, onednnCalls = 0;
+
+bool useWinograd(const ConvGeom& g) {
+  bool yes = winogradOn && !bf16Convs && g.strides[0] == g.strides[1] && g.dil[0] == 0 && g.dil[1] == 0 && g.padL[0] <= 2 && g.padL[1] <= 2 &&
+         winograd::fits(g.w[0], g.w[1], g.strides[0], 1, g.w[2], g.w[3]);
+  ++(yes ? winogradCalls : onednnCalls);
+  return yes;
+}
+
+winograd::Shape winogradShape(const ConvGeom& g) {
+  return {g.x[0], g.x[1], g.x[2], g.x[3], g.y[1], g.y[2], g.y[3], g.padL[0], g.padL[1]};
+}
+
 bool sized(Args& a, size_t len, int64_t want, const char* what) {
   if (!a.ok) return false;
   if (static_cast<int64_t>(len) < want) return a.fail(std::string(what) + " is smaller than its shape"), false;
@@ -190,8 +215,8 @@ bool preferBlocked() {
 // Convolution precision (setPrecision): in bf16, the convolutions read their inputs (images,
 // weights, incoming gradients) as bf16 and write float32 outputs and gradients; everything else
 // — master weights, batch norm, the loss, the optimizer — stays float32. The float32 tensors are
-// converted by the same reorders that convert layouts.
-bool bf16Convs = false;
+// converted by the same reorders that convert layouts. (bf16Convs is declared with the
+// Winograd gate above, which it turns off.)
 
 bool cpuHasBf16() {
   auto isa = dnnl::get_effective_cpu_isa();
@@ -389,6 +414,7 @@ napi_value ConvForward(napi_env env, napi_callback_info info) {
   if (withBias && !sized(a, lb, g.w[3], "bias")) return nullptr;
   bool relu = !a.isNull(11) && a.num(11) != 0;
   if (!a.ok) return nullptr;
+  if (useWinograd(g)) return winograd::forward(x, w, b, relu, y, winogradShape(g)), nullptr;
   return wrapErrors(env, [&] {
     std::string kind = relu ? "fr" : "f";
     auto& prim = withBias ? cached<dnnl::convolution_forward>(g.key(kind.c_str(), true), {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_BIAS, DNNL_ARG_DST},
@@ -411,6 +437,7 @@ napi_value ConvBackwardData(napi_env env, napi_callback_info info) {
   ConvGeom g;
   if (!readGeom(a, 3, g)) return nullptr;
   if (!sized(a, ldy, product(g.y), "dy") || !sized(a, lw, product(g.w), "filter") || !sized(a, ldx, product(g.x), "dx")) return nullptr;
+  if (useWinograd(g)) return winograd::backwardData(dy, w, dx, winogradShape(g)), nullptr;
   return wrapErrors(env, [&] {
     auto& prim = cached<dnnl::convolution_backward_data>(g.key("d", false), {DNNL_ARG_DIFF_DST, DNNL_ARG_WEIGHTS, DNNL_ARG_DIFF_SRC}, [&] {
       dnnl::convolution_backward_data::desc desc(dnnl::algorithm::convolution_direct, anyOr(g.src()), anyOr(g.wei(), lowp()),
@@ -431,6 +458,7 @@ napi_value ConvBackwardWeights(napi_env env, napi_callback_info info) {
   ConvGeom g;
   if (!readGeom(a, 3, g)) return nullptr;
   if (!sized(a, lx, product(g.x), "x") || !sized(a, ldy, product(g.y), "dy") || !sized(a, ldw, product(g.w), "dw")) return nullptr;
+  if (useWinograd(g)) return winograd::backwardWeights(x, dy, dw, winogradShape(g)), nullptr;
   return wrapErrors(env, [&] {
     auto& prim = cached<dnnl::convolution_backward_weights>(g.key("w", false), {DNNL_ARG_SRC, DNNL_ARG_DIFF_DST, DNNL_ARG_DIFF_WEIGHTS}, [&] {
       dnnl::convolution_backward_weights::desc desc(dnnl::algorithm::convolution_direct, anyOr(g.src(), lowp()), anyOr(g.wei()),
@@ -959,7 +987,7 @@ napi_value PlanFree(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-// info() → { onednn: "2.6.3", threads: n, isa: "..." }
+// info() → { onednn: "2.6.3", threads: n, isa: "...", bf16, precision, winograd, convCalls }
 napi_value Info(napi_env env, napi_callback_info) {
   napi_value obj, v;
   napi_create_object(env, &obj);
@@ -986,6 +1014,15 @@ napi_value Info(napi_env env, napi_callback_info) {
   napi_set_named_property(env, obj, "bf16", v);
   napi_create_string_utf8(env, bf16Convs ? "bf16" : "fp32", NAPI_AUTO_LENGTH, &v);
   napi_set_named_property(env, obj, "precision", v);
+  napi_get_boolean(env, winogradOn && winograd::cpuHasAvx2Fma(), &v);
+  napi_set_named_property(env, obj, "winograd", v);
+  napi_value calls;
+  napi_create_object(env, &calls);
+  napi_create_int64(env, winogradCalls, &v);
+  napi_set_named_property(env, calls, "winograd", v);
+  napi_create_int64(env, onednnCalls, &v);
+  napi_set_named_property(env, calls, "onednn", v);
+  napi_set_named_property(env, obj, "convCalls", calls);
   return obj;
 }
 
@@ -1019,6 +1056,18 @@ napi_value SetPrecision(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// setWinograd(on) → whether it was on: 3×3 stride-1 convolutions through winograd.h (on, the
+// default where the CPU has AVX2 and FMA) or oneDNN's direct kernels.
+napi_value SetWinograd(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  bool on = false;
+  if (a.argc < 1 || napi_get_value_bool(env, a.argv[0], &on) != napi_ok) return a.fail("argument 0 must be a boolean"), nullptr;
+  napi_value was;
+  napi_get_boolean(env, winogradOn, &was);
+  winogradOn = on;
+  return was;
+}
+
 // setThreads(n): OpenMP threads for all later kernels.
 napi_value SetThreads(napi_env env, napi_callback_info info) {
   Args a(env, info);
@@ -1050,6 +1099,7 @@ NAPI_MODULE_INIT() {
       {"planFree", nullptr, PlanFree, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setPrecision", nullptr, SetPrecision, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"setWinograd", nullptr, SetWinograd, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);

@@ -45,7 +45,7 @@ test('native runs on wasm with oneDNN kernels; plain wasm afterwards gets the st
   const native = await initBackend('native');
   assert.equal(native.name, 'native');
   assert.equal(native.threads, defaultThreads());
-  assert.match(native.detail ?? '', /^oneDNN \d+\.\d+\.\d+ \w+, \d+ threads$/);
+  assert.match(native.detail ?? '', /^oneDNN \d+\.\d+\.\d+ \w+, \d+ threads(, Winograd 3×3)?$/);
   assert.equal(tf.getBackend(), 'wasm');
   assert.ok(nativeKernelsActive());
   const wasm = await initBackend('wasm');

@@ -80,6 +80,29 @@ cases.push({
 });
 cases.push({ n: 4, h: 32, w: 32, cin: 16, cout: 16, k: 3, stride: 1, pad: 'same', bias: true });
 cases.push({ n: 4, h: 32, w: 32, cin: 16, cout: 32, k: 3, stride: 2, pad: 'same', bias: true });
+// The Winograd kernels' geometries (3×3, stride 1, channels in 8s): odd output sizes (partial
+// tiles), 24 output channels (a 16- and an 8-wide kernel), fused bias + ReLU, asymmetric padding.
+const winogradCases: ConvCase[] = [
+  { n: 2, h: 7, w: 9, cin: 8, cout: 24, k: 3, stride: 1, pad: 'valid' },
+  { n: 3, h: 6, w: 5, cin: 16, cout: 8, k: 3, stride: 1, pad: 'same', bias: true, activation: 'relu' },
+  {
+    n: 2,
+    h: 5,
+    w: 6,
+    cin: 8,
+    cout: 16,
+    k: 3,
+    stride: 1,
+    pad: [
+      [0, 0],
+      [2, 0],
+      [0, 1],
+      [0, 0],
+    ],
+  },
+  { n: 2, h: 8, w: 8, cin: 32, cout: 32, k: 3, stride: 1, pad: 'same', bias: true },
+];
+cases.push(...winogradCases);
 
 /** Output and the gradients of sum(conv(x, w) · r) for x, w (and b) on the current backend. */
 function convAndGrads(c: ConvCase, seeds: number): Float32Array[] {
@@ -133,6 +156,48 @@ describe('native kernels match the cpu backend', { skip: SKIP_NATIVE }, () => {
       for (let j = 0; j < expected.length; j++) assertClose(actual[j]!, expected[j]!, names[j]!);
     });
   }
+
+  test('3×3 stride-1 convolutions with channels in 8s run on the Winograd kernels; oneDNN gives the same', async (t) => {
+    const addon = loadNative();
+    if (!addon.info().winograd) return t.skip('Winograd kernels off: no AVX2+FMA here, or PRETEXT_WINOGRAD=0');
+    await tf.setBackend('wasm');
+    for (const [i, c] of winogradCases.entries()) {
+      const before = addon.info().convCalls!;
+      const wino = convAndGrads(c, 100 + i);
+      const after = addon.info().convCalls!;
+      // Two forwards (the output, then under the gradient tape), dX and dW: all on Winograd.
+      assert.equal(after.winograd - before.winograd, 4, padLabel(c.pad));
+      assert.equal(after.onednn, before.onednn, padLabel(c.pad));
+      assert.equal(addon.setWinograd!(false), true);
+      try {
+        const direct = convAndGrads(c, 100 + i);
+        assert.equal(addon.info().convCalls!.onednn - after.onednn, 4);
+        for (let j = 0; j < direct.length; j++) assertClose(wino[j]!, direct[j]!, `case ${i} output ${j}`, 1e-5);
+      } finally {
+        addon.setWinograd!(true);
+      }
+    }
+  });
+
+  test("the Winograd forward's fused ReLU passes NaN and turns −0 into 0, as tfjs' ReLU does", async (t) => {
+    if (!loadNative().info().winograd) return t.skip('Winograd kernels off: no AVX2+FMA here, or PRETEXT_WINOGRAD=0');
+    const run = () =>
+      tf.tidy(() => {
+        const x = tf.buffer([1, 6, 6, 8], 'float32');
+        x.set(Number.NaN, 0, 1, 1, 0); // one NaN pixel: NaN in the outputs that see it
+        const filter = tf.zeros([3, 3, 8, 8]) as tf.Tensor4D; // elsewhere 0·x + (−0) = −0 before ReLU
+        const bias = tf.fill([8], -0);
+        return tf.fused
+          .conv2d({ x: x.toTensor() as tf.Tensor4D, filter, strides: 1, pad: 'same', bias, activation: 'relu' })
+          .dataSync() as Float32Array;
+      });
+    await tf.setBackend('cpu');
+    const expected = run();
+    await tf.setBackend('wasm');
+    const actual = run();
+    assert.ok(expected.some(Number.isNaN) && expected.some((v) => !Number.isNaN(v)));
+    for (let i = 0; i < expected.length; i++) assert.ok(Object.is(actual[i], expected[i]), `[${i}]: ${actual[i]} vs ${expected[i]}`);
+  });
 
   test('training-mode batch norm: outputs and gradients equal the cpu kernel', async () => {
     const shape = [6, 5, 4, 16];

@@ -79,7 +79,19 @@ export interface NativeAddon {
   /** Runs the plan on n NHWC images; `out` gets the output tensor (NHWC). */
   planRun(plan: number, x: Float32Array, n: number, out: Float32Array): void;
   planFree(plan: number): void;
-  info(): { onednn: string; threads: number; isa: string; bf16: boolean; precision: 'fp32' | 'bf16' };
+  info(): {
+    onednn: string;
+    threads: number;
+    isa: string;
+    bf16: boolean;
+    precision: 'fp32' | 'bf16';
+    /** Whether 3×3 stride-1 convolutions take the Winograd kernels (absent in older builds). */
+    winograd?: boolean;
+    /** Convolution calls per implementation since the addon loaded (absent in older builds). */
+    convCalls?: { winograd: number; onednn: number };
+  };
+  /** Winograd kernels on or off for later convolutions; whether they were on (absent in older builds). */
+  setWinograd?(on: boolean): boolean;
   /** Convolution input precision for later calls; 'bf16' throws on CPUs without AVX512-BF16/AMX. */
   setPrecision(precision: 'fp32' | 'bf16'): void;
   setThreads(n: number): void;

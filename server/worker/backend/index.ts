@@ -73,7 +73,8 @@ async function startWasm(native = false, precision: Precision = 'fp32'): Promise
     registerNativeKernels(addon);
     addon.setThreads(defaultThreads());
     const info = addon.info();
-    detail = `oneDNN ${info.onednn} ${info.isa}, ${info.threads} threads${precision === 'bf16' ? ', bf16 convolutions' : ''}`;
+    const convs = precision === 'bf16' ? ', bf16 convolutions' : info.winograd ? ', Winograd 3×3' : '';
+    detail = `oneDNN ${info.onednn} ${info.isa}, ${info.threads} threads${convs}`;
   }
   const threads = wasmThreadCount(native);
   if (threads > 1 && threadsSupported()) {
