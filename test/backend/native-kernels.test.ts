@@ -159,7 +159,8 @@ describe('native kernels match the cpu backend', { skip: SKIP_NATIVE }, () => {
 
   test('3×3 stride-1 convolutions with channels in 8s run on the Winograd kernels; oneDNN gives the same', async (t) => {
     const addon = loadNative();
-    if (!addon.info().winograd) return t.skip('Winograd kernels off: no AVX2+FMA here, or PRETEXT_WINOGRAD=0');
+    if (!addon.info().winograd)
+      return t.skip('Winograd kernels off: no AVX2+FMA here, or PRETEXT_WINOGRAD=0');
     await tf.setBackend('wasm');
     for (const [i, c] of winogradCases.entries()) {
       const before = addon.info().convCalls!;
@@ -172,7 +173,8 @@ describe('native kernels match the cpu backend', { skip: SKIP_NATIVE }, () => {
       try {
         const direct = convAndGrads(c, 100 + i);
         assert.equal(addon.info().convCalls!.onednn - after.onednn, 4);
-        for (let j = 0; j < direct.length; j++) assertClose(wino[j]!, direct[j]!, `case ${i} output ${j}`, 1e-5);
+        for (let j = 0; j < direct.length; j++)
+          assertClose(wino[j]!, direct[j]!, `case ${i} output ${j}`, 1e-5);
       } finally {
         addon.setWinograd!(true);
       }
@@ -180,7 +182,8 @@ describe('native kernels match the cpu backend', { skip: SKIP_NATIVE }, () => {
   });
 
   test("the Winograd forward's fused ReLU passes NaN and turns −0 into 0, as tfjs' ReLU does", async (t) => {
-    if (!loadNative().info().winograd) return t.skip('Winograd kernels off: no AVX2+FMA here, or PRETEXT_WINOGRAD=0');
+    if (!loadNative().info().winograd)
+      return t.skip('Winograd kernels off: no AVX2+FMA here, or PRETEXT_WINOGRAD=0');
     const run = () =>
       tf.tidy(() => {
         const x = tf.buffer([1, 6, 6, 8], 'float32');
@@ -188,7 +191,14 @@ describe('native kernels match the cpu backend', { skip: SKIP_NATIVE }, () => {
         const filter = tf.zeros([3, 3, 8, 8]) as tf.Tensor4D; // elsewhere 0·x + (−0) = −0 before ReLU
         const bias = tf.fill([8], -0);
         return tf.fused
-          .conv2d({ x: x.toTensor() as tf.Tensor4D, filter, strides: 1, pad: 'same', bias, activation: 'relu' })
+          .conv2d({
+            x: x.toTensor() as tf.Tensor4D,
+            filter,
+            strides: 1,
+            pad: 'same',
+            bias,
+            activation: 'relu',
+          })
           .dataSync() as Float32Array;
       });
     await tf.setBackend('cpu');
@@ -196,7 +206,8 @@ describe('native kernels match the cpu backend', { skip: SKIP_NATIVE }, () => {
     await tf.setBackend('wasm');
     const actual = run();
     assert.ok(expected.some(Number.isNaN) && expected.some((v) => !Number.isNaN(v)));
-    for (let i = 0; i < expected.length; i++) assert.ok(Object.is(actual[i], expected[i]), `[${i}]: ${actual[i]} vs ${expected[i]}`);
+    for (let i = 0; i < expected.length; i++)
+      assert.ok(Object.is(actual[i], expected[i]), `[${i}]: ${actual[i]} vs ${expected[i]}`);
   });
 
   test('training-mode batch norm: outputs and gradients equal the cpu kernel', async () => {
