@@ -17,6 +17,7 @@ import {
   registerFusedBatchNorm,
 } from '../../server/worker/backend/fused-batchnorm.js';
 import { initBackend } from '../../server/worker/backend/index.js';
+import { loadNative } from '../../server/shared/backends/native-addon.js';
 import {
   registerWebgpuKernels,
   unregisterWebgpuKernels,
@@ -217,6 +218,11 @@ describe(`webgpu backend on ${ADAPTER || 'no adapter'}`, { skip: SKIP_WEBGPU }, 
   test(`ResNet20: loss and gradients equal those on ${FAST_BACKENDS.at(-1)}`, async () => {
     const reference = FAST_BACKENDS.at(-1)!; // native where built, else wasm
     await initBackend(reference);
+    // Native's reference is oneDNN's direct convolutions. Winograd's are as exact (1e-6 of the
+    // scale), but this net's stage-1 gradients at batch 4 move 5e-3 when its images move 1e-6
+    // (measured with the direct kernels): somewhere a ReLU flips, so only a reference computing
+    // like lavapipe does shows lavapipe's own error.
+    const winograd = reference === 'native' ? loadNative().setWinograd?.(false) : undefined;
     const model = classifier(20, 11);
     const { x, y } = cifarBatch(4);
     const lossOn = async () => {
@@ -227,6 +233,7 @@ describe(`webgpu backend on ${ADAPTER || 'no adapter'}`, { skip: SKIP_WEBGPU }, 
     };
     const expectedLoss = await lossOn();
     const expected = await gradients(model, x, y);
+    if (winograd !== undefined) loadNative().setWinograd?.(winograd);
     await initBackend('webgpu');
     // Measured on lavapipe against native: the same loss to the last bit, gradients within 1e-5.
     assert.ok(Math.abs((await lossOn()) - expectedLoss) <= 1e-5 * expectedLoss);
