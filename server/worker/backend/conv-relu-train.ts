@@ -1,87 +1,105 @@
-// conv + bias + ReLU as one taped op for training. Under a gradient tape tfjs splits
-// fused.conv2d with an activation into Conv2D, Add and Relu, and Add saves both of its inputs
-// for backprop: the whole pre-activation lives until the backward pass (290 MB per view for the
-// first layer of the STL-10 encoder at batch 256). Here the forward is the backend's own
-// FusedConv2D kernel, and backprop keeps only x, the filter and the output — which the next layer
-// keeps anyway — because ReLU's gradient needs only where the output is positive.
+// conv + bias (+ ReLU) as one taped op for training.
+// - With ReLU: under a gradient tape tfjs splits fused.conv2d with an activation into Conv2D, Add
+//   and Relu, and Add saves both of its inputs for backprop: the whole pre-activation lives until
+//   the backward pass (290 MB per view for the first layer of the STL-10 encoder at batch 256).
+//   Here the forward is the backend's own FusedConv2D kernel, and backprop keeps only x, the
+//   filter and the output — which the next layer keeps anyway — because ReLU's gradient needs
+//   only where the output is positive.
+// - Without: tfjs' fused conv2d computes its gradients eagerly (customGrad), so a network's first
+//   convolution computes the gradient of its input images, which nothing reads (6 ms of a
+//   ResNet20 step on native). Here each gradient is a thunk that tfjs calls only when needed.
 import * as tf from '@tensorflow/tfjs';
 import { releaseWithNode } from './release-gradients.js';
 import { reluGradFromOutput } from './wasm-kernels/activation-grads.js';
 
 export const CONV_BIAS_RELU = 'PretextConv2DBiasRelu';
+export const CONV_BIAS = 'PretextConv2DBias';
 
 export interface ConvReluAttrs {
   strides: [number, number];
   pad: 'same' | 'valid';
 }
 
-/** Registers the op on the active backend, delegating to its FusedConv2D; false where it has none. */
-function ensureKernel(): boolean {
+/** Registers both ops on the active backend, delegating to its FusedConv2D; false where it has none. */
+function ensureKernels(): boolean {
   const backendName = tf.getBackend();
   if (tf.getKernel(CONV_BIAS_RELU, backendName)) return true;
   if (!tf.getKernel('FusedConv2D', backendName)) return false;
-  tf.registerKernel({
-    kernelName: CONV_BIAS_RELU,
-    backendName,
-    // Looked up per call: the native backend swaps wasm's FusedConv2D for its own.
-    kernelFunc: (args) => tf.getKernel('FusedConv2D', backendName)!.kernelFunc(args),
-  });
+  for (const kernelName of [CONV_BIAS_RELU, CONV_BIAS])
+    tf.registerKernel({
+      kernelName,
+      backendName,
+      // Looked up per call: the native backend swaps wasm's FusedConv2D for its own.
+      kernelFunc: (args) => tf.getKernel('FusedConv2D', backendName)!.kernelFunc(args),
+    });
   return true;
 }
 
-let gradientRegistered = false;
+/** The three gradients as thunks of g, the gradient at the pre-activation. */
+function convGradients(x: tf.Tensor4D, filter: tf.Tensor4D, g: tf.Tensor4D, a: ConvReluAttrs) {
+  return {
+    x: () => tf.conv2dTranspose(g, filter, x.shape, a.strides, a.pad),
+    filter: () =>
+      tf
+        .engine()
+        .runKernel(
+          'Conv2DBackpropFilter',
+          { x, dy: g },
+          { strides: a.strides, pad: a.pad, dataFormat: 'NHWC', filterShape: filter.shape },
+        ) as tf.Tensor,
+    bias: () => tf.sum(g, [0, 1, 2]),
+  };
+}
 
-function registerGradient(): void {
-  if (gradientRegistered) return;
-  gradientRegistered = true;
+let gradientsRegistered = false;
+
+function registerGradients(): void {
+  if (gradientsRegistered) return;
+  gradientsRegistered = true;
   tf.registerGradient({
     kernelName: CONV_BIAS_RELU,
     inputsToSave: ['x', 'filter'],
     outputsToSave: [true],
     gradFunc: (dy, saved, attrs) => {
       const [x, filter, y] = saved as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D];
-      const a = attrs as unknown as ConvReluAttrs;
-      const d = dy as tf.Tensor4D;
-      const g = reluGradFromOutput(d, y) as tf.Tensor4D;
+      const g = reluGradFromOutput(dy as tf.Tensor4D, y) as tf.Tensor4D;
       // g serves all three thunks; freed with this node when gradients are released early.
       releaseWithNode(g);
-      return {
-        x: () => tf.conv2dTranspose(g, filter, x.shape, a.strides, a.pad),
-        filter: () =>
-          tf
-            .engine()
-            .runKernel(
-              'Conv2DBackpropFilter',
-              { x, dy: g },
-              { strides: a.strides, pad: a.pad, dataFormat: 'NHWC', filterShape: filter.shape },
-            ) as tf.Tensor,
-        bias: () => tf.sum(g, [0, 1, 2]),
-      };
+      return convGradients(x, filter, g, attrs as unknown as ConvReluAttrs);
+    },
+  });
+  tf.registerGradient({
+    kernelName: CONV_BIAS,
+    inputsToSave: ['x', 'filter'],
+    gradFunc: (dy, saved, attrs) => {
+      const [x, filter] = saved as [tf.Tensor4D, tf.Tensor4D];
+      return convGradients(x, filter, dy as tf.Tensor4D, attrs as unknown as ConvReluAttrs);
     },
   });
 }
 
 /**
- * relu(conv2d(x, filter) + bias), NHWC, dilation 1, as one taped op; undefined where the active
- * backend has no FusedConv2D kernel (the caller then takes tfjs' own path).
+ * conv2d(x, filter) + bias, then ReLU if `relu`, NHWC, dilation 1, as one taped op; undefined
+ * where the active backend has no FusedConv2D kernel (the caller then takes tfjs' own path).
  */
-export function conv2dBiasReluTrain(
+export function conv2dBiasTrain(
   x: tf.Tensor4D,
   filter: tf.Tensor4D,
   bias: tf.Tensor1D,
   attrs: ConvReluAttrs,
+  relu: boolean,
 ): tf.Tensor4D | undefined {
-  if (!ensureKernel()) return undefined;
-  registerGradient();
+  if (!ensureKernels()) return undefined;
+  registerGradients();
   return tf.engine().runKernel(
-    CONV_BIAS_RELU,
+    relu ? CONV_BIAS_RELU : CONV_BIAS,
     { x, filter, bias } as unknown as tf.NamedTensorMap,
     {
       strides: attrs.strides,
       pad: attrs.pad,
       dataFormat: 'NHWC',
       dilations: [1, 1],
-      activation: 'relu',
+      activation: relu ? 'relu' : 'linear',
     } as unknown as tf.NamedAttrMap,
   ) as tf.Tensor4D;
 }

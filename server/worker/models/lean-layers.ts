@@ -1,12 +1,13 @@
 // Conv2D and Add layers (Keras semantics, the stock class names, so saved models and exports are
 // unchanged) that keep less for backprop when a gradient tape is recording:
-// - Conv2D with ReLU runs as one op saving x, the filter and the output, not the pre-activation
-//   (backend/conv-relu-train.ts);
+// - Conv2D with ReLU runs as one op saving x, the filter and the output, not the pre-activation;
+//   without an activation, as one op whose gradients are computed only where needed (not the
+//   input images' at a network's first layer) (backend/conv-relu-train.ts);
 // - Add of two same-shaped tensors saves nothing: its gradient passes dy to both inputs, while
 //   tfjs' Add saves both inputs (for broadcasting) and so keeps a ResNet's BN output per block.
 // Everything else (inference, weights, serialisation) is the stock layer's.
 import * as tf from '@tensorflow/tfjs';
-import { conv2dBiasReluTrain } from '../backend/conv-relu-train.js';
+import { conv2dBiasTrain } from '../backend/conv-relu-train.js';
 
 type Kwargs = Record<string, unknown>;
 type Conv2DArgs = Parameters<typeof tf.layers.conv2d>[0];
@@ -42,18 +43,19 @@ class LeanConv2D extends StockConv2D {
     const self = this as unknown as ConvInternals;
     const x = Array.isArray(inputs) ? inputs[0]! : inputs;
     const dilations = [self.dilationRate].flat();
+    const activation = self.activation.getClassName();
     const fits =
       recording() &&
       self.rank === 2 &&
       self.dataFormat === 'channelsLast' &&
-      self.activation.getClassName() === 'relu' &&
+      (activation === 'relu' || activation === 'linear') &&
       self.bias !== null &&
       dilations.every((d) => d === 1) &&
       (self.padding === 'same' || self.padding === 'valid') &&
       x.rank === 4;
     if (fits) {
       const y = tf.tidy(() =>
-        conv2dBiasReluTrain(
+        conv2dBiasTrain(
           x as tf.Tensor4D,
           self.kernel.read() as tf.Tensor4D,
           self.bias!.read() as tf.Tensor1D,
@@ -61,6 +63,7 @@ class LeanConv2D extends StockConv2D {
             strides: [self.strides[0]!, self.strides[1] ?? self.strides[0]!],
             pad: self.padding as 'same' | 'valid',
           },
+          activation === 'relu',
         ),
       );
       if (y) return y;
