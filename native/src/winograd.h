@@ -159,20 +159,25 @@ struct TileCursor {
   }
 };
 
+// Calls tile(j, at) for the block's tiles j < count, `at` on tile t0 + j. Rows count … tb−1 of
+// the kPos planes of tb × width floats at `zeroed` (if given) are zeroed: the products read
+// whole blocks.
+template <typename F>
+WINO_AVX2 inline void forEachTile(const Tiles& tiles, int64_t t0, int64_t count, int64_t tb, float* zeroed, int64_t width, F tile) {
+  TileCursor at(tiles, t0);
+  for (int64_t j = 0; j < count; j++, at.next()) tile(j, at);
+  if (zeroed)
+    for (int p = 0; p < kPos; p++) std::memset(zeroed + (p * tb + count) * width, 0, (tb - count) * width * sizeof(float));
+}
+
 // V[p][j][·] = (Bᵀ d B)[p] for the input tiles t0 … t0+count−1 (rows past count are zero).
 WINO_AVX2 inline void transformInput(const float* x, const Shape& s, const Tiles& tiles, int64_t t0, int64_t count, int64_t tb,
                                      float* v) {
   const int64_t c = s.c, plane = tb * c;
   const __m256 zero = _mm256_setzero_ps();
-  TileCursor at(tiles, t0);
-  for (int64_t j = 0; j < tb; j++) {
-    if (j >= count) {
-      for (int p = 0; p < kPos; p++) std::memset(v + p * plane + j * c, 0, c * sizeof(float));
-      continue;
-    }
+  forEachTile(tiles, t0, count, tb, v, c, [&](int64_t j, const TileCursor& at) WINO_AVX2 {
     const int64_t iy = at.oy - s.padT, ix = at.ox - s.padL;
     const float* base = x + at.img * s.h * s.w * c;
-    at.next();
     bool rowOk[kIn], colOk[kIn];
     for (int a = 0; a < kIn; a++) {
       rowOk[a] = iy + a >= 0 && iy + a < s.h;
@@ -195,7 +200,7 @@ WINO_AVX2 inline void transformInput(const float* x, const Shape& s, const Tiles
         for (int a = 0; a < kIn; a++) _mm256_storeu_ps(o + ch + (a * kIn + b) * plane, out[a]);
       }
     }
-  }
+  });
 }
 
 // The micro-kernels keep their accumulators in named variables: as arrays, GCC stored them to
@@ -292,11 +297,9 @@ WINO_AVX2 inline void transformOutput(const float* m, const Shape& s, const Tile
                                       const float* bias, bool relu, float* y) {
   const int64_t k = s.k, plane = tb * k;
   const __m256 zero = _mm256_setzero_ps();
-  TileCursor at(tiles, t0);
-  for (int64_t j = 0; j < count; j++) {
+  forEachTile(tiles, t0, count, tb, nullptr, k, [&](int64_t j, const TileCursor& at) WINO_AVX2 {
     const int64_t oy = at.oy, ox = at.ox;
     float* base = y + at.img * s.ho * s.wo * k;
-    at.next();
     const int64_t rows = std::min<int64_t>(kOut, s.ho - oy), cols = std::min<int64_t>(kOut, s.wo - ox);
     for (int64_t ch = 0; ch < k; ch += 8) {
       const float* in = m + j * k + ch;
@@ -320,7 +323,7 @@ WINO_AVX2 inline void transformOutput(const float* m, const Shape& s, const Tile
         }
       }
     }
-  }
+  });
 }
 
 // y = conv(x, w) + bias, ReLU if asked; w HWIO [3][3][c][k].
@@ -365,15 +368,9 @@ WINO_AVX2 inline void transformGradient(const float* dy, const Shape& s, const T
                                         float* m) {
   const int64_t k = s.k, plane = tb * k;
   const __m256 zero = _mm256_setzero_ps();
-  TileCursor at(tiles, t0);
-  for (int64_t j = 0; j < tb; j++) {
-    if (j >= count) {
-      for (int p = 0; p < kPos; p++) std::memset(m + p * plane + j * k, 0, k * sizeof(float));
-      continue;
-    }
+  forEachTile(tiles, t0, count, tb, m, k, [&](int64_t j, const TileCursor& at) WINO_AVX2 {
     const int64_t oy = at.oy, ox = at.ox;
     const float* base = dy + at.img * s.ho * s.wo * k;
-    at.next();
     const int64_t rows = std::min<int64_t>(kOut, s.ho - oy), cols = std::min<int64_t>(kOut, s.wo - ox);
     float* o = m + j * k;
     for (int64_t ch = 0; ch < k; ch += 8) {
@@ -390,7 +387,7 @@ WINO_AVX2 inline void transformGradient(const float* dy, const Shape& s, const T
         for (int b = 0; b < kIn; b++) _mm256_storeu_ps(o + ch + (a * kIn + b) * plane, r[b]);
       }
     }
-  }
+  });
 }
 
 // dW = Gᵀ dU G for one (c, k) pair: dU [6][6] → dw [3][3] (Gᵀ's rows: [¼,−⅙,−⅙,1/24,1/24,0],
