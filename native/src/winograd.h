@@ -176,12 +176,14 @@ WINO_AVX2 inline void transformInput(const float* x, const Shape& s, const Tiles
   const int64_t c = s.c, plane = tb * c;
   const __m256 zero = _mm256_setzero_ps();
   forEachTile(tiles, t0, count, tb, v, c, [&](int64_t j, const TileCursor& at) WINO_AVX2 {
-    const int64_t iy = at.oy - s.padT, ix = at.ox - s.padL;
-    const float* base = x + at.img * s.h * s.w * c;
+    const int64_t iy = at.oy - s.padT, ix = at.ox - s.padL, h = s.h, w = s.w, rowStride = w * c;
+    const int64_t corner = ((at.img * h + iy) * w + ix) * c;  // pixel (iy, ix), maybe outside
+    // Most tiles lie wholly inside the image: loads without a bounds test for them.
+    const bool inside = iy >= 0 && ix >= 0 && iy + kIn <= h && ix + kIn <= w;
     bool rowOk[kIn], colOk[kIn];
     for (int a = 0; a < kIn; a++) {
-      rowOk[a] = iy + a >= 0 && iy + a < s.h;
-      colOk[a] = ix + a >= 0 && ix + a < s.w;
+      rowOk[a] = iy + a >= 0 && iy + a < h;
+      colOk[a] = ix + a >= 0 && ix + a < w;
     }
     float* o = v + j * c;
     for (int64_t ch = 0; ch < c; ch += 8) {
@@ -189,8 +191,11 @@ WINO_AVX2 inline void transformInput(const float* x, const Shape& s, const Tiles
       __m256 t[kIn][kIn];
       for (int a = 0; a < kIn; a++) {
         __m256 d[kIn];
-        for (int b = 0; b < kIn; b++)
-          d[b] = rowOk[a] && colOk[b] ? _mm256_loadu_ps(base + ((iy + a) * s.w + (ix + b)) * c + ch) : zero;
+        const int64_t row = corner + a * rowStride + ch;  // offsets, never pointers, outside x
+        if (inside)
+          for (int b = 0; b < kIn; b++) d[b] = _mm256_loadu_ps(x + (row + b * c));
+        else
+          for (int b = 0; b < kIn; b++) d[b] = rowOk[a] && colOk[b] ? _mm256_loadu_ps(x + (row + b * c)) : zero;
         inputRow(d, t[a]);
       }
       for (int b = 0; b < kIn; b++) {
@@ -377,7 +382,12 @@ WINO_AVX2 inline void transformGradient(const float* dy, const Shape& s, const T
       __m256 t[kIn][kOut];  // t[·][b] = A · (column b of dY)
       for (int b = 0; b < kOut; b++) {
         __m256 g[kOut], r[kIn];
-        for (int a = 0; a < kOut; a++) g[a] = a < rows && b < cols ? _mm256_loadu_ps(base + ((oy + a) * s.wo + ox + b) * k + ch) : zero;
+        const int64_t column = (oy * s.wo + ox + b) * k + ch;  // an offset: may lie past dy
+        if (rows == kOut && cols == kOut)
+          for (int a = 0; a < kOut; a++) g[a] = _mm256_loadu_ps(base + (column + a * s.wo * k));
+        else
+          for (int a = 0; a < kOut; a++)
+            g[a] = a < rows && b < cols ? _mm256_loadu_ps(base + (column + a * s.wo * k)) : zero;
         gradientRow(g, r);
         for (int a = 0; a < kIn; a++) t[a][b] = r[a];
       }
