@@ -7,6 +7,8 @@ import * as tf from '@tensorflow/tfjs';
 import {
   batchNormReluTrain,
   batchNormTrain,
+  MOVING_AVERAGE,
+  movingAverage,
   registerFusedBatchNorm,
 } from '../../server/worker/backend/fused-batchnorm.js';
 import { initBackend } from '../../server/worker/backend/index.js';
@@ -72,6 +74,25 @@ for (const backend of ['cpu', 'wasm']) {
       assertClose(actual[i]!, expected[i]!, NAMES[i]!, i === 3 ? 1e-3 : 2e-5);
   });
 }
+
+test("the moving-average kernel gives the three ops' bits on cpu and wasm, and leaks nothing", async () => {
+  const old = Float32Array.from({ length: 67 }, (_, i) => Math.sin(i) * 3);
+  const value = Float32Array.from({ length: 67 }, (_, i) => Math.cos(i * 1.7) * 5);
+  for (const backend of ['cpu', 'wasm']) {
+    await tf.setBackend(backend);
+    assert.ok(tf.getKernel(MOVING_AVERAGE, backend), backend);
+    const tensors = tf.memory().numTensors;
+    // 1 − momentum for Keras' default 0.99, and one far from it.
+    for (const decay of [0.01, 0.37]) {
+      const [fused, ops] = tf.tidy(() => {
+        const [o, v] = [tf.tensor(old), tf.tensor(value)];
+        return [movingAverage(o, v, decay).dataSync(), tf.sub(o, tf.mul(tf.sub(o, v), decay)).dataSync()];
+      });
+      assert.deepEqual(fused, ops, `${backend}, decay ${decay}`);
+    }
+    assert.equal(tf.memory().numTensors, tensors);
+  }
+});
 
 test('fused batch norm leaves no tensors or backend buffers behind', async () => {
   await tf.setBackend('wasm');
