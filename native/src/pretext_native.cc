@@ -592,22 +592,32 @@ napi_value BnBackward(napi_env env, napi_callback_info info) {
       ldb < (size_t)c || (yo && lyo < lx) || (dRes && (ldr < lx || !yo)))
     return a.fail("batchNorm gradient: sizes do not match the channel count"), nullptr;
   int64_t rows = lx / c;
-  if (yo) {
-    // ReLU's gradient first, into dResidual if wanted, else into dx (overwritten below, row by
-    // row after reading it). Then everything below reads that masked dy.
-    float* g = dRes ? dRes : dx;
-    const int64_t n = rows * c;
-#pragma omp parallel for simd schedule(static)
-    for (int64_t i = 0; i < n; i++) g[i] = reluGradOf(dy[i], yo[i]);
-    dy = g;
-  }
   std::vector<double> sumDy(c, 0.0), sumDyX(c, 0.0);
-  channelSums(rows, c, sumDy.data(), sumDyX.data(), [&](int64_t r, float* a1, float* a2) {
-    const float* gr = dy + r * c;
-    const float* xr = x + r * c;
+  if (yo) {
+    // ReLU's gradient, written into dResidual if wanted, else into dx (overwritten below, row by
+    // row after reading it), in the same pass as the sums. Then the last pass reads that masked dy.
+    float* g = dRes ? dRes : dx;
+    channelSums(rows, c, sumDy.data(), sumDyX.data(), [&](int64_t r, float* a1, float* a2) {
+      const float* dr = dy + r * c;
+      const float* yr = yo + r * c;
+      const float* xr = x + r * c;
+      float* gr = g + r * c;
 #pragma omp simd
-    for (int64_t k = 0; k < c; k++) a1[k] += gr[k], a2[k] += gr[k] * xr[k];
-  });
+      for (int64_t k = 0; k < c; k++) {
+        const float v = reluGradOf(dr[k], yr[k]);
+        gr[k] = v;
+        a1[k] += v, a2[k] += v * xr[k];
+      }
+    });
+    dy = g;
+  } else {
+    channelSums(rows, c, sumDy.data(), sumDyX.data(), [&](int64_t r, float* a1, float* a2) {
+      const float* gr = dy + r * c;
+      const float* xr = x + r * c;
+#pragma omp simd
+      for (int64_t k = 0; k < c; k++) a1[k] += gr[k], a2[k] += gr[k] * xr[k];
+    });
+  }
   std::vector<float> p(c), q(c), rr(c);
   for (int64_t k = 0; k < c; k++) {
     double inv = 1.0 / std::sqrt(var[k] + eps);
