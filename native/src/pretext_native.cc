@@ -448,24 +448,38 @@ napi_value ConvBackwardData(napi_env env, napi_callback_info info) {
   });
 }
 
-// convBackwardWeights(x, dy, dw, xShape, wShape, yShape, strides, padTL, padBR, dilations)
+// convBackwardWeights(x, dy, dw, xShape, wShape, yShape, strides, padTL, padBR, dilations[, db])
+// With db, also the bias gradient (dy summed over all but the channel axis), from the same pass.
+// (Exported as convBackwardWeightsBias too: that name tells JS that this build takes db.)
 napi_value ConvBackwardWeights(napi_env env, napi_callback_info info) {
   Args a(env, info);
-  size_t lx, ldy, ldw;
+  size_t lx, ldy, ldw, ldb = 0;
   float* x = a.f32(0, &lx);
   float* dy = a.f32(1, &ldy);
   float* dw = a.f32(2, &ldw);
   ConvGeom g;
   if (!readGeom(a, 3, g)) return nullptr;
+  float* db = a.isNull(10) ? nullptr : a.f32(10, &ldb);
   if (!sized(a, lx, product(g.x), "x") || !sized(a, ldy, product(g.y), "dy") || !sized(a, ldw, product(g.w), "dw")) return nullptr;
-  if (useWinograd(g)) return winograd::backwardWeights(x, dy, dw, winogradShape(g)), nullptr;
+  if (db && !sized(a, ldb, g.w[3], "db")) return nullptr;
+  if (useWinograd(g)) return winograd::backwardWeights(x, dy, dw, db, winogradShape(g)), nullptr;
   return wrapErrors(env, [&] {
-    auto& prim = cached<dnnl::convolution_backward_weights>(g.key("w", false), {DNNL_ARG_SRC, DNNL_ARG_DIFF_DST, DNNL_ARG_DIFF_WEIGHTS}, [&] {
-      dnnl::convolution_backward_weights::desc desc(dnnl::algorithm::convolution_direct, anyOr(g.src(), lowp()), anyOr(g.wei()),
-                                                    anyOr(g.dst(), lowp()), g.strides, g.dil, g.padL, g.padR);
-      return dnnl::convolution_backward_weights::primitive_desc(desc, userScratchpad(), engine(), fwdPd(g, false));
-    });
-    run(prim, {{DNNL_ARG_SRC, g.src(), x, false}, {DNNL_ARG_DIFF_DST, g.dst(), dy, false, kReuse}, {DNNL_ARG_DIFF_WEIGHTS, g.wei(), dw, true}});
+    const bool withBias = db != nullptr;
+    std::initializer_list<int> args = {DNNL_ARG_SRC, DNNL_ARG_DIFF_DST, DNNL_ARG_DIFF_WEIGHTS, DNNL_ARG_DIFF_BIAS};
+    auto& prim = cached<dnnl::convolution_backward_weights>(
+        g.key("w", withBias), withBias ? args : std::initializer_list<int>{DNNL_ARG_SRC, DNNL_ARG_DIFF_DST, DNNL_ARG_DIFF_WEIGHTS}, [&] {
+          auto desc = withBias ? dnnl::convolution_backward_weights::desc(dnnl::algorithm::convolution_direct, anyOr(g.src(), lowp()),
+                                                                          anyOr(g.wei()), g.bias(), anyOr(g.dst(), lowp()), g.strides, g.dil,
+                                                                          g.padL, g.padR)
+                               : dnnl::convolution_backward_weights::desc(dnnl::algorithm::convolution_direct, anyOr(g.src(), lowp()),
+                                                                          anyOr(g.wei()), anyOr(g.dst(), lowp()), g.strides, g.dil, g.padL,
+                                                                          g.padR);
+          return dnnl::convolution_backward_weights::primitive_desc(desc, userScratchpad(), engine(), fwdPd(g, withBias));
+        });
+    std::vector<Operand> ops{
+        {DNNL_ARG_SRC, g.src(), x, false}, {DNNL_ARG_DIFF_DST, g.dst(), dy, false, kReuse}, {DNNL_ARG_DIFF_WEIGHTS, g.wei(), dw, true}};
+    if (withBias) ops.push_back({DNNL_ARG_DIFF_BIAS, g.bias(), db, true});
+    run(prim, ops);
   });
 }
 
@@ -1095,6 +1109,7 @@ NAPI_MODULE_INIT() {
       {"convForward", nullptr, ConvForward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"convBackwardData", nullptr, ConvBackwardData, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"convBackwardWeights", nullptr, ConvBackwardWeights, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"convBackwardWeightsBias", nullptr, ConvBackwardWeights, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"bnForward", nullptr, BnForward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"bnBackward", nullptr, BnBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"channelSum", nullptr, ChannelSum, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -368,9 +368,10 @@ WINO_AVX2 inline void backwardData(const float* dy, const float* w, float* dx, c
   forward(dy, f, nullptr, false, dx, t);
 }
 
-// M[p][j][·] = (A dY Aᵀ)[p] for the output tiles t0 … (rows past count are zero).
+// M[p][j][·] = (A dY Aᵀ)[p] for the output tiles t0 … (rows past count are zero); adds each
+// channel's sum of dY over these tiles to sums[·] when given.
 WINO_AVX2 inline void transformGradient(const float* dy, const Shape& s, const Tiles& tiles, int64_t t0, int64_t count, int64_t tb,
-                                        float* m) {
+                                        float* m, float* sums) {
   const int64_t k = s.k, plane = tb * k;
   const __m256 zero = _mm256_setzero_ps();
   forEachTile(tiles, t0, count, tb, m, k, [&](int64_t j, const TileCursor& at) WINO_AVX2 {
@@ -390,6 +391,8 @@ WINO_AVX2 inline void transformGradient(const float* dy, const Shape& s, const T
             g[a] = a < rows && b < cols ? _mm256_loadu_ps(base + (column + a * s.wo * k)) : zero;
         gradientRow(g, r);
         for (int a = 0; a < kIn; a++) t[a][b] = r[a];
+        // r[1] = g0 + g1 + g2 + g3 (zeros outside dy): the column's sum, for the bias gradient.
+        if (sums) _mm256_storeu_ps(sums + ch, _mm256_add_ps(_mm256_loadu_ps(sums + ch), r[1]));
       }
       for (int a = 0; a < kIn; a++) {
         __m256 r[kIn];
@@ -418,8 +421,9 @@ inline void gradientToFilter(const float du[kIn][kIn], float dw[3][3]) {
   for (int a = 0; a < 3; a++) gt(t[a], dw[a]);
 }
 
-// dw [3][3][c][k] = Gᵀ (Σ_tiles V ⊙ A dY Aᵀ) G.
-WINO_AVX2 inline void backwardWeights(const float* x, const float* dy, float* dw, const Shape& s) {
+// dw [3][3][c][k] = Gᵀ (Σ_tiles V ⊙ A dY Aᵀ) G; db[k] = Σ dY[·][k] when db is given (summed
+// in float per block of tiles, in double across blocks, as channelSum does).
+WINO_AVX2 inline void backwardWeights(const float* x, const float* dy, float* dw, float* db, const Shape& s) {
   const Tiles tiles(s, s.n);
   const int64_t tb = tilesPerBlock(s.c, s.k);
   const int64_t blocks = (tiles.total + tb - 1) / tb;
@@ -428,17 +432,24 @@ WINO_AVX2 inline void backwardWeights(const float* x, const float* dy, float* dw
   static std::vector<float> partsBuf;
   float* parts = scratch(partsBuf, threads * duSize);
   std::fill(parts, parts + threads * duSize, 0.f);
+  std::vector<double> biasParts(db ? threads * s.k : 0, 0.0);
 #pragma omp parallel num_threads(threads)
   {
     static thread_local std::vector<float> vBuf, mBuf;
     float* v = scratch(vBuf, kPos * tb * s.c);
     float* m = scratch(mBuf, kPos * tb * s.k);
     float* du = parts + omp_get_thread_num() * duSize;
+    static thread_local std::vector<float> sumBuf;
+    float* blockSums = db ? scratch(sumBuf, s.k) : nullptr;
+    double* threadSums = db ? biasParts.data() + omp_get_thread_num() * s.k : nullptr;
 #pragma omp for schedule(static)
     for (int64_t b = 0; b < blocks; b++) {
       const int64_t t0 = b * tb, count = std::min(tb, tiles.total - t0);
       transformInput(x, s, tiles, t0, count, tb, v);
-      transformGradient(dy, s, tiles, t0, count, tb, m);
+      if (blockSums) std::fill(blockSums, blockSums + s.k, 0.f);
+      transformGradient(dy, s, tiles, t0, count, tb, m, blockSums);
+      if (blockSums)
+        for (int64_t q = 0; q < s.k; q++) threadSums[q] += blockSums[q];
       for (int p = 0; p < kPos; p++) {
         const float* vp = v + p * tb * s.c;
         const float* mp = m + p * tb * s.k;
@@ -453,6 +464,12 @@ WINO_AVX2 inline void backwardWeights(const float* x, const float* dy, float* dw
   }
   for (int t = 1; t < threads; t++)
     for (int64_t i = 0; i < duSize; i++) parts[i] += parts[t * duSize + i];
+  if (db)
+    for (int64_t q = 0; q < s.k; q++) {
+      double sum = 0;
+      for (int t = 0; t < threads; t++) sum += biasParts[t * s.k + q];
+      db[q] = static_cast<float>(sum);
+    }
   for (int64_t i = 0; i < ck; i++) {
     float d[kIn][kIn], out[3][3];
     for (int p = 0; p < kPos; p++) d[p / kIn][p % kIn] = parts[p * ck + i];

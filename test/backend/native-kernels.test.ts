@@ -10,6 +10,7 @@ import { assertClose, seeded } from './compare.js';
 import { batchNormTrain } from '../../server/worker/backend/fused-batchnorm.js';
 import { loadNative } from '../../server/shared/backends/native-addon.js';
 import { nativeKernelsActive } from '../../server/worker/backend/native/kernels.js';
+import { CONV_FILTER_BIAS_GRAD } from '../../server/worker/backend/conv-relu-train.js';
 import { SKIP_NATIVE } from './native-available.js';
 
 type Pad = 'same' | 'valid' | tf.backend_util.ExplicitPadding;
@@ -206,6 +207,41 @@ describe('native kernels match the cpu backend', { skip: SKIP_NATIVE }, () => {
       if (Number.isNaN(e)) assert.ok(Number.isNaN(a), `[${i}]: ${a} vs NaN`);
       else if (a <= 0) assert.ok(Object.is(a, 0) && e < tol, `[${i}]: ${a} vs ${e}`);
       else assert.ok(Math.abs(a - e) < tol, `[${i}]: ${a} vs ${e}`);
+    }
+  });
+
+  test("the filter's and bias's gradients from one pass equal Conv2DBackpropFilter and Sum on cpu", async () => {
+    // A Winograd geometry (3×3, stride 1) and a oneDNN one (stride 2).
+    const strided = cases.find((c) => c.stride === 2 && c.cin >= 8)!;
+    for (const [i, c] of [winogradCases[0]!, strided].entries()) {
+      const x0 = seeded([c.n, c.h, c.w, c.cin], 200 + i);
+      const filterShape: [number, number, number, number] = [c.k, c.k, c.cin, c.cout];
+      const attrs = { strides: c.stride, pad: c.pad, dataFormat: 'NHWC', filterShape };
+      const outShape = tf.backend_util.computeConv2DInfo(
+        [c.n, c.h, c.w, c.cin],
+        filterShape,
+        c.stride,
+        1,
+        c.pad,
+      ).outShape as number[];
+      const dy0 = seeded(outShape, 300 + i);
+      await tf.setBackend('cpu');
+      const expected = tf.tidy(() => {
+        const [x, dy] = [tf.tensor(x0, [c.n, c.h, c.w, c.cin]), tf.tensor(dy0, outShape)];
+        const dw = tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, attrs as never) as tf.Tensor;
+        return [dw.dataSync() as Float32Array, tf.sum(dy, [0, 1, 2]).dataSync() as Float32Array];
+      });
+      await tf.setBackend('wasm');
+      assert.ok(tf.getKernel(CONV_FILTER_BIAS_GRAD, 'wasm'));
+      const before = tf.memory().numTensors;
+      const actual = tf.tidy(() => {
+        const [x, dy] = [tf.tensor(x0, [c.n, c.h, c.w, c.cin]), tf.tensor(dy0, outShape)];
+        const out = tf.engine().runKernel(CONV_FILTER_BIAS_GRAD, { x, dy }, attrs as never) as tf.Tensor[];
+        return out.map((t) => t.dataSync() as Float32Array);
+      });
+      assert.equal(tf.memory().numTensors, before);
+      assertClose(actual[0]!, expected[0]!, `case ${i} dW`);
+      assertClose(actual[1]!, expected[1]!, `case ${i} dBias`);
     }
   });
 

@@ -65,6 +65,13 @@ export interface NativeAddon {
   /** dx = dy · step(x): ReLU's gradient. */
   reluGrad(dy: Float32Array, x: Float32Array, dx: Float32Array): void;
   convBackwardWeights(x: Float32Array, dy: Float32Array, dw: Float32Array, ...g: ConvGeometry): void;
+  /** convBackwardWeights that also writes the bias gradient db (absent in older builds). */
+  convBackwardWeightsBias?(
+    x: Float32Array,
+    dy: Float32Array,
+    dw: Float32Array,
+    ...g: [...ConvGeometry, db: Float32Array]
+  ): void;
   bnForward(...args: BnForwardArgs): void;
   bnBackward(...args: BnBackwardArgs): void;
   /** bnForward with y = relu(bn(x) + residual) (residual may be null); absent in older builds. */

@@ -3,6 +3,7 @@
 // ReLU), ReLU and its gradient, same-shape Add — replaced by native calls that read and write the wasm heap in place. tfjs keeps
 // NHWC/HWIO, which oneDNN takes as they are.
 import * as tf from '@tensorflow/tfjs';
+import { CONV_FILTER_BIAS_GRAD } from '../conv-relu-train.js';
 import { BN_RELU_TRAIN, BN_RELU_TRAIN_GRAD, BN_TRAIN, BN_TRAIN_GRAD } from '../fused-batchnorm.js';
 import { RELU_GRAD } from '../wasm-kernels/activation-grads.js';
 import { replaceWasmKernel, type WasmBackendLike } from '../wasm-kernels/util.js';
@@ -130,6 +131,26 @@ export function makeNativeKernelConfigs(addon: NativeAddon): tf.KernelConfig[] {
         return dw;
       },
     },
+    ...(addon.convBackwardWeightsBias
+      ? [
+          {
+            // The filter's and the bias's gradients from one pass over dy.
+            kernelName: CONV_FILTER_BIAS_GRAD,
+            backendName: 'wasm',
+            kernelFunc: (args: Parameters<tf.KernelFunc>[0]) => {
+              const attrs = args.attrs as unknown as ConvAttrs & { filterShape: number[] };
+              const { x, dy } = args.inputs as { x: Info; dy: Info };
+              const b = args.backend as unknown as WasmBackendLike;
+              const g = geometry(x.shape, attrs.filterShape, attrs);
+              const dw = b.makeOutput(g[1], 'float32');
+              const db = b.makeOutput([g[1][3]!], 'float32');
+              const h = (i: Info) => b.typedArrayFromHeap(i);
+              addon.convBackwardWeightsBias!(h(x), h(dy), h(dw), ...g, h(db));
+              return [dw, db];
+            },
+          },
+        ]
+      : []),
     {
       // Conv bias gradients: threaded, vectorised channel sums.
       kernelName: 'Sum',
