@@ -1,5 +1,6 @@
 // pretext's optional native CPU kernels: convolutions (forward, backward data, backward weights)
-// through oneDNN and training-mode batch normalisation, on float32 channels-last (NHWC) tensors
+// through oneDNN, or for 3×3 stride-1 ones pretext's Winograd kernels (winograd.h), and
+// training-mode batch normalisation, on float32 channels-last (NHWC) tensors
 // with HWIO filters — tfjs' layouts, so tensors are used in place, never copied or reordered by
 // the caller. Built only where Debian's libdnnl-dev is present (scripts/build-native.mjs).
 #include <node_api.h>

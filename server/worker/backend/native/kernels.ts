@@ -1,7 +1,8 @@
 // The 'native' backend: tfjs' wasm backend (XNNPACK for the many small ops) with its heaviest
 // kernels — the three convolutions, training-mode batch norm (alone or with its residual and
-// ReLU), ReLU and its gradient, same-shape Add — replaced by native calls that read and write the wasm heap in place. tfjs keeps
-// NHWC/HWIO, which oneDNN takes as they are.
+// ReLU), ReLU and its gradient, same-shape Add — replaced by native calls that read and write the
+// wasm heap in place. tfjs keeps NHWC/HWIO, which oneDNN and the addon's Winograd kernels (3×3,
+// stride 1) take as they are.
 import * as tf from '@tensorflow/tfjs';
 import { CONV_FILTER_BIAS_GRAD } from '../conv-relu-train.js';
 import { BN_RELU_TRAIN, BN_RELU_TRAIN_GRAD, BN_TRAIN, BN_TRAIN_GRAD } from '../fused-batchnorm.js';
