@@ -2,11 +2,11 @@
 // training steps as the trainer runs them (batch 128, Adam, real CIFAR-10) and inference (batch 256). Prints one JSON line.
 // Arguments: backend warmup trainSteps inferSteps [trainBatch inferBatch].
 import * as tf from '@tensorflow/tfjs';
+import { trainStep } from './train-step.js';
 import { createAdam } from '../server/worker/backend/fused-adam.js';
 import { initBackend } from '../server/worker/backend/index.js';
 import { compileInference, type InferencePlan } from '../server/worker/backend/native/inference.js';
 import { loadNative } from '../server/shared/backends/native-addon.js';
-import { applyFreeing } from '../server/worker/models/apply-freeing.js';
 import { buildBackbone, buildClassifier } from '../server/worker/models/resnet.js';
 import { readCifarImages } from './cifar-raw.js';
 
@@ -75,13 +75,7 @@ for (let step = 0; step < warmup + trainSteps; step++) {
   const { x, y } = trainBatch(step);
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
-  const loss = optimizer.minimize(() => {
-    const data = tf.losses.softmaxCrossEntropy(y, applyFreeing(model, x, { training: true }) as tf.Tensor);
-    return tf.addN([
-      data,
-      ...model.losses.map((l) => (typeof l === 'function' ? l() : l) as tf.Scalar),
-    ]) as tf.Scalar;
-  }, true)!;
+  const loss = trainStep(model, optimizer, x, y);
   // Reading the loss ends the step (and webgpu has no synchronous reads).
   losses.push((await loss.data())[0]!);
   if (step >= warmup) {

@@ -6,8 +6,8 @@ import * as tf from '@tensorflow/tfjs';
 import { createAdam } from '../server/worker/backend/fused-adam.js';
 import { initBackend } from '../server/worker/backend/index.js';
 import { buildBackbone, buildClassifier } from '../server/worker/models/resnet.js';
-import { applyFreeing } from '../server/worker/models/apply-freeing.js';
 import { readCifarImages } from './cifar-raw.js';
+import { trainStep } from './train-step.js';
 
 const backend = process.argv[2] ?? 'native';
 await initBackend(backend);
@@ -20,11 +20,7 @@ const optimizer = createAdam(1e-3);
 const x = tf.tensor4d(pool.images.subarray(0, B * 3072), [B, 32, 32, 3]);
 const y = tf.oneHot(tf.tensor1d(pool.labels.subarray(0, B), 'int32'), 10) as tf.Tensor2D;
 const step = () => {
-  const loss = optimizer.minimize(
-    () =>
-      tf.losses.softmaxCrossEntropy(y, applyFreeing(model, x, { training: true }) as tf.Tensor) as tf.Scalar,
-    true,
-  )!;
+  const loss = trainStep(model, optimizer, x, y);
   loss.dataSync();
   loss.dispose();
 };

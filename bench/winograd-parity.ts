@@ -8,9 +8,9 @@ import * as tf from '@tensorflow/tfjs';
 import { loadNative } from '../server/shared/backends/native-addon.js';
 import { createAdam } from '../server/worker/backend/fused-adam.js';
 import { initBackend } from '../server/worker/backend/index.js';
-import { applyFreeing } from '../server/worker/models/apply-freeing.js';
 import { buildBackbone, buildClassifier } from '../server/worker/models/resnet.js';
 import { readCifarImages } from './cifar-raw.js';
+import { trainStep } from './train-step.js';
 
 const epochs = Number(process.argv[2] ?? 2);
 const train = Number(process.argv[3] ?? 5000);
@@ -36,14 +36,7 @@ function trainAndScore(winograd: boolean): { loss: number; accuracy: number; sec
       const l = tf.tidy(() => {
         const x = tf.tensor4d(images.subarray(start * 3072, (start + B) * 3072), [B, 32, 32, 3]);
         const y = tf.oneHot(tf.tensor1d(labels.subarray(start, start + B), 'int32'), 10);
-        return optimizer.minimize(
-          () =>
-            tf.losses.softmaxCrossEntropy(
-              y,
-              applyFreeing(model, x, { training: true }) as tf.Tensor,
-            ) as tf.Scalar,
-          true,
-        )!;
+        return trainStep(model, optimizer, x, y);
       });
       loss = l.dataSync()[0]!;
       l.dispose();
