@@ -660,6 +660,35 @@ napi_value BnBackward(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// adamUpdate(x, m, v, g, outX, outM, outV, c1, c2, learningRate, beta1, beta2, epsilon)
+// fused-adam.ts' update, threaded: in double from the float32 inputs, in the same order as its JS
+// (and built without FMA contraction), so the float32 results are the same bits.
+napi_value AdamUpdate(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  size_t lx, lm, lv, lg, ox, om, ov;
+  const float* x = a.f32(0, &lx);
+  const float* m = a.f32(1, &lm);
+  const float* v = a.f32(2, &lv);
+  const float* g = a.f32(3, &lg);
+  float* nx = a.f32(4, &ox);
+  float* nm = a.f32(5, &om);
+  float* nv = a.f32(6, &ov);
+  const double c1 = a.num(7), c2 = a.num(8), lr = a.num(9), b1 = a.num(10), b2 = a.num(11), eps = a.num(12);
+  if (!a.ok) return nullptr;
+  if (lm < lx || lv < lx || lg < lx || ox < lx || om < lx || ov < lx) return a.fail("adamUpdate: arrays smaller than x"), nullptr;
+  const int64_t n = static_cast<int64_t>(lx);
+#pragma omp parallel for schedule(static) if (n > 65536)
+  for (int64_t i = 0; i < n; i++) {
+    const double gi = g[i];
+    const double mi = b1 * m[i] + (1 - b1) * gi;
+    const double vi = b2 * v[i] + (1 - b2) * gi * gi;
+    nm[i] = static_cast<float>(mi);
+    nv[i] = static_cast<float>(vi);
+    nx[i] = static_cast<float>(x[i] - (lr * (mi / c1)) / (std::sqrt(vi / c2) + eps));
+  }
+  return nullptr;
+}
+
 // channelSum(x, out, channels): the sum over every axis but the last (conv bias gradients).
 napi_value ChannelSum(napi_env env, napi_callback_info info) {
   Args a(env, info);
@@ -1113,6 +1142,7 @@ NAPI_MODULE_INIT() {
       {"convBackwardWeightsBias", nullptr, ConvBackwardWeights, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"bnForward", nullptr, BnForward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"bnBackward", nullptr, BnBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"adamUpdate", nullptr, AdamUpdate, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"channelSum", nullptr, ChannelSum, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"reluGrad", nullptr, ReluGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"bnActForward", nullptr, BnForward, nullptr, nullptr, nullptr, napi_default, nullptr},

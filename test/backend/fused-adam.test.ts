@@ -42,6 +42,34 @@ for (const name of ['cpu', ...FAST_BACKENDS]) {
         assertClose(fused.state[i]!.values, stock.state[i]!.values, stock.state[i]!.name, 1e-5);
     });
 
+    test("its update kernel gives cpu's bits (native: the addon's own, threaded)", async () => {
+      // 100,000 values: past the size at which the addon splits the loop over threads.
+      const n = 100_000;
+      const inputs = (): tf.NamedTensorMap => ({
+        x: tf.tensor1d(seeded([n], 1)),
+        m: tf.tensor1d(seeded([n], 2)).mul(0.1),
+        v: tf
+          .tensor1d(seeded([n], 3))
+          .abs()
+          .mul(0.01),
+        g: tf.tensor1d(seeded([n], 4)),
+        accBeta1: tf.scalar(0.9 ** 7),
+        accBeta2: tf.scalar(0.999 ** 7),
+      });
+      const attrs = { learningRate: 0.003, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 };
+      const run = () =>
+        tf.tidy(() =>
+          (tf.engine().runKernel(ADAM_UPDATE, inputs(), attrs as never) as tf.Tensor[]).map(
+            (t) => t.dataSync() as Float32Array,
+          ),
+        );
+      await initBackend('cpu');
+      const expected = run();
+      await initBackend(name);
+      const actual = run();
+      for (let i = 0; i < 3; i++) assert.deepEqual(actual[i], expected[i], ['x', 'm', 'v'][i]);
+    });
+
     test("runs one kernel per variable instead of tfjs Adam's dozen", async () => {
       await initBackend(name);
       const kernelsOfStep = async (optimizer: tf.Optimizer) => {

@@ -79,6 +79,22 @@ export interface NativeAddon {
   /** bnBackward through that ReLU (dy · step(y)); dResidual (may be null) gets that masked dy. */
   bnActBackward?(...args: [...BnBackwardArgs, y: Float32Array, dResidual: Float32Array | null]): void;
   channelSum(x: Float32Array, out: Float32Array, channels: number): void;
+  /** fused-adam.ts' update, threaded, the same bits (absent in older builds). */
+  adamUpdate?(
+    x: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    g: Float32Array,
+    outX: Float32Array,
+    outM: Float32Array,
+    outV: Float32Array,
+    c1: number,
+    c2: number,
+    learningRate: number,
+    beta1: number,
+    beta2: number,
+    epsilon: number,
+  ): void;
   /** An inference chain of convolutions (batch norm folded, ReLU / residual sum fused); its id. */
   planCreate(input: [number, number, number], steps: PlanStep[], output: number): number;
   /** [h, w, c] of the plan's output tensor. */

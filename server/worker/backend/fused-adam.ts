@@ -10,7 +10,7 @@ const BACKENDS = ['cpu', 'wasm'] as const;
 
 type Info = tf.TensorInfo;
 
-interface AdamAttrs {
+export interface AdamAttrs {
   learningRate: number;
   beta1: number;
   beta2: number;
@@ -45,7 +45,8 @@ function update(mem: KernelMemory, inputs: Record<string, Info>, a: AdamAttrs): 
 
 let registered = false;
 
-function register(): void {
+/** The JS kernels (cpu, wasm); before the native backend's, which replaces wasm's. */
+export function registerFusedAdam(): void {
   if (registered) return;
   registered = true;
   for (const backendName of BACKENDS) {
@@ -138,6 +139,6 @@ export function createAdam(
   beta2 = 0.999,
   epsilon?: number,
 ): tf.AdamOptimizer {
-  register();
+  registerFusedAdam();
   return new FusedAdamOptimizer(learningRate, beta1, beta2, epsilon as number);
 }

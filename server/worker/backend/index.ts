@@ -1,5 +1,6 @@
 import os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
+import { registerFusedAdam } from './fused-adam.js';
 import { registerFusedBatchNorm } from './fused-batchnorm.js';
 import { installReluGrad } from './wasm-kernels/activation-grads.js';
 import { setGradientRelease } from './release-gradients.js';
@@ -96,6 +97,7 @@ async function start(name: string, precision: Precision): Promise<number> {
       `precision bf16 needs the native backend (oneDNN on a CPU with AVX512-BF16 or AMX); "${name}" computes in fp32`,
     );
   registerFusedBatchNorm();
+  registerFusedAdam();
   installReluGrad();
   // PRETEXT_KEEP_GRADIENTS=1: tfjs' own behaviour (all gradients kept until backprop ends).
   setGradientRelease(process.env.PRETEXT_KEEP_GRADIENTS !== '1');

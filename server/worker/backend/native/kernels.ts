@@ -5,6 +5,7 @@
 // stride 1) take as they are.
 import * as tf from '@tensorflow/tfjs';
 import { CONV_FILTER_BIAS_GRAD } from '../conv-relu-train.js';
+import { ADAM_UPDATE, type AdamAttrs } from '../fused-adam.js';
 import { BN_RELU_TRAIN, BN_RELU_TRAIN_GRAD, BN_TRAIN, BN_TRAIN_GRAD } from '../fused-batchnorm.js';
 import { RELU_GRAD } from '../wasm-kernels/activation-grads.js';
 import { replaceWasmKernel, type WasmBackendLike } from '../wasm-kernels/util.js';
@@ -132,6 +133,41 @@ export function makeNativeKernelConfigs(addon: NativeAddon): tf.KernelConfig[] {
         return dw;
       },
     },
+    ...(addon.adamUpdate
+      ? [
+          {
+            // fused-adam.ts' update, threaded in the addon (the same bits).
+            kernelName: ADAM_UPDATE,
+            backendName: 'wasm',
+            kernelFunc: (args: Parameters<tf.KernelFunc>[0]) => {
+              const { x, m, v, g, accBeta1, accBeta2 } = args.inputs as Record<string, Info>;
+              const a = args.attrs as unknown as AdamAttrs;
+              const b = args.backend as unknown as WasmBackendLike;
+              const outs = [x!, x!, x!].map((i) => b.makeOutput(i.shape, 'float32'));
+              const h = (i: Info) => b.typedArrayFromHeap(i);
+              const c1 = 1 - h(accBeta1!)[0]!;
+              const c2 = 1 - h(accBeta2!)[0]!;
+              const [ox, om, ov] = outs.map(h) as [Float32Array, Float32Array, Float32Array];
+              addon.adamUpdate!(
+                h(x!),
+                h(m!),
+                h(v!),
+                h(g!),
+                ox,
+                om,
+                ov,
+                c1,
+                c2,
+                a.learningRate,
+                a.beta1,
+                a.beta2,
+                a.epsilon,
+              );
+              return outs;
+            },
+          },
+        ]
+      : []),
     ...(addon.convBackwardWeightsBias
       ? [
           {
