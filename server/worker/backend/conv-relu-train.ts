@@ -55,7 +55,7 @@ function convGradients(x: tf.Tensor4D, filter: tf.Tensor4D, g: tf.Tensor4D, a: C
   const biasGrad = () => tf.sum(g, [0, 1, 2]);
   if (!tf.getKernel(CONV_FILTER_BIAS_GRAD, tf.getBackend()))
     return { x: inputGrad, filter: filterGrad, bias: biasGrad };
-  // Both from one pass over g where the backend has the kernel (native: 26 channel sums fewer a
+  // Both from one pass over g where the backend has the kernel (native: 21 channel sums fewer a
   // ResNet20 step); the bias's is kept (tf.keep) past the filter thunk's scope until its own.
   let mine: tf.Tensor | undefined;
   let biasDone = false;
