@@ -415,8 +415,8 @@ napi_value ConvForward(napi_env env, napi_callback_info info) {
   if (withBias && !sized(a, lb, g.w[3], "bias")) return nullptr;
   bool relu = !a.isNull(11) && a.num(11) != 0;
   if (!a.ok) return nullptr;
-  if (useWinograd(g)) return winograd::forward(x, w, b, relu, y, winogradShape(g)), nullptr;
   return wrapErrors(env, [&] {
+    if (useWinograd(g)) return winograd::forward(x, w, b, relu, y, winogradShape(g));
     std::string kind = relu ? "fr" : "f";
     auto& prim = withBias ? cached<dnnl::convolution_forward>(g.key(kind.c_str(), true), {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_BIAS, DNNL_ARG_DST},
                                                               [&] { return fwdPd(g, true, relu); })
@@ -438,8 +438,8 @@ napi_value ConvBackwardData(napi_env env, napi_callback_info info) {
   ConvGeom g;
   if (!readGeom(a, 3, g)) return nullptr;
   if (!sized(a, ldy, product(g.y), "dy") || !sized(a, lw, product(g.w), "filter") || !sized(a, ldx, product(g.x), "dx")) return nullptr;
-  if (useWinograd(g)) return winograd::backwardData(dy, w, dx, winogradShape(g)), nullptr;
   return wrapErrors(env, [&] {
+    if (useWinograd(g)) return winograd::backwardData(dy, w, dx, winogradShape(g));
     auto& prim = cached<dnnl::convolution_backward_data>(g.key("d", false), {DNNL_ARG_DIFF_DST, DNNL_ARG_WEIGHTS, DNNL_ARG_DIFF_SRC}, [&] {
       dnnl::convolution_backward_data::desc desc(dnnl::algorithm::convolution_direct, anyOr(g.src()), anyOr(g.wei(), lowp()),
                                                  anyOr(g.dst(), lowp()), g.strides, g.dil, g.padL, g.padR);
@@ -463,20 +463,21 @@ napi_value ConvBackwardWeights(napi_env env, napi_callback_info info) {
   float* db = a.isNull(10) ? nullptr : a.f32(10, &ldb);
   if (!sized(a, lx, product(g.x), "x") || !sized(a, ldy, product(g.y), "dy") || !sized(a, ldw, product(g.w), "dw")) return nullptr;
   if (db && !sized(a, ldb, g.w[3], "db")) return nullptr;
-  if (useWinograd(g)) return winograd::backwardWeights(x, dy, dw, db, winogradShape(g)), nullptr;
   return wrapErrors(env, [&] {
+    if (useWinograd(g)) return winograd::backwardWeights(x, dy, dw, db, winogradShape(g));
     const bool withBias = db != nullptr;
-    std::initializer_list<int> args = {DNNL_ARG_SRC, DNNL_ARG_DIFF_DST, DNNL_ARG_DIFF_WEIGHTS, DNNL_ARG_DIFF_BIAS};
-    auto& prim = cached<dnnl::convolution_backward_weights>(
-        g.key("w", withBias), withBias ? args : std::initializer_list<int>{DNNL_ARG_SRC, DNNL_ARG_DIFF_DST, DNNL_ARG_DIFF_WEIGHTS}, [&] {
-          auto desc = withBias ? dnnl::convolution_backward_weights::desc(dnnl::algorithm::convolution_direct, anyOr(g.src(), lowp()),
-                                                                          anyOr(g.wei()), g.bias(), anyOr(g.dst(), lowp()), g.strides, g.dil,
-                                                                          g.padL, g.padR)
-                               : dnnl::convolution_backward_weights::desc(dnnl::algorithm::convolution_direct, anyOr(g.src(), lowp()),
-                                                                          anyOr(g.wei()), anyOr(g.dst(), lowp()), g.strides, g.dil, g.padL,
-                                                                          g.padR);
-          return dnnl::convolution_backward_weights::primitive_desc(desc, userScratchpad(), engine(), fwdPd(g, withBias));
-        });
+    auto build = [&] {
+      using Desc = dnnl::convolution_backward_weights::desc;
+      const auto algo = dnnl::algorithm::convolution_direct;
+      auto desc = withBias ? Desc(algo, anyOr(g.src(), lowp()), anyOr(g.wei()), g.bias(), anyOr(g.dst(), lowp()), g.strides, g.dil,
+                                  g.padL, g.padR)
+                           : Desc(algo, anyOr(g.src(), lowp()), anyOr(g.wei()), anyOr(g.dst(), lowp()), g.strides, g.dil, g.padL, g.padR);
+      return dnnl::convolution_backward_weights::primitive_desc(desc, userScratchpad(), engine(), fwdPd(g, withBias));
+    };
+    auto& prim = withBias ? cached<dnnl::convolution_backward_weights>(
+                                g.key("w", true), {DNNL_ARG_SRC, DNNL_ARG_DIFF_DST, DNNL_ARG_DIFF_WEIGHTS, DNNL_ARG_DIFF_BIAS}, build)
+                          : cached<dnnl::convolution_backward_weights>(g.key("w", false),
+                                                                       {DNNL_ARG_SRC, DNNL_ARG_DIFF_DST, DNNL_ARG_DIFF_WEIGHTS}, build);
     std::vector<Operand> ops{
         {DNNL_ARG_SRC, g.src(), x, false}, {DNNL_ARG_DIFF_DST, g.dst(), dy, false, kReuse}, {DNNL_ARG_DIFF_WEIGHTS, g.wei(), dw, true}};
     if (withBias) ops.push_back({DNNL_ARG_DIFF_BIAS, g.bias(), db, true});
@@ -508,6 +509,19 @@ void channelSums(int64_t rows, int64_t c, double* s1, double* s2, F f) {
   }
   for (int t = 0; t < nt; t++)
     for (int64_t k = 0; k < c; k++) s1[k] += part[t * 2 * c + k], s2[k] += part[t * 2 * c + c + k];
+}
+
+// f(i) for i < n: blocks of 64 Ki elements, threads only where there is enough work for them,
+// each block one vectorised loop (f inlines: the selects stay vector code).
+template <typename F>
+void elementwise(int64_t n, F f) {
+  const int64_t block = 1 << 16;
+#pragma omp parallel for schedule(static) if (n > 2 * block)
+  for (int64_t b = 0; b < n; b += block) {
+    const int64_t end = std::min(n, b + block);
+#pragma omp simd
+    for (int64_t i = b; i < end; i++) f(i);
+  }
 }
 
 // ReLU and its gradient as tfjs defines them, for every kernel here that applies them. Both are
@@ -676,16 +690,14 @@ napi_value AdamUpdate(napi_env env, napi_callback_info info) {
   const double c1 = a.num(7), c2 = a.num(8), lr = a.num(9), b1 = a.num(10), b2 = a.num(11), eps = a.num(12);
   if (!a.ok) return nullptr;
   if (lm < lx || lv < lx || lg < lx || ox < lx || om < lx || ov < lx) return a.fail("adamUpdate: arrays smaller than x"), nullptr;
-  const int64_t n = static_cast<int64_t>(lx);
-#pragma omp parallel for schedule(static) if (n > 65536)
-  for (int64_t i = 0; i < n; i++) {
+  elementwise(static_cast<int64_t>(lx), [=](int64_t i) {
     const double gi = g[i];
     const double mi = b1 * m[i] + (1 - b1) * gi;
     const double vi = b2 * v[i] + (1 - b2) * gi * gi;
     nm[i] = static_cast<float>(mi);
     nv[i] = static_cast<float>(vi);
     nx[i] = static_cast<float>(x[i] - (lr * (mi / c1)) / (std::sqrt(vi / c2) + eps));
-  }
+  });
   return nullptr;
 }
 
@@ -718,15 +730,7 @@ napi_value ReluGrad(napi_env env, napi_callback_info info) {
   float* __restrict dx = a.f32(2, &ldx);
   if (!a.ok) return nullptr;
   if (ldy != lx || ldx != lx) return a.fail("reluGrad: dy, x and dx must have one length"), nullptr;
-  const int64_t n = static_cast<int64_t>(lx);
-  // Blocks of 64 Ki elements: threads only where there is enough work for them.
-  const int64_t block = 1 << 16;
-#pragma omp parallel for schedule(static) if (n > 2 * block)
-  for (int64_t b = 0; b < n; b += block) {
-    const int64_t end = std::min(n, b + block);
-#pragma omp simd
-    for (int64_t i = b; i < end; i++) dx[i] = reluGradOf(dy[i], x[i]);
-  }
+  elementwise(static_cast<int64_t>(lx), [=](int64_t i) { dx[i] = reluGradOf(dy[i], x[i]); });
   return nullptr;
 }
 
@@ -738,14 +742,7 @@ napi_value Relu(napi_env env, napi_callback_info info) {
   float* __restrict y = a.f32(1, &ly);
   if (!a.ok) return nullptr;
   if (ly != lx) return a.fail("relu: x and y must have one length"), nullptr;
-  const int64_t n = static_cast<int64_t>(lx);
-  const int64_t block = 1 << 16;  // as reluGrad
-#pragma omp parallel for schedule(static) if (n > 2 * block)
-  for (int64_t b = 0; b < n; b += block) {
-    const int64_t end = std::min(n, b + block);
-#pragma omp simd
-    for (int64_t i = b; i < end; i++) y[i] = reluOf(x[i]);
-  }
+  elementwise(static_cast<int64_t>(lx), [=](int64_t i) { y[i] = reluOf(x[i]); });
   return nullptr;
 }
 
@@ -758,14 +755,7 @@ napi_value Add(napi_env env, napi_callback_info info) {
   float* __restrict out = a.f32(2, &lo);
   if (!a.ok) return nullptr;
   if (lb != la || lo != la) return a.fail("add: a, b and out must have one length"), nullptr;
-  const int64_t n = static_cast<int64_t>(la);
-  const int64_t block = 1 << 16;
-#pragma omp parallel for schedule(static) if (n > 2 * block)
-  for (int64_t b = 0; b < n; b += block) {
-    const int64_t end = std::min(n, b + block);
-#pragma omp simd
-    for (int64_t i = b; i < end; i++) out[i] = x[i] + y[i];
-  }
+  elementwise(static_cast<int64_t>(la), [=](int64_t i) { out[i] = x[i] + y[i]; });
   return nullptr;
 }
 

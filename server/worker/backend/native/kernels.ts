@@ -65,6 +65,24 @@ function convForward(
   return out;
 }
 
+/** Conv2DBackpropFilter's dW, and with `withBias` the bias's gradient from the same pass over dy. */
+function convFilterGradients(
+  addon: NativeAddon,
+  args: Parameters<tf.KernelFunc>[0],
+  withBias: boolean,
+): Info[] {
+  const attrs = args.attrs as unknown as ConvAttrs & { filterShape: number[] };
+  const { x, dy } = args.inputs as { x: Info; dy: Info };
+  const b = args.backend as unknown as WasmBackendLike;
+  const g = geometry(x.shape, attrs.filterShape, attrs);
+  const dw = b.makeOutput(g[1], 'float32');
+  const db = withBias ? b.makeOutput([g[1][3]!], 'float32') : undefined;
+  const h = (i: Info) => b.typedArrayFromHeap(i);
+  if (db) addon.convBackwardWeightsBias!(h(x), h(dy), h(dw), ...g, h(db));
+  else addon.convBackwardWeights(h(x), h(dy), h(dw), ...g);
+  return db ? [dw, db] : [dw];
+}
+
 /** Kernel configs for backend 'wasm'; each falls back to `stock` for what it does not cover. */
 export function makeNativeKernelConfigs(addon: NativeAddon): tf.KernelConfig[] {
   // The kernels in place before ours (stock or pretext's wasm ones) take NCHW and fused
@@ -122,15 +140,8 @@ export function makeNativeKernelConfigs(addon: NativeAddon): tf.KernelConfig[] {
       kernelName: 'Conv2DBackpropFilter',
       backendName: 'wasm',
       kernelFunc: (args) => {
-        const attrs = args.attrs as unknown as ConvAttrs & { filterShape: number[] };
-        if (!nhwc(attrs)) return call('Conv2DBackpropFilter', args);
-        const { x, dy } = args.inputs as { x: Info; dy: Info };
-        const b = args.backend as unknown as WasmBackendLike;
-        const g = geometry(x.shape, attrs.filterShape, attrs);
-        const dw = b.makeOutput(g[1], 'float32');
-        const h = (i: Info) => b.typedArrayFromHeap(i);
-        addon.convBackwardWeights(h(x), h(dy), h(dw), ...g);
-        return dw;
+        if (!nhwc(args.attrs as unknown as ConvAttrs)) return call('Conv2DBackpropFilter', args);
+        return convFilterGradients(addon, args, false)[0]!;
       },
     },
     ...(addon.adamUpdate
@@ -175,15 +186,8 @@ export function makeNativeKernelConfigs(addon: NativeAddon): tf.KernelConfig[] {
             kernelName: CONV_FILTER_BIAS_GRAD,
             backendName: 'wasm',
             kernelFunc: (args: Parameters<tf.KernelFunc>[0]) => {
-              const attrs = args.attrs as unknown as ConvAttrs & { filterShape: number[] };
-              const { x, dy } = args.inputs as { x: Info; dy: Info };
-              const b = args.backend as unknown as WasmBackendLike;
-              const g = geometry(x.shape, attrs.filterShape, attrs);
-              const dw = b.makeOutput(g[1], 'float32');
-              const db = b.makeOutput([g[1][3]!], 'float32');
-              const h = (i: Info) => b.typedArrayFromHeap(i);
-              addon.convBackwardWeightsBias!(h(x), h(dy), h(dw), ...g, h(db));
-              return [dw, db];
+              // conv-relu-train.ts asks for it with NHWC only.
+              return convFilterGradients(addon, args, true);
             },
           },
         ]
