@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Regenerates every client/server stub from proto/ (TypeScript via buf + ts-proto, Python via
-// grpc_tools/protoc when present). `--check` fails when the committed code is stale.
+// grpc_tools/protoc when present) and the wasm kernels (clang, when present). `--check` fails
+// when the committed code is stale.
 import { execFileSync } from 'node:child_process';
 
 const check = process.argv.includes('--check');
@@ -17,6 +18,8 @@ try {
   havePythonGen = false; // no python client generator yet
 }
 if (havePythonGen) run('clients/python/gen.sh', []);
+// The wasm kernels (gen/wasm): rebuilt and compared with --check, built otherwise where clang is.
+run('node', ['scripts/build-wasm-kernels.mjs', ...(check ? ['--check'] : ['--if-available'])]);
 if (check) {
   run('git', ['add', '-N', 'gen', 'clients']);
   run('git', ['diff', '--exit-code', '--stat', '--', 'gen', 'clients']);

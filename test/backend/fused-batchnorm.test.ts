@@ -1,6 +1,6 @@
 // The fused training-mode batch norm against tfjs' own composition (moments + batchNorm) on the
 // cpu backend: outputs, batch statistics and gradients, on the cpu and wasm kernels — alone, and
-// with ReLU and a residual sum fused in (cpu and native).
+// with ReLU and a residual sum fused in (cpu, wasm and native).
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
@@ -131,8 +131,8 @@ function runRelu(fused: boolean, withResidual: boolean): Float32Array[] {
   });
 }
 
-// JS on cpu, C++ on native (plain wasm runs BN, Add and ReLU apart).
-for (const backend of ['cpu', ...FAST_BACKENDS.filter((b) => b !== 'wasm')]) {
+// JS on cpu, pretext's SIMD module on wasm, C++ on native.
+for (const backend of ['cpu', ...FAST_BACKENDS]) {
   for (const withResidual of [false, true]) {
     test(`batch norm + ${withResidual ? 'residual + ' : ''}ReLU fused on ${backend} equals tfjs' composition on cpu`, async () => {
       await initBackend('cpu');

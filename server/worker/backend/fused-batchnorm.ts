@@ -20,7 +20,7 @@ export const MOVING_AVERAGE = 'PretextMovingAverage';
 
 type Info = tf.TensorInfo;
 
-function forward(
+export function jsBatchNormForward(
   mem: KernelMemory,
   x: Info,
   scale: Info,
@@ -68,7 +68,7 @@ function forward(
  * With x̂ = (x−μ)/σ: dβ = Σdy, dγ = Σdy·x̂, dx = γ/(σM)·(M·dy − dβ − x̂·dγ) — the batch
  * statistics' own dependence on x included, so mean/variance outputs carry no gradient.
  */
-function backward(
+export function jsBatchNormBackward(
   mem: KernelMemory,
   dy: Info,
   x: Info,
@@ -136,7 +136,7 @@ export function registerFusedBatchNorm(): void {
       kernelFunc: ({ inputs, backend, attrs }) => {
         const { x, scale, offset } = inputs as { x: Info; scale: Info; offset: Info };
         const mem = memoryOf(backendName, backend as tf.KernelBackend);
-        return forward(mem, x, scale, offset, attrs?.epsilon as number);
+        return jsBatchNormForward(mem, x, scale, offset, attrs?.epsilon as number);
       },
     });
     tf.registerKernel({
@@ -145,7 +145,7 @@ export function registerFusedBatchNorm(): void {
       kernelFunc: ({ inputs, backend, attrs }) => {
         const { dy, x, mean, variance, scale } = inputs as Record<string, Info>;
         const mem = memoryOf(backendName, backend as tf.KernelBackend);
-        return backward(mem, dy!, x!, mean!, variance!, scale!, attrs?.epsilon as number);
+        return jsBatchNormBackward(mem, dy!, x!, mean!, variance!, scale!, attrs?.epsilon as number);
       },
     });
     tf.registerKernel({
@@ -171,7 +171,7 @@ export function registerFusedBatchNorm(): void {
       kernelFunc: ({ inputs, backend, attrs }) => {
         const { x, scale, offset, residual } = inputs as Record<string, Info | undefined>;
         const mem = memoryOf(backendName, backend as tf.KernelBackend);
-        return forward(mem, x!, scale!, offset!, attrs?.epsilon as number, { residual });
+        return jsBatchNormForward(mem, x!, scale!, offset!, attrs?.epsilon as number, { residual });
       },
     });
     tf.registerKernel({
@@ -180,7 +180,7 @@ export function registerFusedBatchNorm(): void {
       kernelFunc: ({ inputs, backend, attrs }) => {
         const { dy, x, mean, variance, scale, y } = inputs as Record<string, Info>;
         const mem = memoryOf(backendName, backend as tf.KernelBackend);
-        return backward(mem, dy!, x!, mean!, variance!, scale!, attrs?.epsilon as number, {
+        return jsBatchNormBackward(mem, dy!, x!, mean!, variance!, scale!, attrs?.epsilon as number, {
           y: y!,
           residual: attrs?.residual === true,
         });

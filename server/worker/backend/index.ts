@@ -7,6 +7,7 @@ import { setGradientRelease } from './release-gradients.js';
 import { loadNative } from '../../shared/backends/native-addon.js';
 import { registerNativeKernels, unregisterNativeKernels } from './native/kernels.js';
 import { registerWasmKernels } from './wasm-kernels/index.js';
+import { setSimdThreads } from './wasm-kernels/simd-pool.js';
 import { threadsSupported, unrefWasmWorkers, withThreadedWasm } from './wasm-threads.js';
 import { describeAdapter } from '../../shared/backends/webgpu-adapter.js';
 import { registerWebgpuKernels } from './webgpu-kernels/index.js';
@@ -87,6 +88,7 @@ async function startWasm(native = false, precision: Precision = 'fp32'): Promise
     await tf.setBackend('wasm');
   }
   wasmThreads = tf.getBackend() === 'wasm' ? wasm.getThreadsCount() : 1;
+  setSimdThreads(wasmThreads);
   return wasmThreads;
 }
 

@@ -2,6 +2,8 @@
 // that they run on XNNPACK (SIMD, threaded). Stock tfjs-wasm has no Conv2DBackpropFilter at all
 // and its Conv2DBackpropInput is a naive scalar loop.
 import * as tf from '@tensorflow/tfjs';
+import { CONV_FILTER_BIAS_GRAD } from '../conv-relu-train.js';
+import { simdFilterGradients } from './simd-kernels.js';
 import { dispose, type NamedAttrs, run, type TensorInfo, transpose, type WasmBackendLike } from './util.js';
 
 interface ConvGradAttrs {
@@ -148,6 +150,21 @@ export function conv2DBackpropInput(
   return dx;
 }
 
+/** [dW] or [dW, dBias]: pretext's SIMD kernel where it applies, else XNNPACK (and a channel sum). */
+function filterGradients(
+  backend: WasmBackendLike,
+  x: TensorInfo,
+  dy: TensorInfo,
+  a: ConvGradAttrs & { filterShape: number[] },
+  bias: boolean,
+): TensorInfo[] {
+  const simd = simdFilterGradients(backend, x, dy, a.filterShape, a, bias);
+  if (simd) return simd;
+  const dw = conv2DBackpropFilter(backend, x, dy, a.filterShape, a);
+  if (!bias) return [dw];
+  return [dw, run('Sum', backend, { x: dy }, { axis: [0, 1, 2], keepDims: false })];
+}
+
 export function makeConvBackpropConfigs(stockInput: tf.KernelConfig | undefined): tf.KernelConfig[] {
   return [
     {
@@ -157,7 +174,18 @@ export function makeConvBackpropConfigs(stockInput: tf.KernelConfig | undefined)
         const a = attrs as unknown as ConvGradAttrs & { filterShape: number[] };
         if (!supported(a)) throw new Error('pretext wasm Conv2DBackpropFilter supports NHWC only');
         const { x, dy } = inputs as { x: TensorInfo; dy: TensorInfo };
-        return conv2DBackpropFilter(backend as unknown as WasmBackendLike, x, dy, a.filterShape, a);
+        return filterGradients(backend as unknown as WasmBackendLike, x, dy, a, false)[0]!;
+      },
+    },
+    {
+      // The filter's and the bias's gradients together (conv-relu-train.ts asks with NHWC only).
+      kernelName: CONV_FILTER_BIAS_GRAD,
+      backendName: 'wasm',
+      kernelFunc: ({ inputs, backend, attrs }) => {
+        const a = attrs as unknown as ConvGradAttrs & { filterShape: number[] };
+        if (!supported(a)) throw new Error('pretext wasm Conv2DBackpropFilter supports NHWC only');
+        const { x, dy } = inputs as { x: TensorInfo; dy: TensorInfo };
+        return filterGradients(backend as unknown as WasmBackendLike, x, dy, a, true);
       },
     },
     {

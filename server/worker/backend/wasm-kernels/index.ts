@@ -6,6 +6,7 @@ import { makeBatchNormInferenceConfig } from './batchnorm-infer.js';
 import { makeChannelSumConfig } from './channel-sum.js';
 import { makeConvBackpropConfigs } from './conv-backprop.js';
 import { makeIdentityConfig } from './identity.js';
+import { makeSimdBatchNormConfigs } from './simd-kernels.js';
 import { replaceWasmKernel } from './util.js';
 
 let registered = false;
@@ -23,6 +24,8 @@ export function registerWasmKernels(): void {
     makeIdentityConfig(tf.getKernel('Identity', 'wasm')),
     makeAvgPoolGradConfig(tf.getKernel('AvgPoolGrad', 'wasm')),
     makeChannelSumConfig(tf.getKernel('Sum', 'wasm')),
+    // PRETEXT_WASM_SIMD=0: tfjs' and the JS kernels only (no BN + ReLU kernel on wasm then).
+    ...(process.env.PRETEXT_WASM_SIMD === '0' ? [] : makeSimdBatchNormConfigs()),
   ])
     replaceWasmKernel(config);
 }

@@ -1,0 +1,314 @@
+// pretext's wasm kernels: SIMD-128 loops that run inside tfjs-wasm's own memory (imported), so
+// that tensors are read and written in place, by the main thread and by helper workers that
+// instantiate this same module on the same (shared) memory.
+//
+// Built by scripts/build-wasm-kernels.mjs (clang --target=wasm32) into gen/wasm/, twice: with
+// atomics for tfjs' threaded build, whose memory is shared, and without for its single-threaded
+// one. Rules that keep it safe inside another module's memory:
+// - no static data and no C stack (no arrays or address-taken locals): lld's data segments
+//   and stack would land in memory that emscripten owns. The build checks the module for both;
+// - every buffer comes from the caller (tfjs' malloc), as byte offsets.
+//
+// Work is split into tasks that threads claim from one counter. Reductions (the convolution's
+// filter gradient, channel sums) give each task its own partial result, summed in task order
+// afterwards: the results are the same bits whatever the number of threads.
+#include <stdint.h>
+#include <wasm_simd128.h>
+
+#define EXPORT(name) __attribute__((export_name(#name)))
+
+#ifdef PRETEXT_SHARED
+#define CLAIM(p) __atomic_fetch_add((p), 1, __ATOMIC_SEQ_CST)
+#define FINISHED(p) __atomic_add_fetch((p), 1, __ATOMIC_SEQ_CST)
+#define WAKE(p) __builtin_wasm_memory_atomic_notify((int *)(p), 1u)
+#else
+#define CLAIM(p) ((*(p))++)
+#define FINISHED(p) (++(*(p)))
+#define WAKE(p) ((void)0)
+#endif
+
+enum Kind { CONV_FILTER_GRAD = 1, BN_FORWARD_SUMS = 2, BN_FORWARD_APPLY = 3, BN_BACKWARD_SUMS = 4, BN_BACKWARD_APPLY = 5 };
+
+// One job at a time, written by the main thread (see wasm-kernels/simd-pool.ts for the layout).
+typedef struct {
+  int32_t kind;
+  int32_t tasks;
+  int32_t next; // the next task to claim
+  int32_t done; // tasks finished; the main thread waits on it
+  int32_t i[28];
+} Job;
+
+// ---------------------------------------------------------------------------------------------
+// Per-channel sums over a range of pixels (channels last, c a multiple of 4). Summed in float32
+// SIMD over blocks of pixels, then added into float64 totals per block: float32 alone would lose
+// digits over 100k pixels, float64 throughout would halve the vector width.
+
+#define SUM_BLOCK 64
+
+/** s1 += Σ (x − shift), s2 += Σ (x − shift)² (the shift avoids the variance's cancellation). */
+static void shifted_moments(const float *x, const float *shift, int32_t p0, int32_t p1, int32_t c, double *s1, double *s2) {
+  for (int32_t b0 = p0; b0 < p1; b0 += SUM_BLOCK) {
+    int32_t b1 = b0 + SUM_BLOCK < p1 ? b0 + SUM_BLOCK : p1;
+    for (int32_t k = 0; k < c; k += 4) {
+      v128_t k4 = wasm_v128_load(shift + k);
+      v128_t a = wasm_f32x4_splat(0.f), q = wasm_f32x4_splat(0.f);
+      const float *px = x + (int64_t)b0 * c + k;
+      for (int32_t p = b0; p < b1; p++, px += c) {
+        v128_t d = wasm_f32x4_sub(wasm_v128_load(px), k4);
+        a = wasm_f32x4_add(a, d);
+        q = wasm_f32x4_add(q, wasm_f32x4_mul(d, d));
+      }
+      s1[k] += wasm_f32x4_extract_lane(a, 0), s1[k + 1] += wasm_f32x4_extract_lane(a, 1);
+      s1[k + 2] += wasm_f32x4_extract_lane(a, 2), s1[k + 3] += wasm_f32x4_extract_lane(a, 3);
+      s2[k] += wasm_f32x4_extract_lane(q, 0), s2[k + 1] += wasm_f32x4_extract_lane(q, 1);
+      s2[k + 2] += wasm_f32x4_extract_lane(q, 2), s2[k + 3] += wasm_f32x4_extract_lane(q, 3);
+    }
+  }
+}
+
+/** g = dy·step(y) (or dy without y): s1 += Σ g, s2 += Σ g·(x − mean). */
+static void gradient_dots(const float *dy, const float *y, const float *x, const float *mean, int32_t p0, int32_t p1,
+                          int32_t c, double *s1, double *s2) {
+  const v128_t zero = wasm_f32x4_splat(0.f);
+  for (int32_t b0 = p0; b0 < p1; b0 += SUM_BLOCK) {
+    int32_t b1 = b0 + SUM_BLOCK < p1 ? b0 + SUM_BLOCK : p1;
+    for (int32_t k = 0; k < c; k += 4) {
+      v128_t m4 = wasm_v128_load(mean + k);
+      v128_t a = zero, q = zero;
+      int64_t at = (int64_t)b0 * c + k;
+      for (int32_t p = b0; p < b1; p++, at += c) {
+        v128_t g = wasm_v128_load(dy + at);
+        if (y) g = wasm_v128_and(g, wasm_f32x4_gt(wasm_v128_load(y + at), zero));
+        a = wasm_f32x4_add(a, g);
+        q = wasm_f32x4_add(q, wasm_f32x4_mul(g, wasm_f32x4_sub(wasm_v128_load(x + at), m4)));
+      }
+      s1[k] += wasm_f32x4_extract_lane(a, 0), s1[k + 1] += wasm_f32x4_extract_lane(a, 1);
+      s1[k + 2] += wasm_f32x4_extract_lane(a, 2), s1[k + 3] += wasm_f32x4_extract_lane(a, 3);
+      s2[k] += wasm_f32x4_extract_lane(q, 0), s2[k + 1] += wasm_f32x4_extract_lane(q, 1);
+      s2[k + 2] += wasm_f32x4_extract_lane(q, 2), s2[k + 3] += wasm_f32x4_extract_lane(q, 3);
+    }
+  }
+}
+
+/** s += Σ v per channel. */
+static void channel_sums(const float *v, int32_t p0, int32_t p1, int32_t c, double *s) {
+  for (int32_t b0 = p0; b0 < p1; b0 += SUM_BLOCK) {
+    int32_t b1 = b0 + SUM_BLOCK < p1 ? b0 + SUM_BLOCK : p1;
+    for (int32_t k = 0; k < c; k += 4) {
+      v128_t a = wasm_f32x4_splat(0.f);
+      const float *pv = v + (int64_t)b0 * c + k;
+      for (int32_t p = b0; p < b1; p++, pv += c) a = wasm_f32x4_add(a, wasm_v128_load(pv));
+      s[k] += wasm_f32x4_extract_lane(a, 0), s[k + 1] += wasm_f32x4_extract_lane(a, 1);
+      s[k + 2] += wasm_f32x4_extract_lane(a, 2), s[k + 3] += wasm_f32x4_extract_lane(a, 3);
+    }
+  }
+}
+
+static void zero_f64(double *p, int32_t n) {
+  for (int32_t i = 0; i < n; i++) p[i] = 0;
+}
+
+static void zero_f32(float *p, int32_t n) {
+  for (int32_t i = 0; i < n; i++) p[i] = 0;
+}
+
+/** The pixel range [p0, p1) of task t when m pixels are split into `tasks` parts. */
+static void task_range(int32_t t, int32_t tasks, int32_t m, int32_t *p0, int32_t *p1) {
+  *p0 = (int32_t)((int64_t)m * t / tasks);
+  *p1 = (int32_t)((int64_t)m * (t + 1) / tasks);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Convolution filter gradient, channels last: dW[i,j,ci,co] = Σ_{n,y,x} X[n, y·sh+i−pt,
+// x·sw+j−pl, ci] · dY[n,y,x,co]. Per tap, a GEMM whose long dimension is the pixels: a 4×8
+// block of dW stays in registers while a few output rows of pixels stream past (the rows are
+// the K-block: they sit in L1 across the taps and channel blocks). Needs ci % 4 == 0, co % 8 == 0.
+// Task t takes images [n·t/T, n·(t+1)/T) into its own dW (and bias-gradient) partial.
+
+static void filter_grad_task(const int32_t *a, int32_t t, int32_t tasks) {
+  const float *X = (const float *)(intptr_t)a[0];
+  const float *DY = (const float *)(intptr_t)a[1];
+  float *part = (float *)(intptr_t)a[2];
+  double *bias_part = (double *)(intptr_t)a[3];
+  const int32_t n = a[4], h = a[5], w = a[6], c = a[7], ho = a[8], wo = a[9], o = a[10];
+  const int32_t kh = a[11], kw = a[12], sh = a[13], sw = a[14], pt = a[15], pl = a[16];
+  const int32_t size = kh * kw * c * o;
+  float *D = part + (int64_t)t * size;
+  zero_f32(D, size);
+  int32_t n0, n1;
+  task_range(t, tasks, n, &n0, &n1);
+  if (bias_part) {
+    double *b = bias_part + (int64_t)t * o;
+    zero_f64(b, o);
+    channel_sums(DY, n0 * ho * wo, n1 * ho * wo, o, b);
+  }
+  // Rows per K-block: about 64 output pixels.
+  const int32_t rows = wo >= 64 ? 1 : 64 / wo;
+  for (int32_t img = n0; img < n1; img++) {
+    const float *Xn = X + (int64_t)img * h * w * c;
+    const float *DYn = DY + (int64_t)img * ho * wo * o;
+    for (int32_t y0 = 0; y0 < ho; y0 += rows) {
+      const int32_t y1 = y0 + rows < ho ? y0 + rows : ho;
+      for (int32_t i = 0; i < kh; i++) {
+        for (int32_t j = 0; j < kw; j++) {
+          // The output columns whose input column x·sw + j − pl lies inside the image.
+          int32_t lo = pl - j > 0 ? (pl - j + sw - 1) / sw : 0;
+          int32_t top = w - 1 + pl - j;
+          if (top < 0) continue;
+          int32_t hi = top / sw + 1;
+          if (hi > wo) hi = wo;
+          if (lo >= hi) continue;
+          float *Dt = D + (int64_t)(i * kw + j) * c * o;
+          for (int32_t ci = 0; ci < c; ci += 4) {
+            for (int32_t co = 0; co < o; co += 8) {
+              float *d0 = Dt + (int64_t)ci * o + co;
+              float *d1 = d0 + o, *d2 = d1 + o, *d3 = d2 + o;
+              v128_t a00 = wasm_v128_load(d0), a01 = wasm_v128_load(d0 + 4);
+              v128_t a10 = wasm_v128_load(d1), a11 = wasm_v128_load(d1 + 4);
+              v128_t a20 = wasm_v128_load(d2), a21 = wasm_v128_load(d2 + 4);
+              v128_t a30 = wasm_v128_load(d3), a31 = wasm_v128_load(d3 + 4);
+              for (int32_t y = y0; y < y1; y++) {
+                const int32_t iy = y * sh + i - pt;
+                if (iy < 0 || iy >= h) continue;
+                const float *xp = Xn + ((int64_t)iy * w + (lo * sw + j - pl)) * c + ci;
+                const float *gp = DYn + ((int64_t)y * wo + lo) * o + co;
+                const int32_t xstep = sw * c;
+                for (int32_t x = lo; x < hi; x++, xp += xstep, gp += o) {
+                  const v128_t g0 = wasm_v128_load(gp), g1 = wasm_v128_load(gp + 4);
+                  const v128_t x0 = wasm_v128_load32_splat(xp), x1 = wasm_v128_load32_splat(xp + 1);
+                  const v128_t x2 = wasm_v128_load32_splat(xp + 2), x3 = wasm_v128_load32_splat(xp + 3);
+                  a00 = wasm_f32x4_add(a00, wasm_f32x4_mul(x0, g0)), a01 = wasm_f32x4_add(a01, wasm_f32x4_mul(x0, g1));
+                  a10 = wasm_f32x4_add(a10, wasm_f32x4_mul(x1, g0)), a11 = wasm_f32x4_add(a11, wasm_f32x4_mul(x1, g1));
+                  a20 = wasm_f32x4_add(a20, wasm_f32x4_mul(x2, g0)), a21 = wasm_f32x4_add(a21, wasm_f32x4_mul(x2, g1));
+                  a30 = wasm_f32x4_add(a30, wasm_f32x4_mul(x3, g0)), a31 = wasm_f32x4_add(a31, wasm_f32x4_mul(x3, g1));
+                }
+              }
+              wasm_v128_store(d0, a00), wasm_v128_store(d0 + 4, a01);
+              wasm_v128_store(d1, a10), wasm_v128_store(d1 + 4, a11);
+              wasm_v128_store(d2, a20), wasm_v128_store(d2 + 4, a21);
+              wasm_v128_store(d3, a30), wasm_v128_store(d3 + 4, a31);
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Training batch norm, channels last (c % 4 == 0), over m pixels. Forward: shifted moments per
+// task, then (in the finaliser) mean, variance, and y = a·x + b [+ residual] [ReLU] per pixel.
+// Backward: with g = dy·step(y) (through the ReLU when there is one), Σg and Σg·(x−μ) per task,
+// then dx = p·g + q·x + r and, with a residual, dResidual = g.
+
+static void bn_forward_sums_task(const int32_t *a, int32_t t, int32_t tasks) {
+  const float *x = (const float *)(intptr_t)a[0];
+  const float *shift = (const float *)(intptr_t)a[1];
+  double *part = (double *)(intptr_t)a[2];
+  const int32_t m = a[3], c = a[4];
+  double *s1 = part + (int64_t)t * 2 * c, *s2 = s1 + c;
+  zero_f64(s1, 2 * c);
+  int32_t p0, p1;
+  task_range(t, tasks, m, &p0, &p1);
+  shifted_moments(x, shift, p0, p1, c, s1, s2);
+}
+
+static void bn_forward_apply_task(const int32_t *a, int32_t t, int32_t tasks) {
+  const float *x = (const float *)(intptr_t)a[0];
+  const float *res = (const float *)(intptr_t)a[1];
+  float *y = (float *)(intptr_t)a[2];
+  const float *sa = (const float *)(intptr_t)a[3];
+  const float *sb = (const float *)(intptr_t)a[4];
+  const int32_t m = a[5], c = a[6], relu = a[7];
+  int32_t p0, p1;
+  task_range(t, tasks, m, &p0, &p1);
+  const v128_t zero = wasm_f32x4_splat(0.f);
+  for (int32_t p = p0; p < p1; p++) {
+    const int64_t row = (int64_t)p * c;
+    for (int32_t k = 0; k < c; k += 4) {
+      v128_t v = wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(x + row + k), wasm_v128_load(sa + k)), wasm_v128_load(sb + k));
+      if (res) v = wasm_f32x4_add(v, wasm_v128_load(res + row + k));
+      // As tfjs' ReLU (max(0, v)): NaN passes, −0 becomes +0; v > 0 keeps v, else 0 unless NaN.
+      if (relu) v = wasm_v128_bitselect(v, zero, wasm_v128_or(wasm_f32x4_gt(v, zero), wasm_f32x4_ne(v, v)));
+      wasm_v128_store(y + row + k, v);
+    }
+  }
+}
+
+static void bn_backward_sums_task(const int32_t *a, int32_t t, int32_t tasks) {
+  const float *dy = (const float *)(intptr_t)a[0];
+  const float *y = (const float *)(intptr_t)a[1];
+  const float *x = (const float *)(intptr_t)a[2];
+  const float *mean = (const float *)(intptr_t)a[3];
+  double *part = (double *)(intptr_t)a[4];
+  const int32_t m = a[5], c = a[6];
+  double *s1 = part + (int64_t)t * 2 * c, *s2 = s1 + c;
+  zero_f64(s1, 2 * c);
+  int32_t p0, p1;
+  task_range(t, tasks, m, &p0, &p1);
+  gradient_dots(dy, y, x, mean, p0, p1, c, s1, s2);
+}
+
+static void bn_backward_apply_task(const int32_t *a, int32_t t, int32_t tasks) {
+  const float *dy = (const float *)(intptr_t)a[0];
+  const float *y = (const float *)(intptr_t)a[1];
+  const float *x = (const float *)(intptr_t)a[2];
+  const float *sp = (const float *)(intptr_t)a[3];
+  const float *sq = (const float *)(intptr_t)a[4];
+  const float *sr = (const float *)(intptr_t)a[5];
+  float *dx = (float *)(intptr_t)a[6];
+  float *dres = (float *)(intptr_t)a[7];
+  const int32_t m = a[8], c = a[9];
+  int32_t p0, p1;
+  task_range(t, tasks, m, &p0, &p1);
+  const v128_t zero = wasm_f32x4_splat(0.f);
+  for (int32_t p = p0; p < p1; p++) {
+    const int64_t row = (int64_t)p * c;
+    for (int32_t k = 0; k < c; k += 4) {
+      v128_t g = wasm_v128_load(dy + row + k);
+      if (y) g = wasm_v128_and(g, wasm_f32x4_gt(wasm_v128_load(y + row + k), zero));
+      if (dres) wasm_v128_store(dres + row + k, g);
+      v128_t v = wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(sp + k), g), wasm_f32x4_mul(wasm_v128_load(sq + k), wasm_v128_load(x + row + k)));
+      wasm_v128_store(dx + row + k, wasm_f32x4_add(v, wasm_v128_load(sr + k)));
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/** Claims and runs the job's tasks until none is left; every thread calls it. */
+EXPORT(run_job) void run_job(Job *job) {
+  for (;;) {
+    const int32_t t = CLAIM(&job->next);
+    // Read after the claim: a claim below `tasks` happens after the main thread wrote this job.
+    const int32_t tasks = job->tasks;
+    if (t >= tasks) return;
+    switch (job->kind) {
+    case CONV_FILTER_GRAD: filter_grad_task(job->i, t, tasks); break;
+    case BN_FORWARD_SUMS: bn_forward_sums_task(job->i, t, tasks); break;
+    case BN_FORWARD_APPLY: bn_forward_apply_task(job->i, t, tasks); break;
+    case BN_BACKWARD_SUMS: bn_backward_sums_task(job->i, t, tasks); break;
+    case BN_BACKWARD_APPLY: bn_backward_apply_task(job->i, t, tasks); break;
+    default: break;
+    }
+    if (FINISHED(&job->done) == tasks) WAKE(&job->done);
+  }
+}
+
+/** out[k] = Σ_t parts[t][k], in task order (k < len). */
+EXPORT(sum_parts_f32) void sum_parts_f32(float *out, const float *parts, int32_t count, int32_t len) {
+  for (int32_t k = 0; k < len; k++) out[k] = parts[k];
+  for (int32_t t = 1; t < count; t++) {
+    const float *p = parts + (int64_t)t * len;
+    for (int32_t k = 0; k < len; k++) out[k] += p[k];
+  }
+}
+
+/** out[k] = Σ_t parts[t][k] in float64, in task order, then rounded to float32. */
+EXPORT(sum_parts_f64) void sum_parts_f64(float *out, const double *parts, int32_t count, int32_t len) {
+  for (int32_t k = 0; k < len; k++) {
+    double s = 0;
+    for (int32_t t = 0; t < count; t++) s += parts[(int64_t)t * len + k];
+    out[k] = (float)s;
+  }
+}

@@ -1,0 +1,217 @@
+// pretext's own SIMD kernels for the wasm backend (native/wasm/kernels.c, built into gen/wasm/),
+// instantiated on tfjs-wasm's memory so that they read and write its tensors in place. Under
+// tfjs' threaded build the memory is shared, and (threads − 1) worker threads instantiate the
+// same module on it: a job's tasks are claimed from one counter by the main thread and the
+// workers, and the main thread waits (Atomics.wait) until all are done.
+import fs from 'node:fs';
+import { Worker } from 'node:worker_threads';
+import type * as tf from '@tensorflow/tfjs';
+import type { WasmBackendLike } from './util.js';
+
+export enum JobKind {
+  ConvFilterGrad = 1,
+  BnForwardSums = 2,
+  BnForwardApply = 3,
+  BnBackwardSums = 4,
+  BnBackwardApply = 5,
+}
+
+/** The Job struct of kernels.c: kind, tasks, next, done, then 28 int32 arguments. */
+const JOB = { kind: 0, tasks: 1, next: 2, done: 3, args: 4, words: 32 } as const;
+const MAX_ARGS = JOB.words - JOB.args;
+
+interface KernelExports {
+  run_job(job: number): void;
+  sum_parts_f32(out: number, parts: number, count: number, len: number): void;
+  sum_parts_f64(out: number, parts: number, count: number, len: number): void;
+}
+
+// The WebAssembly API (the project's TypeScript libs declare none): what this file uses.
+interface WasmMemory {
+  readonly buffer: ArrayBufferLike;
+}
+const WebAssemblyApi = (
+  globalThis as unknown as {
+    WebAssembly: {
+      Module: new (bytes: Uint8Array) => object;
+      Instance: new (module: object, imports: object) => { exports: unknown };
+    };
+  }
+).WebAssembly;
+
+interface EmscriptenModule {
+  wasmMemory?: WasmMemory;
+  asm?: { memory?: WasmMemory };
+  _malloc(bytes: number): number;
+  _free(ptr: number): void;
+}
+
+const WORKER_SOURCE = `
+const { workerData } = require('node:worker_threads');
+const { module, memory, generationAt, jobAt, seen: start } = workerData;
+const run = new WebAssembly.Instance(module, { env: { memory } }).exports.run_job;
+const generation = new Int32Array(memory.buffer, generationAt, 1);
+let seen = start;
+for (;;) {
+  Atomics.wait(generation, 0, seen);
+  seen = Atomics.load(generation, 0);
+  run(jobAt);
+}
+`;
+
+function wasmFile(shared: boolean): URL {
+  return new URL(`../../../../gen/wasm/pretext-kernels${shared ? '-shared' : ''}.wasm`, import.meta.url);
+}
+
+export class SimdPool {
+  readonly exports: KernelExports;
+  private readonly memory: WasmMemory;
+  private readonly shared: boolean;
+  /** Byte offsets in tfjs' heap: the generation word (16 bytes), then the Job. */
+  private readonly generationAt: number;
+  private readonly jobAt: number;
+  private scratchAt = 0;
+  private scratchBytes = 0;
+  private readonly workers: Worker[] = [];
+
+  constructor(
+    readonly owner: EmscriptenModule,
+    threads: number,
+  ) {
+    const emscripten = owner;
+    const memory = emscripten.wasmMemory ?? emscripten.asm?.memory;
+    if (!memory) throw new Error('tfjs-wasm exposes no memory');
+    this.memory = memory;
+    this.shared = typeof SharedArrayBuffer === 'function' && memory.buffer instanceof SharedArrayBuffer;
+    const module = new WebAssemblyApi.Module(fs.readFileSync(wasmFile(this.shared)));
+    this.exports = new WebAssemblyApi.Instance(module, { env: { memory } })
+      .exports as unknown as KernelExports;
+    this.generationAt = emscripten._malloc(16 + 4 * JOB.words);
+    this.jobAt = this.generationAt + 16;
+    if (!this.shared) return;
+    for (let i = 1; i < threads; i++) {
+      const worker = new Worker(WORKER_SOURCE, {
+        eval: true,
+        execArgv: [],
+        workerData: {
+          module,
+          memory,
+          generationAt: this.generationAt,
+          jobAt: this.jobAt,
+          seen: this.words()[this.generationAt >> 2],
+        },
+      });
+      // Idle workers wait in Atomics.wait: they must not keep the process alive.
+      worker.unref();
+      this.workers.push(worker);
+    }
+  }
+
+  /** Stops the workers (a new tfjs-wasm instance needs a new pool). */
+  close(): void {
+    for (const w of this.workers) void w.terminate();
+    this.workers.length = 0;
+  }
+
+  get threads(): number {
+    return 1 + this.workers.length;
+  }
+
+  /** The heap's current buffer (growth replaces it). */
+  memoryBuffer(): ArrayBufferLike {
+    return this.memory.buffer;
+  }
+
+  /** A view of the whole heap: taken per use, as growth replaces the buffer. */
+  private words(): Int32Array {
+    return new Int32Array(this.memory.buffer);
+  }
+
+  /** A scratch buffer of at least `bytes` (16-aligned), valid until the next call. */
+  scratch(bytes: number): number {
+    if (bytes > this.scratchBytes) {
+      if (this.scratchAt) this.owner._free(this.scratchAt);
+      this.scratchBytes = Math.max(bytes, 2 * this.scratchBytes);
+      this.scratchAt = this.owner._malloc(this.scratchBytes + 16);
+      if (!this.scratchAt)
+        throw new Error(`wasm kernels: cannot allocate ${this.scratchBytes} bytes of scratch`);
+    }
+    return (this.scratchAt + 15) & ~15;
+  }
+
+  /** Jobs run, by kind: tests prove with it that a shape took this path. */
+  readonly jobs = new Map<JobKind, number>();
+
+  /** Runs `tasks` tasks of one job on every thread and returns when all are done. */
+  run(kind: JobKind, tasks: number, args: number[]): void {
+    this.jobs.set(kind, (this.jobs.get(kind) ?? 0) + 1);
+    if (args.length > MAX_ARGS)
+      throw new Error(`wasm kernels: ${args.length} arguments, at most ${MAX_ARGS}`);
+    const w = this.words();
+    const job = this.jobAt >> 2;
+    w[job + JOB.kind] = kind;
+    w[job + JOB.tasks] = tasks;
+    for (let i = 0; i < args.length; i++) w[job + JOB.args + i] = args[i]!;
+    Atomics.store(w, job + JOB.done, 0);
+    // The claim counter last: a task claimed below `tasks` sees every word above.
+    Atomics.store(w, job + JOB.next, 0);
+    if (this.workers.length > 0) {
+      Atomics.add(w, this.generationAt >> 2, 1);
+      Atomics.notify(w, this.generationAt >> 2);
+    }
+    this.exports.run_job(this.jobAt);
+    if (!this.shared) return;
+    for (;;) {
+      const done = Atomics.load(w, job + JOB.done);
+      if (done >= tasks) return;
+      Atomics.wait(w, job + JOB.done, done);
+    }
+  }
+}
+
+let pool: SimdPool | undefined;
+let poolFailed = false;
+let poolThreads = 1;
+
+/** The threads the pool uses (tfjs-wasm's own count; set when the backend starts). */
+export function setSimdThreads(threads: number): void {
+  poolThreads = Math.max(1, threads);
+}
+
+/**
+ * The pool on the active wasm backend's memory, created on first use; undefined where the module
+ * cannot load (callers then keep their JS or tfjs kernels). PRETEXT_WASM_SIMD=0 turns it off.
+ */
+export function simdPool(backend: WasmBackendLike): SimdPool | undefined {
+  if (poolFailed || process.env.PRETEXT_WASM_SIMD === '0') return undefined;
+  const emscripten = (backend as unknown as { wasm?: EmscriptenModule }).wasm;
+  if (!emscripten) return undefined;
+  if (pool?.owner === emscripten) return pool;
+  pool?.close();
+  try {
+    pool = new SimdPool(emscripten, poolThreads);
+  } catch (err) {
+    poolFailed = true;
+    pool = undefined;
+    process.emitWarning(
+      `pretext wasm kernels unavailable: ${err instanceof Error ? err.message : String(err)}`,
+    );
+  }
+  return pool;
+}
+
+/** Stops the pool's workers; the next kernel call starts a new pool (with setSimdThreads' count). */
+export function closeSimdPool(): void {
+  pool?.close();
+  pool = undefined;
+}
+
+/** The current pool, if any (for tests and diagnostics). */
+export function currentSimdPool(): SimdPool | undefined {
+  return pool;
+}
+
+/** A tensor's byte offset in the wasm heap. */
+export function heapOffset(backend: WasmBackendLike, info: tf.TensorInfo): number {
+  return backend.typedArrayFromHeap(info).byteOffset;
+}
