@@ -27,7 +27,14 @@
 #define WAKE(p) ((void)0)
 #endif
 
-enum Kind { CONV_FILTER_GRAD = 1, BN_FORWARD_SUMS = 2, BN_FORWARD_APPLY = 3, BN_BACKWARD_SUMS = 4, BN_BACKWARD_APPLY = 5 };
+enum Kind {
+  CONV_FILTER_GRAD = 1,
+  BN_FORWARD_SUMS = 2,
+  BN_FORWARD_APPLY = 3,
+  BN_BACKWARD_SUMS = 4,
+  BN_BACKWARD_APPLY = 5,
+  CONV_INPUT_GRAD = 6,
+};
 
 // One job at a time, written by the main thread (see wasm-kernels/simd-pool.ts for the layout).
 typedef struct {
@@ -195,6 +202,82 @@ static void filter_grad_task(const int32_t *a, int32_t t, int32_t tasks) {
   }
 }
 
+// Convolution input gradient, channels last: dX[n, y·sh+i−pt, x·sw+j−pl, ci] += Σ_co
+// W[i,j,ci,co] · dY[n,y,x,co], for every tap and output pixel. For one tap and dY row, four
+// output pixels (input pixels sw apart) by 8 input channels stay in registers over the co loop,
+// reading the filter transposed to [kh][kw][co][ci] (transpose_filter). Needs ci % 8 == 0.
+// Task t takes images [n·t/T, n·(t+1)/T): no two tasks write the same pixel.
+
+static void input_grad_task(const int32_t *a, int32_t t, int32_t tasks) {
+  const float *DY = (const float *)(intptr_t)a[0];
+  const float *WT = (const float *)(intptr_t)a[1];
+  float *DX = (float *)(intptr_t)a[2];
+  const int32_t n = a[3], h = a[4], w = a[5], c = a[6], ho = a[7], wo = a[8], o = a[9];
+  const int32_t kh = a[10], kw = a[11], sh = a[12], sw = a[13], pt = a[14], pl = a[15];
+  int32_t n0, n1;
+  task_range(t, tasks, n, &n0, &n1);
+  zero_f32(DX + (int64_t)n0 * h * w * c, (n1 - n0) * h * w * c);
+  for (int32_t img = n0; img < n1; img++) {
+    float *Xn = DX + (int64_t)img * h * w * c;
+    const float *DYn = DY + (int64_t)img * ho * wo * o;
+    for (int32_t y = 0; y < ho; y++) {
+      for (int32_t i = 0; i < kh; i++) {
+        const int32_t iy = y * sh + i - pt;
+        if (iy < 0 || iy >= h) continue;
+        for (int32_t j = 0; j < kw; j++) {
+          int32_t lo = pl - j > 0 ? (pl - j + sw - 1) / sw : 0;
+          int32_t top = w - 1 + pl - j;
+          if (top < 0) continue;
+          int32_t hi = top / sw + 1;
+          if (hi > wo) hi = wo;
+          const float *Wt = WT + (int64_t)(i * kw + j) * o * c;
+          const int64_t xstep = (int64_t)sw * c;
+          int32_t x = lo;
+          for (; x + 4 <= hi; x += 4) {
+            const float *g = DYn + ((int64_t)y * wo + x) * o;
+            float *d0 = Xn + ((int64_t)iy * w + (x * sw + j - pl)) * c;
+            for (int32_t ci = 0; ci < c; ci += 8) {
+              float *e0 = d0 + ci, *e1 = e0 + xstep, *e2 = e1 + xstep, *e3 = e2 + xstep;
+              v128_t a00 = wasm_v128_load(e0), a01 = wasm_v128_load(e0 + 4);
+              v128_t a10 = wasm_v128_load(e1), a11 = wasm_v128_load(e1 + 4);
+              v128_t a20 = wasm_v128_load(e2), a21 = wasm_v128_load(e2 + 4);
+              v128_t a30 = wasm_v128_load(e3), a31 = wasm_v128_load(e3 + 4);
+              const float *wp = Wt + ci;
+              for (int32_t co = 0; co < o; co++, wp += c) {
+                const v128_t w0 = wasm_v128_load(wp), w1 = wasm_v128_load(wp + 4);
+                const v128_t g0 = wasm_v128_load32_splat(g + co), g1 = wasm_v128_load32_splat(g + o + co);
+                const v128_t g2 = wasm_v128_load32_splat(g + 2 * o + co), g3 = wasm_v128_load32_splat(g + 3 * o + co);
+                a00 = wasm_f32x4_add(a00, wasm_f32x4_mul(g0, w0)), a01 = wasm_f32x4_add(a01, wasm_f32x4_mul(g0, w1));
+                a10 = wasm_f32x4_add(a10, wasm_f32x4_mul(g1, w0)), a11 = wasm_f32x4_add(a11, wasm_f32x4_mul(g1, w1));
+                a20 = wasm_f32x4_add(a20, wasm_f32x4_mul(g2, w0)), a21 = wasm_f32x4_add(a21, wasm_f32x4_mul(g2, w1));
+                a30 = wasm_f32x4_add(a30, wasm_f32x4_mul(g3, w0)), a31 = wasm_f32x4_add(a31, wasm_f32x4_mul(g3, w1));
+              }
+              wasm_v128_store(e0, a00), wasm_v128_store(e0 + 4, a01);
+              wasm_v128_store(e1, a10), wasm_v128_store(e1 + 4, a11);
+              wasm_v128_store(e2, a20), wasm_v128_store(e2 + 4, a21);
+              wasm_v128_store(e3, a30), wasm_v128_store(e3 + 4, a31);
+            }
+          }
+          for (; x < hi; x++) {
+            const float *g = DYn + ((int64_t)y * wo + x) * o;
+            float *e0 = Xn + ((int64_t)iy * w + (x * sw + j - pl)) * c;
+            for (int32_t ci = 0; ci < c; ci += 8) {
+              v128_t a00 = wasm_v128_load(e0 + ci), a01 = wasm_v128_load(e0 + ci + 4);
+              const float *wp = Wt + ci;
+              for (int32_t co = 0; co < o; co++, wp += c) {
+                const v128_t g0 = wasm_v128_load32_splat(g + co);
+                a00 = wasm_f32x4_add(a00, wasm_f32x4_mul(g0, wasm_v128_load(wp)));
+                a01 = wasm_f32x4_add(a01, wasm_f32x4_mul(g0, wasm_v128_load(wp + 4)));
+              }
+              wasm_v128_store(e0 + ci, a00), wasm_v128_store(e0 + ci + 4, a01);
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Training batch norm, channels last (c % 4 == 0), over m pixels. Forward: shifted moments per
 // task, then (in the finaliser) mean, variance, and y = a·x + b [+ residual] [ReLU] per pixel.
@@ -289,10 +372,18 @@ EXPORT(run_job) void run_job(Job *job) {
     case BN_FORWARD_APPLY: bn_forward_apply_task(job->i, t, tasks); break;
     case BN_BACKWARD_SUMS: bn_backward_sums_task(job->i, t, tasks); break;
     case BN_BACKWARD_APPLY: bn_backward_apply_task(job->i, t, tasks); break;
+    case CONV_INPUT_GRAD: input_grad_task(job->i, t, tasks); break;
     default: break;
     }
     if (FINISHED(&job->done) == tasks) WAKE(&job->done);
   }
+}
+
+/** dst[tap][co][ci] = src[tap][ci][co]: the filter as the input gradient reads it. */
+EXPORT(transpose_filter) void transpose_filter(float *dst, const float *src, int32_t taps, int32_t c, int32_t o) {
+  for (int32_t t = 0; t < taps; t++)
+    for (int32_t ci = 0; ci < c; ci++)
+      for (int32_t co = 0; co < o; co++) dst[((int64_t)t * o + co) * c + ci] = src[((int64_t)t * c + ci) * o + co];
 }
 
 /** out[k] = Σ_t parts[t][k], in task order (k < len). */

@@ -1,6 +1,6 @@
 // pretext's SIMD module on the wasm backend (native/wasm/kernels.c) against tfjs' cpu kernels:
-// the convolution filter gradient (alone and with the bias's) over strides, paddings, partial
-// images and uneven batch splits; batch norm far from zero; the same bits on one thread as on
+// the convolution gradients (the filter's alone and with the bias's, the input's) over strides,
+// paddings, partial images and uneven batch splits; batch norm far from zero; the same bits on one thread as on
 // two; and the committed module built from the committed source.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -34,6 +34,7 @@ const FILTER_CASES: FilterCase[] = [
   { n: 2, h: 8, w: 8, c: 8, o: 16, k: 3, stride: 2, pad: 'same' }, // tfjs pads 0 before, 1 after
   { n: 2, h: 9, w: 7, c: 8, o: 8, k: 3, stride: 2, pad: 'same' },
   { n: 3, h: 6, w: 5, c: 12, o: 24, k: 3, stride: 1, pad: 'valid' },
+  { n: 3, h: 6, w: 7, c: 16, o: 24, k: 3, stride: 1, pad: 'valid' },
   { n: 2, h: 8, w: 8, c: 16, o: 8, k: 1, stride: 2, pad: 'valid' }, // a ResNet shortcut
   { n: 11, h: 4, w: 4, c: 4, o: 8, k: 3, stride: 1, pad: 'same' }, // 8 parts of 1–2 images
   { n: 2, h: 10, w: 10, c: 4, o: 8, k: 5, stride: 1, pad: 'same' },
@@ -94,6 +95,38 @@ describe("pretext's wasm SIMD kernels", () => {
       assertClose(dwAlone!, dw!, 'dW (Conv2DBackpropFilter)', 1e-5);
       assertClose(dwBoth!, dw!, 'dW (with the bias)', 1e-5);
       assertClose(dbBoth!, db!, 'dBias', 1e-5);
+    });
+  }
+
+  for (const c of FILTER_CASES.filter((f) => f.c % 8 === 0)) {
+    test(`input gradient ${c.k}x${c.k} stride ${c.stride} ${c.pad}, ${c.n}x${c.h}x${c.w}, ${c.c}->${c.o}`, async () => {
+      const outShape = [c.n, outSize(c.h, c), outSize(c.w, c), c.o] as [number, number, number, number];
+      const w0 = seeded([c.k, c.k, c.c, c.o], 21);
+      const dy0 = seeded(outShape, 22);
+      const dx = () =>
+        tf.tidy(
+          () =>
+            tf
+              .engine()
+              .runKernel(
+                'Conv2DBackpropInput',
+                { dy: tf.tensor4d(dy0, outShape), filter: tf.tensor4d(w0, [c.k, c.k, c.c, c.o]) },
+                {
+                  strides: [c.stride, c.stride],
+                  pad: c.pad,
+                  dataFormat: 'NHWC',
+                  inputShape: [c.n, c.h, c.w, c.c],
+                } as unknown as tf.NamedAttrMap,
+              )
+              .dataSync() as Float32Array,
+        );
+      await tf.setBackend('cpu');
+      const expected = dx();
+      await tf.setBackend('wasm');
+      const before = jobs(JobKind.ConvInputGrad);
+      const actual = dx();
+      assert.equal(jobs(JobKind.ConvInputGrad) - before, 1, 'the SIMD module ran');
+      assertClose(actual, expected, 'dX', 1e-5);
     });
   }
 

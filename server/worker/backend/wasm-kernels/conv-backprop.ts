@@ -3,7 +3,7 @@
 // and its Conv2DBackpropInput is a naive scalar loop.
 import * as tf from '@tensorflow/tfjs';
 import { CONV_FILTER_BIAS_GRAD } from '../conv-relu-train.js';
-import { simdFilterGradients } from './simd-kernels.js';
+import { simdFilterGradients, simdInputGradient } from './simd-kernels.js';
 import { dispose, type NamedAttrs, run, type TensorInfo, transpose, type WasmBackendLike } from './util.js';
 
 interface ConvGradAttrs {
@@ -194,6 +194,9 @@ export function makeConvBackpropConfigs(stockInput: tf.KernelConfig | undefined)
       kernelFunc: (args) => {
         const a = args.attrs as unknown as ConvGradAttrs & { inputShape: number[] };
         const { dy, filter } = args.inputs as { dy: TensorInfo; filter: TensorInfo };
+        const b = args.backend as unknown as WasmBackendLike;
+        const simd = supported(a) ? simdInputGradient(b, dy, filter, a.inputShape, a) : undefined;
+        if (simd) return simd;
         const fast = supported(a)
           ? conv2DBackpropInput(args.backend as unknown as WasmBackendLike, dy, filter, a.inputShape, a)
           : undefined;

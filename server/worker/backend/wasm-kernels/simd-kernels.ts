@@ -1,7 +1,7 @@
 // The wasm backend's kernels that run pretext's SIMD module (simd-pool.ts): the convolution
-// filter gradient (with its bias's) and training batch norm (with residual and ReLU). Each
-// returns undefined for shapes the module does not take (channels not a multiple of 4, or 8
-// output channels for the filter gradient), and the caller keeps its previous kernel for those.
+// gradients (the filter's with its bias's, and the input's) and training batch norm (with
+// residual and ReLU). Each returns undefined for shapes the module does not take (channel counts
+// that are not multiples of 4 or 8, see kernels.c), and the caller keeps its previous kernel.
 import * as tf from '@tensorflow/tfjs';
 import {
   BN_RELU_TRAIN,
@@ -89,6 +89,54 @@ export function simdFilterGradients(
   if (!db) return [dw];
   pool.exports.sum_parts_f64(heapOffset(backend, db), biasAt, parts, o);
   return [dw, db];
+}
+
+/** dX of a channels-last convolution with dilation 1; undefined where the module does not apply. */
+export function simdInputGradient(
+  backend: WasmBackendLike,
+  dy: TensorInfo,
+  filter: TensorInfo,
+  inputShape: number[],
+  attrs: FilterGradAttrs,
+): TensorInfo | undefined {
+  const [kh, kw, c, o] = filter.shape as [number, number, number, number];
+  if (dy.dtype !== 'float32' || filter.dtype !== 'float32' || c % 8 !== 0) return undefined;
+  const pool = simdPool(backend);
+  if (!pool) return undefined;
+  const info = tf.backend_util.computeConv2DInfo(
+    inputShape as [number, number, number, number],
+    filter.shape as [number, number, number, number],
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    false,
+    'channelsLast',
+  );
+  const [n, h, w] = inputShape as [number, number, number, number];
+  if (n === 0 || h === 0 || w === 0) return undefined;
+  const dx = backend.makeOutput(inputShape, 'float32');
+  const wt = pool.scratch(kh * kw * c * o * 4);
+  pool.exports.transpose_filter(wt, heapOffset(backend, filter), kh * kw, c, o);
+  pool.run(JobKind.ConvInputGrad, Math.min(n, APPLY_PARTS), [
+    heapOffset(backend, dy),
+    wt,
+    heapOffset(backend, dx),
+    n,
+    h,
+    w,
+    c,
+    info.outHeight,
+    info.outWidth,
+    o,
+    kh,
+    kw,
+    info.strideHeight,
+    info.strideWidth,
+    info.padInfo.top,
+    info.padInfo.left,
+  ]);
+  return dx;
 }
 
 /** Float32 per-channel vectors the apply passes read, in scratch after `at`. */

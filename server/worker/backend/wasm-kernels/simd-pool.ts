@@ -14,6 +14,7 @@ export enum JobKind {
   BnForwardApply = 3,
   BnBackwardSums = 4,
   BnBackwardApply = 5,
+  ConvInputGrad = 6,
 }
 
 /** The Job struct of kernels.c: kind, tasks, next, done, then 28 int32 arguments. */
@@ -24,6 +25,7 @@ interface KernelExports {
   run_job(job: number): void;
   sum_parts_f32(out: number, parts: number, count: number, len: number): void;
   sum_parts_f64(out: number, parts: number, count: number, len: number): void;
+  transpose_filter(dst: number, src: number, taps: number, c: number, o: number): void;
 }
 
 // The WebAssembly API (the project's TypeScript libs declare none): what this file uses.
