@@ -21,6 +21,7 @@
 
 #include <omp.h>
 
+#include "pointwise.h"
 #include "winograd.h"
 
 namespace {
@@ -173,8 +174,9 @@ bool readGeom(Args& a, size_t first, ConvGeom& g) {
   return true;
 }
 
-// Convolutions that the Winograd kernels take (winograd.h): 3×3, stride 1, channels in 8s, fp32.
-// setWinograd(false) (or PRETEXT_WINOGRAD=0) sends every convolution to oneDNN instead.
+// Convolutions that our own kernels take, fp32 with channels in 8s: Winograd's (winograd.h) 3×3
+// stride 1, and pointwise.h's 1×1 without padding. setWinograd(false) (or PRETEXT_WINOGRAD=0)
+// sends every convolution to oneDNN instead.
 bool winogradOn = [] {
   const char* e = std::getenv("PRETEXT_WINOGRAD");
   return !(e && std::string(e) == "0");
@@ -183,13 +185,26 @@ bool bf16Convs = false;
 
 // Convolution calls per implementation since load (info().convCalls): what a benchmark or test
 // reads to know which kernels ran.
-int64_t winogradCalls = 0, onednnCalls = 0;
+int64_t winogradCalls = 0, onednnCalls = 0, pointwiseCalls = 0;
 
 bool useWinograd(const ConvGeom& g) {
   bool yes = winogradOn && !bf16Convs && g.strides[0] == g.strides[1] && g.dil[0] == 0 && g.dil[1] == 0 && g.padL[0] <= 2 && g.padL[1] <= 2 &&
          winograd::fits(g.w[0], g.w[1], g.strides[0], 1, g.w[2], g.w[3]);
   ++(yes ? winogradCalls : onednnCalls);
   return yes;
+}
+
+// 1×1 convolutions without padding (pointwise.h): a ResNet's projection shortcuts, in NHWC.
+bool usePointwise(const ConvGeom& g) {
+  bool yes = winogradOn && !bf16Convs &&
+             pointwise::fits(g.w[0], g.w[1], g.strides[0], g.strides[1], g.padL[0] + g.padL[1] + g.padR[0] + g.padR[1],
+                             g.dil[0] + g.dil[1], g.w[2], g.w[3]);
+  if (yes) ++pointwiseCalls;
+  return yes;
+}
+
+pointwise::Shape pointwiseShape(const ConvGeom& g) {
+  return {g.x[0], g.x[1], g.x[2], g.x[3], g.y[1], g.y[2], g.y[3], g.strides[0]};
 }
 
 winograd::Shape winogradShape(const ConvGeom& g) {
@@ -416,6 +431,7 @@ napi_value ConvForward(napi_env env, napi_callback_info info) {
   bool relu = !a.isNull(11) && a.num(11) != 0;
   if (!a.ok) return nullptr;
   return wrapErrors(env, [&] {
+    if (usePointwise(g)) return pointwise::forward(x, w, b, relu, y, pointwiseShape(g));
     if (useWinograd(g)) return winograd::forward(x, w, b, relu, y, winogradShape(g));
     std::string kind = relu ? "fr" : "f";
     auto& prim = withBias ? cached<dnnl::convolution_forward>(g.key(kind.c_str(), true), {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_BIAS, DNNL_ARG_DST},
@@ -439,6 +455,7 @@ napi_value ConvBackwardData(napi_env env, napi_callback_info info) {
   if (!readGeom(a, 3, g)) return nullptr;
   if (!sized(a, ldy, product(g.y), "dy") || !sized(a, lw, product(g.w), "filter") || !sized(a, ldx, product(g.x), "dx")) return nullptr;
   return wrapErrors(env, [&] {
+    if (usePointwise(g)) return pointwise::backwardData(dy, w, dx, pointwiseShape(g));
     if (useWinograd(g)) return winograd::backwardData(dy, w, dx, winogradShape(g));
     auto& prim = cached<dnnl::convolution_backward_data>(g.key("d", false), {DNNL_ARG_DIFF_DST, DNNL_ARG_WEIGHTS, DNNL_ARG_DIFF_SRC}, [&] {
       dnnl::convolution_backward_data::desc desc(dnnl::algorithm::convolution_direct, anyOr(g.src()), anyOr(g.wei(), lowp()),
@@ -464,6 +481,7 @@ napi_value ConvBackwardWeights(napi_env env, napi_callback_info info) {
   if (!sized(a, lx, product(g.x), "x") || !sized(a, ldy, product(g.y), "dy") || !sized(a, ldw, product(g.w), "dw")) return nullptr;
   if (db && !sized(a, ldb, g.w[3], "db")) return nullptr;
   return wrapErrors(env, [&] {
+    if (usePointwise(g)) return pointwise::backwardWeights(x, dy, dw, db, pointwiseShape(g));
     if (useWinograd(g)) return winograd::backwardWeights(x, dy, dw, db, winogradShape(g));
     const bool withBias = db != nullptr;
     auto build = [&] {
@@ -1066,6 +1084,8 @@ napi_value Info(napi_env env, napi_callback_info) {
   napi_set_named_property(env, calls, "winograd", v);
   napi_create_int64(env, onednnCalls, &v);
   napi_set_named_property(env, calls, "onednn", v);
+  napi_create_int64(env, pointwiseCalls, &v);
+  napi_set_named_property(env, calls, "pointwise", v);
   napi_set_named_property(env, obj, "convCalls", calls);
   return obj;
 }

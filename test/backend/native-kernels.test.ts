@@ -104,6 +104,14 @@ const winogradCases: ConvCase[] = [
   { n: 2, h: 8, w: 8, cin: 32, cout: 32, k: 3, stride: 1, pad: 'same', bias: true },
 ];
 cases.push(...winogradCases);
+// pointwise.h's geometries (1×1, no padding, channels in 8s): a ResNet shortcut (stride 2), rows
+// and columns past the last sampled one (8 at stride 3), 24 outputs, fused bias + ReLU.
+const pointwiseCases: ConvCase[] = [
+  { n: 2, h: 8, w: 8, cin: 16, cout: 32, k: 1, stride: 2, pad: 'valid', bias: true },
+  { n: 3, h: 8, w: 8, cin: 8, cout: 24, k: 1, stride: 3, pad: 'valid' },
+  { n: 2, h: 5, w: 6, cin: 24, cout: 8, k: 1, stride: 1, pad: 'same', bias: true, activation: 'relu' },
+];
+cases.push(...pointwiseCases);
 
 /** Output and the gradients of sum(conv(x, w) · r) for x, w (and b) on the current backend. */
 function convAndGrads(c: ConvCase, seeds: number): Float32Array[] {
@@ -176,6 +184,31 @@ describe('native kernels match the cpu backend', { skip: SKIP_NATIVE }, () => {
         assert.equal(addon.info().convCalls!.onednn - after.onednn, 4);
         for (let j = 0; j < direct.length; j++)
           assertClose(wino[j]!, direct[j]!, `case ${i} output ${j}`, 1e-5);
+      } finally {
+        addon.setWinograd!(true);
+      }
+    }
+  });
+
+  test('1×1 convolutions without padding run on the pointwise kernels; oneDNN gives the same', async (t) => {
+    const addon = loadNative();
+    if (!addon.info().winograd) return t.skip('own kernels off: no AVX2+FMA here, or PRETEXT_WINOGRAD=0');
+    await tf.setBackend('wasm');
+    for (const [i, c] of pointwiseCases.entries()) {
+      // Freed NaN blocks for the outputs to reuse: a pixel the kernel leaves unwritten shows.
+      const dirt = Array.from({ length: 16 }, () => tf.fill([c.n * c.h * c.w * c.cin], Number.NaN));
+      tf.dispose(dirt);
+      const before = addon.info().convCalls!;
+      const own = convAndGrads(c, 200 + i);
+      const after = addon.info().convCalls!;
+      assert.equal(after.pointwise! - before.pointwise!, 4, `case ${i}`);
+      assert.equal(after.onednn, before.onednn, `case ${i}`);
+      assert.equal(addon.setWinograd!(false), true);
+      try {
+        const direct = convAndGrads(c, 200 + i);
+        assert.equal(addon.info().convCalls!.onednn - after.onednn, 4);
+        for (let j = 0; j < direct.length; j++)
+          assertClose(own[j]!, direct[j]!, `case ${i} output ${j}`, 1e-5);
       } finally {
         addon.setWinograd!(true);
       }
