@@ -21,6 +21,7 @@
 
 #include <omp.h>
 
+#include "fewchannels.h"
 #include "pointwise.h"
 #include "winograd.h"
 
@@ -174,9 +175,10 @@ bool readGeom(Args& a, size_t first, ConvGeom& g) {
   return true;
 }
 
-// Convolutions that our own kernels take, fp32 with channels in 8s: Winograd's (winograd.h) 3×3
-// stride 1, and pointwise.h's 1×1 without padding. setWinograd(false) (or PRETEXT_WINOGRAD=0)
-// sends every convolution to oneDNN instead.
+// Convolutions that our own kernels take, fp32 with output channels in 8s: Winograd's
+// (winograd.h) 3×3 stride 1, pointwise.h's 1×1 without padding, and fewchannels.h's for inputs of
+// 1–7 channels (forward and backward weights). setWinograd(false) (or PRETEXT_WINOGRAD=0) sends
+// every convolution to oneDNN instead.
 bool winogradOn = [] {
   const char* e = std::getenv("PRETEXT_WINOGRAD");
   return !(e && std::string(e) == "0");
@@ -185,7 +187,7 @@ bool bf16Convs = false;
 
 // Convolution calls per implementation since load (info().convCalls): what a benchmark or test
 // reads to know which kernels ran.
-int64_t winogradCalls = 0, onednnCalls = 0, pointwiseCalls = 0;
+int64_t winogradCalls = 0, onednnCalls = 0, pointwiseCalls = 0, fewChannelsCalls = 0;
 
 bool useWinograd(const ConvGeom& g) {
   bool yes = winogradOn && !bf16Convs && g.strides[0] == g.strides[1] && g.dil[0] == 0 && g.dil[1] == 0 && g.padL[0] <= 2 && g.padL[1] <= 2 &&
@@ -201,6 +203,17 @@ bool usePointwise(const ConvGeom& g) {
                              g.dil[0] + g.dil[1], g.w[2], g.w[3]);
   if (yes) ++pointwiseCalls;
   return yes;
+}
+
+// Inputs with 1–7 channels (a first layer's images; fewchannels.h), forward and backward weights.
+bool useFewChannels(const ConvGeom& g) {
+  bool yes = winogradOn && !bf16Convs && fewchannels::fits(g.x[3], g.w[3], g.strides[0], g.strides[1], g.dil[0] + g.dil[1]);
+  if (yes) ++fewChannelsCalls;
+  return yes;
+}
+
+fewchannels::Shape fewChannelsShape(const ConvGeom& g) {
+  return {g.x[0], g.x[1], g.x[2], g.x[3], g.y[1], g.y[2], g.y[3], g.w[0], g.w[1], g.strides[0], g.padL[0], g.padL[1], g.padR[0], g.padR[1]};
 }
 
 pointwise::Shape pointwiseShape(const ConvGeom& g) {
@@ -432,6 +445,7 @@ napi_value ConvForward(napi_env env, napi_callback_info info) {
   if (!a.ok) return nullptr;
   return wrapErrors(env, [&] {
     if (usePointwise(g)) return pointwise::forward(x, w, b, relu, y, pointwiseShape(g));
+    if (useFewChannels(g)) return fewchannels::forward(x, w, b, relu, y, fewChannelsShape(g));
     if (useWinograd(g)) return winograd::forward(x, w, b, relu, y, winogradShape(g));
     std::string kind = relu ? "fr" : "f";
     auto& prim = withBias ? cached<dnnl::convolution_forward>(g.key(kind.c_str(), true), {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_BIAS, DNNL_ARG_DST},
@@ -482,6 +496,7 @@ napi_value ConvBackwardWeights(napi_env env, napi_callback_info info) {
   if (db && !sized(a, ldb, g.w[3], "db")) return nullptr;
   return wrapErrors(env, [&] {
     if (usePointwise(g)) return pointwise::backwardWeights(x, dy, dw, db, pointwiseShape(g));
+    if (useFewChannels(g)) return fewchannels::backwardWeights(x, dy, dw, db, fewChannelsShape(g));
     if (useWinograd(g)) return winograd::backwardWeights(x, dy, dw, db, winogradShape(g));
     const bool withBias = db != nullptr;
     auto build = [&] {
@@ -1086,6 +1101,8 @@ napi_value Info(napi_env env, napi_callback_info) {
   napi_set_named_property(env, calls, "onednn", v);
   napi_create_int64(env, pointwiseCalls, &v);
   napi_set_named_property(env, calls, "pointwise", v);
+  napi_create_int64(env, fewChannelsCalls, &v);
+  napi_set_named_property(env, calls, "fewChannels", v);
   napi_set_named_property(env, obj, "convCalls", calls);
   return obj;
 }

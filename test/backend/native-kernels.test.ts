@@ -112,6 +112,16 @@ const pointwiseCases: ConvCase[] = [
   { n: 2, h: 5, w: 6, cin: 24, cout: 8, k: 1, stride: 1, pad: 'same', bias: true, activation: 'relu' },
 ];
 cases.push(...pointwiseCases);
+// fewchannels.h's (inputs of 1–7 channels, forward and backward weights): ResNet20's first layer,
+// the SimCLR encoder's (stride 2, valid) with 24 outputs (a 16- and an 8-wide tile), rows whose
+// width is not a multiple of 4, a 5×5 single-channel filter with asymmetric padding.
+const fewChannelCases: ConvCase[] = [
+  { n: 2, h: 8, w: 8, cin: 3, cout: 16, k: 3, stride: 1, pad: 'same', bias: true, activation: 'relu' },
+  { n: 2, h: 11, w: 13, cin: 3, cout: 24, k: 3, stride: 2, pad: 'valid', bias: true },
+  { n: 3, h: 6, w: 7, cin: 1, cout: 8, k: 5, stride: 1, pad: 'same' },
+  { n: 2, h: 9, w: 6, cin: 5, cout: 32, k: 3, stride: 3, pad: 'same' },
+];
+cases.push(...fewChannelCases);
 
 /** Output and the gradients of sum(conv(x, w) · r) for x, w (and b) on the current backend. */
 function convAndGrads(c: ConvCase, seeds: number): Float32Array[] {
@@ -206,6 +216,29 @@ describe('native kernels match the cpu backend', { skip: SKIP_NATIVE }, () => {
       assert.equal(addon.setWinograd!(false), true);
       try {
         const direct = convAndGrads(c, 200 + i);
+        assert.equal(addon.info().convCalls!.onednn - after.onednn, 4);
+        for (let j = 0; j < direct.length; j++)
+          assertClose(own[j]!, direct[j]!, `case ${i} output ${j}`, 1e-5);
+      } finally {
+        addon.setWinograd!(true);
+      }
+    }
+  });
+
+  test('inputs of 1–7 channels run forward and backward weights on the few-channel kernels; oneDNN gives the same', async (t) => {
+    const addon = loadNative();
+    if (!addon.info().winograd) return t.skip('own kernels off: no AVX2+FMA here, or PRETEXT_WINOGRAD=0');
+    await tf.setBackend('wasm');
+    for (const [i, c] of fewChannelCases.entries()) {
+      const before = addon.info().convCalls!;
+      const own = convAndGrads(c, 300 + i);
+      const after = addon.info().convCalls!;
+      // Two forwards and dW here; dX (which no first layer asks for) on oneDNN.
+      assert.equal(after.fewChannels! - before.fewChannels!, 3, `case ${i}`);
+      assert.equal(after.onednn - before.onednn, 1, `case ${i}`);
+      assert.equal(addon.setWinograd!(false), true);
+      try {
+        const direct = convAndGrads(c, 300 + i);
         assert.equal(addon.info().convCalls!.onednn - after.onednn, 4);
         for (let j = 0; j < direct.length; j++)
           assertClose(own[j]!, direct[j]!, `case ${i} output ${j}`, 1e-5);
