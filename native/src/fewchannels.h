@@ -139,7 +139,9 @@ FC_AVX2 inline void forward(const float* x, const float* w, const float* bias, b
   }
 }
 
-FC_AVX2 inline void backwardWeights(const float* x, const float* dy, float* dw, float* db, const Shape& s) {
+// With mask (a ReLU's output after the convolution), the gradient is dy·step(mask), made one row
+// of output pixels at a time.
+FC_AVX2 inline void backwardWeights(const float* x, const float* dy, const float* mask, float* dw, float* db, const Shape& s) {
   Padded px = pad(x, s);
   const int64_t rows = s.kh * s.kw * s.c, groups = (rows + 3) / 4, partSize = groups * 4 * s.k + s.k;
   // Where row r = (i, j, ci) of dW reads the padded images, relative to an output pixel's
@@ -156,11 +158,22 @@ FC_AVX2 inline void backwardWeights(const float* x, const float* dy, float* dw, 
   {
     float* mine = parts.data() + static_cast<int64_t>(omp_get_thread_num()) * partSize;
     float* bias = mine + groups * 4 * s.k;
+    std::vector<float> maskedRow(mask ? static_cast<size_t>(s.wo * s.k) : 0);
 #pragma omp for schedule(static)
     for (int64_t r = 0; r < s.n * s.ho; r++) {
       const int64_t img = r / s.ho, oy = r % s.ho;
       const float* in = px.data + ((img * px.hp + oy * s.stride) * px.wp) * s.c;
       const float* g = dy + r * s.wo * s.k;
+      if (mask) {
+        const float* m = mask + r * s.wo * s.k;
+        for (int64_t i = 0; i < s.wo * s.k; i += 8) {
+          // As the addon's ReLU gradient: dy where the output is positive, else dy·0 (NaN stays NaN).
+          const __m256 keep = _mm256_cmp_ps(_mm256_loadu_ps(m + i), _mm256_setzero_ps(), _CMP_GT_OQ);
+          const __m256 d = _mm256_loadu_ps(g + i);
+          _mm256_storeu_ps(maskedRow.data() + i, _mm256_blendv_ps(_mm256_mul_ps(d, _mm256_setzero_ps()), d, keep));
+        }
+        g = maskedRow.data();
+      }
       for (int64_t k0 = 0; k0 < s.k; k0 += 8) {
         __m256 acc = _mm256_loadu_ps(bias + k0);
         for (int64_t ox = 0; ox < s.wo; ox++) acc = _mm256_add_ps(acc, _mm256_loadu_ps(g + ox * s.k + k0));

@@ -106,19 +106,20 @@ describe("pretext's wasm SIMD kernels", () => {
       const dx = () =>
         tf.tidy(
           () =>
-            tf
-              .engine()
-              .runKernel(
-                'Conv2DBackpropInput',
-                { dy: tf.tensor4d(dy0, outShape), filter: tf.tensor4d(w0, [c.k, c.k, c.c, c.o]) },
-                {
-                  strides: [c.stride, c.stride],
-                  pad: c.pad,
-                  dataFormat: 'NHWC',
-                  inputShape: [c.n, c.h, c.w, c.c],
-                } as unknown as tf.NamedAttrMap,
-              )
-              .dataSync() as Float32Array,
+            (
+              tf
+                .engine()
+                .runKernel(
+                  'Conv2DBackpropInput',
+                  { dy: tf.tensor4d(dy0, outShape), filter: tf.tensor4d(w0, [c.k, c.k, c.c, c.o]) },
+                  {
+                    strides: [c.stride, c.stride],
+                    pad: c.pad,
+                    dataFormat: 'NHWC',
+                    inputShape: [c.n, c.h, c.w, c.c],
+                  } as unknown as tf.NamedAttrMap,
+                ) as tf.Tensor
+            ).dataSync() as Float32Array,
         );
       await tf.setBackend('cpu');
       const expected = dx();

@@ -65,6 +65,16 @@ export interface NativeAddon {
   /** dx = dy · step(x): ReLU's gradient. */
   reluGrad(dy: Float32Array, x: Float32Array, dx: Float32Array): void;
   convBackwardWeights(x: Float32Array, dy: Float32Array, dw: Float32Array, ...g: ConvGeometry): void;
+  /**
+   * convBackwardWeights of dy·step(y) (y: the output of a ReLU after the convolution), with the
+   * bias gradient when db is given (absent in older builds).
+   */
+  convBackwardWeightsMasked?(
+    x: Float32Array,
+    dy: Float32Array,
+    dw: Float32Array,
+    ...rest: [...ConvGeometry, db: Float32Array | null, y: Float32Array]
+  ): void;
   /** convBackwardWeights that also writes the bias gradient db (absent in older builds). */
   convBackwardWeightsBias?(
     x: Float32Array,

@@ -9,13 +9,19 @@
 //   convolution computes the gradient of its input images, which nothing reads (6 ms of a
 //   ResNet20 step on native). Here each gradient is a thunk that tfjs calls only when needed.
 import * as tf from '@tensorflow/tfjs';
-import { releaseWithNode } from './release-gradients.js';
+import { nodeReleaser, releaseWithNode } from './release-gradients.js';
 import { reluGradFromOutput } from './wasm-kernels/activation-grads.js';
 
 export const CONV_BIAS_RELU = 'PretextConv2DBiasRelu';
 export const CONV_BIAS = 'PretextConv2DBias';
 /** The filter's and the bias's gradients in one kernel ([dW, dBias]), where a backend has it. */
 export const CONV_FILTER_BIAS_GRAD = 'PretextConv2DBackpropFilterBias';
+/**
+ * The same through the ReLU after the convolution, from dy and its output y ([dW, dBias] of
+ * dy·step(y)), where a backend has it: a first layer's masked gradient is then never made whole
+ * (580 MB for the SimCLR encoder's first layer at 512 views).
+ */
+export const CONV_FILTER_BIAS_RELU_GRAD = 'PretextConv2DBackpropFilterBiasRelu';
 
 export interface ConvReluAttrs {
   strides: [number, number];
@@ -44,15 +50,25 @@ function ensureKernels(): boolean {
  */
 let pendingBias: tf.Tensor | undefined;
 
-/** The three gradients as thunks of g, the gradient at the pre-activation. */
-function convGradients(x: tf.Tensor4D, filter: tf.Tensor4D, g: tf.Tensor4D, a: ConvReluAttrs) {
+/**
+ * The three gradients as thunks of g(), the gradient at the pre-activation. With `unmasked`
+ * (dy and the ReLU's output, while g has not been made), the filter's comes from the masked
+ * kernel instead.
+ */
+function convGradients(
+  x: tf.Tensor4D,
+  filter: tf.Tensor4D,
+  g: () => tf.Tensor4D,
+  a: ConvReluAttrs,
+  unmasked?: () => { dy: tf.Tensor4D; y: tf.Tensor4D } | undefined,
+) {
   const attrs = { strides: a.strides, pad: a.pad, dataFormat: 'NHWC', filterShape: filter.shape };
   const filterGrad = () =>
     tf
       .engine()
-      .runKernel('Conv2DBackpropFilter', { x, dy: g }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
-  const inputGrad = () => tf.conv2dTranspose(g, filter, x.shape, a.strides, a.pad);
-  const biasGrad = () => tf.sum(g, [0, 1, 2]);
+      .runKernel('Conv2DBackpropFilter', { x, dy: g() }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
+  const inputGrad = () => tf.conv2dTranspose(g(), filter, x.shape, a.strides, a.pad);
+  const biasGrad = () => tf.sum(g(), [0, 1, 2]);
   if (!tf.getKernel(CONV_FILTER_BIAS_GRAD, tf.getBackend()))
     return { x: inputGrad, filter: filterGrad, bias: biasGrad };
   // Both from one pass over g where the backend has the kernel (native: 21 channel sums fewer a
@@ -63,9 +79,18 @@ function convGradients(x: tf.Tensor4D, filter: tf.Tensor4D, g: tf.Tensor4D, a: C
     x: inputGrad,
     filter: () => {
       if (biasDone) return filterGrad();
-      const [dw, db] = tf
-        .engine()
-        .runKernel(CONV_FILTER_BIAS_GRAD, { x, dy: g }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
+      const relu = unmasked?.();
+      const [dw, db] = (
+        relu
+          ? tf
+              .engine()
+              .runKernel(
+                CONV_FILTER_BIAS_RELU_GRAD,
+                { x, dy: relu.dy, y: relu.y },
+                attrs as unknown as tf.NamedAttrMap,
+              )
+          : tf.engine().runKernel(CONV_FILTER_BIAS_GRAD, { x, dy: g() }, attrs as unknown as tf.NamedAttrMap)
+      ) as tf.Tensor[];
       pendingBias?.dispose();
       pendingBias = mine = tf.keep(db!);
       return dw!;
@@ -93,10 +118,25 @@ function registerGradients(): void {
     outputsToSave: [true],
     gradFunc: (dy, saved, attrs) => {
       const [x, filter, y] = saved as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D];
-      const g = reluGradFromOutput(dy as tf.Tensor4D, y) as tf.Tensor4D;
-      // g serves all three thunks; freed with this node when gradients are released early.
-      releaseWithNode(g);
-      return convGradients(x, filter, g, attrs as unknown as ConvReluAttrs);
+      const a = attrs as unknown as ConvReluAttrs;
+      const release = nodeReleaser();
+      if (!release || !tf.getKernel(CONV_FILTER_BIAS_RELU_GRAD, tf.getBackend())) {
+        const g = reluGradFromOutput(dy as tf.Tensor4D, y) as tf.Tensor4D;
+        // g serves all three thunks; freed with this node when gradients are released early.
+        releaseWithNode(g);
+        return convGradients(x, filter, () => g, a);
+      }
+      // g made on first use, by the input's thunk (tfjs calls x's first) or the bias's fallback;
+      // a first layer (no input gradient) computes its filter's through the masked kernel.
+      let g: tf.Tensor4D | undefined;
+      const grad = () => {
+        if (!g) {
+          g = tf.keep(reluGradFromOutput(dy as tf.Tensor4D, y) as tf.Tensor4D);
+          release(g);
+        }
+        return g;
+      };
+      return convGradients(x, filter, grad, a, () => (g ? undefined : { dy: dy as tf.Tensor4D, y }));
     },
   });
   tf.registerGradient({
@@ -104,7 +144,7 @@ function registerGradients(): void {
     inputsToSave: ['x', 'filter'],
     gradFunc: (dy, saved, attrs) => {
       const [x, filter] = saved as [tf.Tensor4D, tf.Tensor4D];
-      return convGradients(x, filter, dy as tf.Tensor4D, attrs as unknown as ConvReluAttrs);
+      return convGradients(x, filter, () => dy as tf.Tensor4D, attrs as unknown as ConvReluAttrs);
     },
   });
 }

@@ -59,6 +59,16 @@ export function releaseWithNode(t: tf.Tensor): void {
   scratch?.push(t);
 }
 
+/**
+ * For a gradient function whose thunks may make such a tensor later (lazily): the function that
+ * frees it with the node's output gradients; undefined without early release (tfjs' backward
+ * scope then frees what the thunks make, so keep nothing).
+ */
+export function nodeReleaser(): ((t: tf.Tensor) => void) | undefined {
+  const list = scratch;
+  return list ? (t) => list.push(t) : undefined;
+}
+
 function wrapNode(node: TapeNode, pass: Pass): void {
   const inner = node.gradient;
   if (!inner) return;

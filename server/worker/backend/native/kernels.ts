@@ -4,7 +4,7 @@
 // wasm heap in place. tfjs keeps NHWC/HWIO, which oneDNN and the addon's Winograd kernels (3×3,
 // stride 1) take as they are.
 import * as tf from '@tensorflow/tfjs';
-import { CONV_FILTER_BIAS_GRAD } from '../conv-relu-train.js';
+import { CONV_FILTER_BIAS_GRAD, CONV_FILTER_BIAS_RELU_GRAD } from '../conv-relu-train.js';
 import { ADAM_UPDATE, type AdamAttrs } from '../fused-adam.js';
 import { BN_RELU_TRAIN, BN_RELU_TRAIN_GRAD, BN_TRAIN, BN_TRAIN_GRAD } from '../fused-batchnorm.js';
 import { RELU_GRAD } from '../wasm-kernels/activation-grads.js';
@@ -72,13 +72,15 @@ function convFilterGradients(
   withBias: boolean,
 ): Info[] {
   const attrs = args.attrs as unknown as ConvAttrs & { filterShape: number[] };
-  const { x, dy } = args.inputs as { x: Info; dy: Info };
+  // y: the output of the ReLU after the convolution (the masked kernel only).
+  const { x, dy, y } = args.inputs as { x: Info; dy: Info; y?: Info };
   const b = args.backend as unknown as WasmBackendLike;
   const g = geometry(x.shape, attrs.filterShape, attrs);
   const dw = b.makeOutput(g[1], 'float32');
   const db = withBias ? b.makeOutput([g[1][3]!], 'float32') : undefined;
   const h = (i: Info) => b.typedArrayFromHeap(i);
-  if (db) addon.convBackwardWeightsBias!(h(x), h(dy), h(dw), ...g, h(db));
+  if (y) addon.convBackwardWeightsMasked!(h(x), h(dy), h(dw), ...g, db ? h(db) : null, h(y));
+  else if (db) addon.convBackwardWeightsBias!(h(x), h(dy), h(dw), ...g, h(db));
   else addon.convBackwardWeights(h(x), h(dy), h(dw), ...g);
   return db ? [dw, db] : [dw];
 }
@@ -176,6 +178,17 @@ export function makeNativeKernelConfigs(addon: NativeAddon): tf.KernelConfig[] {
               );
               return outs;
             },
+          },
+        ]
+      : []),
+    ...(addon.convBackwardWeightsMasked
+      ? [
+          {
+            // Through the ReLU after the convolution: the filter's and the bias's gradients of
+            // dy·step(y) (conv-relu-train.ts asks with NHWC only).
+            kernelName: CONV_FILTER_BIAS_RELU_GRAD,
+            backendName: 'wasm',
+            kernelFunc: (args: Parameters<tf.KernelFunc>[0]) => convFilterGradients(addon, args, true),
           },
         ]
       : []),
