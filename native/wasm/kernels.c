@@ -111,6 +111,35 @@ static void channel_sums(const float *v, int32_t p0, int32_t p1, int32_t c, doub
   }
 }
 
+// A 4×8 block of float32 in registers (4 rows of two vectors), grown by rank-1 products: the
+// micro-kernel of both convolution gradients. Inlined, its fields stay in locals (registers).
+typedef struct {
+  v128_t r0a, r0b, r1a, r1b, r2a, r2b, r3a, r3b;
+} Block;
+
+#define INLINE static inline __attribute__((always_inline))
+
+INLINE Block block_load(const float *r0, const float *r1, const float *r2, const float *r3) {
+  return (Block){wasm_v128_load(r0), wasm_v128_load(r0 + 4), wasm_v128_load(r1), wasm_v128_load(r1 + 4),
+                 wasm_v128_load(r2), wasm_v128_load(r2 + 4), wasm_v128_load(r3), wasm_v128_load(r3 + 4)};
+}
+
+INLINE void block_store(Block k, float *r0, float *r1, float *r2, float *r3) {
+  wasm_v128_store(r0, k.r0a), wasm_v128_store(r0 + 4, k.r0b);
+  wasm_v128_store(r1, k.r1a), wasm_v128_store(r1 + 4, k.r1b);
+  wasm_v128_store(r2, k.r2a), wasm_v128_store(r2 + 4, k.r2b);
+  wasm_v128_store(r3, k.r3a), wasm_v128_store(r3 + 4, k.r3b);
+}
+
+/** Row i += s_i · (v0, v1). */
+INLINE Block block_madd(Block k, v128_t s0, v128_t s1, v128_t s2, v128_t s3, v128_t v0, v128_t v1) {
+  k.r0a = wasm_f32x4_add(k.r0a, wasm_f32x4_mul(s0, v0)), k.r0b = wasm_f32x4_add(k.r0b, wasm_f32x4_mul(s0, v1));
+  k.r1a = wasm_f32x4_add(k.r1a, wasm_f32x4_mul(s1, v0)), k.r1b = wasm_f32x4_add(k.r1b, wasm_f32x4_mul(s1, v1));
+  k.r2a = wasm_f32x4_add(k.r2a, wasm_f32x4_mul(s2, v0)), k.r2b = wasm_f32x4_add(k.r2b, wasm_f32x4_mul(s2, v1));
+  k.r3a = wasm_f32x4_add(k.r3a, wasm_f32x4_mul(s3, v0)), k.r3b = wasm_f32x4_add(k.r3b, wasm_f32x4_mul(s3, v1));
+  return k;
+}
+
 static void zero_f64(double *p, int32_t n) {
   for (int32_t i = 0; i < n; i++) p[i] = 0;
 }
@@ -170,10 +199,7 @@ static void filter_grad_task(const int32_t *a, int32_t t, int32_t tasks) {
             for (int32_t co = 0; co < o; co += 8) {
               float *d0 = Dt + (int64_t)ci * o + co;
               float *d1 = d0 + o, *d2 = d1 + o, *d3 = d2 + o;
-              v128_t a00 = wasm_v128_load(d0), a01 = wasm_v128_load(d0 + 4);
-              v128_t a10 = wasm_v128_load(d1), a11 = wasm_v128_load(d1 + 4);
-              v128_t a20 = wasm_v128_load(d2), a21 = wasm_v128_load(d2 + 4);
-              v128_t a30 = wasm_v128_load(d3), a31 = wasm_v128_load(d3 + 4);
+              Block acc = block_load(d0, d1, d2, d3);
               for (int32_t y = y0; y < y1; y++) {
                 const int32_t iy = y * sh + i - pt;
                 if (iy < 0 || iy >= h) continue;
@@ -181,19 +207,11 @@ static void filter_grad_task(const int32_t *a, int32_t t, int32_t tasks) {
                 const float *gp = DYn + ((int64_t)y * wo + lo) * o + co;
                 const int32_t xstep = sw * c;
                 for (int32_t x = lo; x < hi; x++, xp += xstep, gp += o) {
-                  const v128_t g0 = wasm_v128_load(gp), g1 = wasm_v128_load(gp + 4);
-                  const v128_t x0 = wasm_v128_load32_splat(xp), x1 = wasm_v128_load32_splat(xp + 1);
-                  const v128_t x2 = wasm_v128_load32_splat(xp + 2), x3 = wasm_v128_load32_splat(xp + 3);
-                  a00 = wasm_f32x4_add(a00, wasm_f32x4_mul(x0, g0)), a01 = wasm_f32x4_add(a01, wasm_f32x4_mul(x0, g1));
-                  a10 = wasm_f32x4_add(a10, wasm_f32x4_mul(x1, g0)), a11 = wasm_f32x4_add(a11, wasm_f32x4_mul(x1, g1));
-                  a20 = wasm_f32x4_add(a20, wasm_f32x4_mul(x2, g0)), a21 = wasm_f32x4_add(a21, wasm_f32x4_mul(x2, g1));
-                  a30 = wasm_f32x4_add(a30, wasm_f32x4_mul(x3, g0)), a31 = wasm_f32x4_add(a31, wasm_f32x4_mul(x3, g1));
+                  acc = block_madd(acc, wasm_v128_load32_splat(xp), wasm_v128_load32_splat(xp + 1), wasm_v128_load32_splat(xp + 2),
+                                   wasm_v128_load32_splat(xp + 3), wasm_v128_load(gp), wasm_v128_load(gp + 4));
                 }
               }
-              wasm_v128_store(d0, a00), wasm_v128_store(d0 + 4, a01);
-              wasm_v128_store(d1, a10), wasm_v128_store(d1 + 4, a11);
-              wasm_v128_store(d2, a20), wasm_v128_store(d2 + 4, a21);
-              wasm_v128_store(d3, a30), wasm_v128_store(d3 + 4, a31);
+              block_store(acc, d0, d1, d2, d3);
             }
           }
         }
@@ -238,24 +256,13 @@ static void input_grad_task(const int32_t *a, int32_t t, int32_t tasks) {
             float *d0 = Xn + ((int64_t)iy * w + (x * sw + j - pl)) * c;
             for (int32_t ci = 0; ci < c; ci += 8) {
               float *e0 = d0 + ci, *e1 = e0 + xstep, *e2 = e1 + xstep, *e3 = e2 + xstep;
-              v128_t a00 = wasm_v128_load(e0), a01 = wasm_v128_load(e0 + 4);
-              v128_t a10 = wasm_v128_load(e1), a11 = wasm_v128_load(e1 + 4);
-              v128_t a20 = wasm_v128_load(e2), a21 = wasm_v128_load(e2 + 4);
-              v128_t a30 = wasm_v128_load(e3), a31 = wasm_v128_load(e3 + 4);
+              Block acc = block_load(e0, e1, e2, e3);
               const float *wp = Wt + ci;
-              for (int32_t co = 0; co < o; co++, wp += c) {
-                const v128_t w0 = wasm_v128_load(wp), w1 = wasm_v128_load(wp + 4);
-                const v128_t g0 = wasm_v128_load32_splat(g + co), g1 = wasm_v128_load32_splat(g + o + co);
-                const v128_t g2 = wasm_v128_load32_splat(g + 2 * o + co), g3 = wasm_v128_load32_splat(g + 3 * o + co);
-                a00 = wasm_f32x4_add(a00, wasm_f32x4_mul(g0, w0)), a01 = wasm_f32x4_add(a01, wasm_f32x4_mul(g0, w1));
-                a10 = wasm_f32x4_add(a10, wasm_f32x4_mul(g1, w0)), a11 = wasm_f32x4_add(a11, wasm_f32x4_mul(g1, w1));
-                a20 = wasm_f32x4_add(a20, wasm_f32x4_mul(g2, w0)), a21 = wasm_f32x4_add(a21, wasm_f32x4_mul(g2, w1));
-                a30 = wasm_f32x4_add(a30, wasm_f32x4_mul(g3, w0)), a31 = wasm_f32x4_add(a31, wasm_f32x4_mul(g3, w1));
-              }
-              wasm_v128_store(e0, a00), wasm_v128_store(e0 + 4, a01);
-              wasm_v128_store(e1, a10), wasm_v128_store(e1 + 4, a11);
-              wasm_v128_store(e2, a20), wasm_v128_store(e2 + 4, a21);
-              wasm_v128_store(e3, a30), wasm_v128_store(e3 + 4, a31);
+              for (int32_t co = 0; co < o; co++, wp += c)
+                acc = block_madd(acc, wasm_v128_load32_splat(g + co), wasm_v128_load32_splat(g + o + co),
+                                 wasm_v128_load32_splat(g + 2 * o + co), wasm_v128_load32_splat(g + 3 * o + co), wasm_v128_load(wp),
+                                 wasm_v128_load(wp + 4));
+              block_store(acc, e0, e1, e2, e3);
             }
           }
           for (; x < hi; x++) {

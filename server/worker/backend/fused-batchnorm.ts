@@ -41,18 +41,15 @@ export function jsBatchNormForward(
   const sum = new Float64Array(c);
   const sumSq = new Float64Array(c);
   channelMoments(xs, c, sum, sumSq);
-  const a = new Float32Array(c);
-  const b = new Float32Array(c);
   const meanOut = mem.view(meanInfo);
   const varOut = mem.view(varInfo);
   for (let k = 0; k < c; k++) {
+    // In float64: μ rounded to float32 first would cost E[x²]−μ² its digits.
     const mu = sum[k]! / m;
-    const variance = Math.max(sumSq[k]! / m - mu * mu, 0);
     meanOut[k] = mu;
-    varOut[k] = variance;
-    a[k] = gamma[k]! / Math.sqrt(variance + epsilon);
-    b[k] = beta[k]! - mu * a[k]!;
+    varOut[k] = Math.max(sumSq[k]! / m - mu * mu, 0);
   }
+  const { a, b } = normaliseCoefficients(meanOut, varOut, gamma, beta, epsilon);
   const y = mem.view(yInfo);
   channelAffine(xs, a, b, c, y);
   if (act) {
@@ -62,6 +59,60 @@ export function jsBatchNormForward(
     for (let i = 0; i < n; i++) if (y[i]! <= 0) y[i] = 0;
   }
   return [yInfo, meanInfo, varInfo];
+}
+
+/** y = a·x + b per channel: a = γ/√(var+ε), b = β − μ·a (every batch-norm kernel's). */
+export function normaliseCoefficients(
+  mean: ArrayLike<number>,
+  variance: ArrayLike<number>,
+  gamma: ArrayLike<number>,
+  beta: ArrayLike<number>,
+  epsilon: number,
+): { a: Float32Array; b: Float32Array } {
+  const c = mean.length;
+  const a = new Float32Array(c);
+  const b = new Float32Array(c);
+  for (let k = 0; k < c; k++) {
+    a[k] = gamma[k]! / Math.sqrt(variance[k]! + epsilon);
+    b[k] = beta[k]! - mean[k]! * a[k]!;
+  }
+  return { a, b };
+}
+
+/**
+ * The gradient's per-channel terms from Σg and Σg·(x−μ) over m pixels: writes dβ = Σg and
+ * dγ = Σg·x̂, and returns p, q, r with dx = p·g + q·x + r (every batch-norm kernel's).
+ */
+export function gradientCoefficients(
+  sums: {
+    sumG: ArrayLike<number>;
+    sumGXc: ArrayLike<number>;
+    mean: ArrayLike<number>;
+    variance: ArrayLike<number>;
+    gamma: ArrayLike<number>;
+    epsilon: number;
+    m: number;
+  },
+  dScale: Float32Array,
+  dOffset: Float32Array,
+): { p: Float32Array; q: Float32Array; r: Float32Array } {
+  const { sumG, sumGXc, mean, variance, gamma, epsilon, m } = sums;
+  const c = mean.length;
+  const p = new Float32Array(c);
+  const q = new Float32Array(c);
+  const r = new Float32Array(c);
+  for (let k = 0; k < c; k++) {
+    const inv = 1 / Math.sqrt(variance[k]! + epsilon);
+    const dBeta = sumG[k]!;
+    const dGamma = sumGXc[k]! * inv;
+    dOffset[k] = dBeta;
+    dScale[k] = dGamma;
+    const s = gamma[k]! * inv;
+    p[k] = s;
+    q[k] = (-s * inv * dGamma) / m;
+    r[k] = (-s * dBeta) / m - q[k]! * mean[k]!;
+  }
+  return { p, q, r };
 }
 
 /**
@@ -100,23 +151,13 @@ export function jsBatchNormBackward(
   const sumDy = new Float64Array(c);
   const sumDyX = new Float64Array(c);
   channelDots(dys, xs, c, sumDy, sumDyX);
-  const dScale = mem.view(dScaleInfo);
-  const dOffset = mem.view(dOffsetInfo);
-  // dx = p·dy + q·x + r per channel.
-  const p = new Float32Array(c);
-  const q = new Float32Array(c);
-  const r = new Float32Array(c);
-  for (let k = 0; k < c; k++) {
-    const inv = 1 / Math.sqrt(vr[k]! + epsilon);
-    const dBeta = sumDy[k]!;
-    const dGamma = (sumDyX[k]! - mu[k]! * dBeta) * inv;
-    dOffset[k] = dBeta;
-    dScale[k] = dGamma;
-    const s = gamma[k]! * inv;
-    p[k] = s;
-    q[k] = (-s * inv * dGamma) / m;
-    r[k] = (-s * dBeta) / m - q[k]! * mu[k]!;
-  }
+  // Σ dy·(x − μ) = Σ dy·x − μ·Σ dy.
+  for (let k = 0; k < c; k++) sumDyX[k] = sumDyX[k]! - mu[k]! * sumDy[k]!;
+  const { p, q, r } = gradientCoefficients(
+    { sumG: sumDy, sumGXc: sumDyX, mean: mu, variance: vr, gamma, epsilon, m },
+    mem.view(dScaleInfo),
+    mem.view(dOffsetInfo),
+  );
   channelAffine2(dys, xs, p, q, r, c, mem.view(dxInfo));
   return dResInfo ? [dxInfo, dScaleInfo, dOffsetInfo, dResInfo] : [dxInfo, dScaleInfo, dOffsetInfo];
 }

@@ -1,29 +1,24 @@
 // Convolution gradients for the wasm backend, both expressed as ordinary forward convolutions so
 // that they run on XNNPACK (SIMD, threaded). Stock tfjs-wasm has no Conv2DBackpropFilter at all
 // and its Conv2DBackpropInput is a naive scalar loop.
-import * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs';
 import { CONV_FILTER_BIAS_GRAD } from '../conv-relu-train.js';
 import { simdFilterGradients, simdInputGradient } from './simd-kernels.js';
-import { dispose, type NamedAttrs, run, type TensorInfo, transpose, type WasmBackendLike } from './util.js';
+import {
+  convInfo,
+  dispose,
+  type NamedAttrs,
+  run,
+  type TensorInfo,
+  transpose,
+  type WasmBackendLike,
+} from './util.js';
 
 interface ConvGradAttrs {
   strides: number | [number, number];
   pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
   dataFormat: 'NHWC' | 'NCHW';
   dimRoundingMode?: 'floor' | 'round' | 'ceil';
-}
-
-function convInfo(xShape: number[], filterShape: number[], attrs: ConvGradAttrs): tf.backend_util.Conv2DInfo {
-  return tf.backend_util.computeConv2DInfo(
-    xShape as [number, number, number, number],
-    filterShape as [number, number, number, number],
-    attrs.strides,
-    1,
-    attrs.pad,
-    attrs.dimRoundingMode,
-    false,
-    'channelsLast',
-  );
 }
 
 /** The original (stock) kernels handle what these do not: NCHW. */

@@ -2,18 +2,20 @@
 // gradients (the filter's with its bias's, and the input's) and training batch norm (with
 // residual and ReLU). Each returns undefined for shapes the module does not take (channel counts
 // that are not multiples of 4 or 8, see kernels.c), and the caller keeps its previous kernel.
-import * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs';
 import {
   BN_RELU_TRAIN,
   BN_RELU_TRAIN_GRAD,
   BN_TRAIN,
   BN_TRAIN_GRAD,
+  gradientCoefficients,
   jsBatchNormBackward,
   jsBatchNormForward,
+  normaliseCoefficients,
 } from '../fused-batchnorm.js';
 import { memoryOf } from '../kernel-memory.js';
 import { heapOffset, JobKind, type SimdPool, simdPool } from './simd-pool.js';
-import type { TensorInfo, WasmBackendLike } from './util.js';
+import { convInfo, type TensorInfo, type WasmBackendLike } from './util.js';
 
 /** Reductions are split into this many parts whatever the thread count: the same bits on any. */
 const FILTER_PARTS = 8;
@@ -29,6 +31,32 @@ export interface FilterGradAttrs {
 
 function size(shape: number[]): number {
   return shape.reduce((a, b) => a * b, 1);
+}
+
+/** A convolution's geometry as both gradient tasks of kernels.c read it, after their pointers. */
+function geometryArgs(
+  [n, h, w, c]: number[],
+  info: tf.backend_util.Conv2DInfo,
+  o: number,
+  kh: number,
+  kw: number,
+): number[] {
+  const { outHeight, outWidth, strideHeight, strideWidth, padInfo } = info;
+  return [
+    n!,
+    h!,
+    w!,
+    c!,
+    outHeight,
+    outWidth,
+    o,
+    kh,
+    kw,
+    strideHeight,
+    strideWidth,
+    padInfo.top,
+    padInfo.left,
+  ];
 }
 
 /**
@@ -47,16 +75,7 @@ export function simdFilterGradients(
   if (x.dtype !== 'float32' || dy.dtype !== 'float32' || c % 4 !== 0 || o % 8 !== 0) return undefined;
   const pool = simdPool(backend);
   if (!pool) return undefined;
-  const info = tf.backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number],
-    filterShape as [number, number, number, number],
-    attrs.strides,
-    1,
-    attrs.pad,
-    attrs.dimRoundingMode,
-    false,
-    'channelsLast',
-  );
+  const info = convInfo(x.shape, filterShape, attrs);
   const [n, h, w] = x.shape as [number, number, number, number];
   if (n === 0 || info.outHeight === 0 || info.outWidth === 0) return undefined;
   const parts = Math.min(FILTER_PARTS, n);
@@ -71,19 +90,7 @@ export function simdFilterGradients(
     heapOffset(backend, dy),
     scratch,
     biasAt,
-    n,
-    h,
-    w,
-    c,
-    info.outHeight,
-    info.outWidth,
-    o,
-    kh,
-    kw,
-    info.strideHeight,
-    info.strideWidth,
-    info.padInfo.top,
-    info.padInfo.left,
+    ...geometryArgs([n, h, w, c], info, o, kh, kw),
   ]);
   pool.exports.sum_parts_f32(heapOffset(backend, dw), scratch, parts, len);
   if (!db) return [dw];
@@ -103,16 +110,7 @@ export function simdInputGradient(
   if (dy.dtype !== 'float32' || filter.dtype !== 'float32' || c % 8 !== 0) return undefined;
   const pool = simdPool(backend);
   if (!pool) return undefined;
-  const info = tf.backend_util.computeConv2DInfo(
-    inputShape as [number, number, number, number],
-    filter.shape as [number, number, number, number],
-    attrs.strides,
-    1,
-    attrs.pad,
-    attrs.dimRoundingMode,
-    false,
-    'channelsLast',
-  );
+  const info = convInfo(inputShape, filter.shape, attrs);
   const [n, h, w] = inputShape as [number, number, number, number];
   if (n === 0 || h === 0 || w === 0) return undefined;
   const dx = backend.makeOutput(inputShape, 'float32');
@@ -122,19 +120,7 @@ export function simdInputGradient(
     heapOffset(backend, dy),
     wt,
     heapOffset(backend, dx),
-    n,
-    h,
-    w,
-    c,
-    info.outHeight,
-    info.outWidth,
-    o,
-    kh,
-    kw,
-    info.strideHeight,
-    info.strideWidth,
-    info.padInfo.top,
-    info.padInfo.left,
+    ...geometryArgs([n, h, w, c], info, o, kh, kw),
   ]);
   return dx;
 }
@@ -198,17 +184,12 @@ export function simdBatchNormForward(
   const shift = backend.typedArrayFromHeap(x).subarray(0, c);
   const meanOut = backend.typedArrayFromHeap(meanInfo);
   const varOut = backend.typedArrayFromHeap(varInfo);
-  const a = new Float32Array(c);
-  const b = new Float32Array(c);
   for (let k = 0; k < c; k++) {
     const d = s1[k]! / m;
-    const mu = shift[k]! + d;
-    const variance = Math.max(s2[k]! / m - d * d, 0);
-    meanOut[k] = mu;
-    varOut[k] = variance;
-    a[k] = gamma[k]! / Math.sqrt(variance + epsilon);
-    b[k] = beta[k]! - mu * a[k]!;
+    meanOut[k] = shift[k]! + d;
+    varOut[k] = Math.max(s2[k]! / m - d * d, 0);
   }
+  const { a, b } = normaliseCoefficients(meanOut, varOut, gamma, beta, epsilon);
   const [aAt, bAt] = writeVectors(pool, scratch + 16 * Math.ceil((c * 4) / 16), [a, b]);
   pool.run(JobKind.BnForwardApply, Math.min(APPLY_PARTS, m), [
     heapOffset(backend, x),
@@ -265,23 +246,11 @@ export function simdBatchNormBackward(
   const mu = backend.typedArrayFromHeap(mean);
   const vr = backend.typedArrayFromHeap(variance);
   const gamma = backend.typedArrayFromHeap(scale);
-  const dScale = backend.typedArrayFromHeap(dScaleInfo);
-  const dOffset = backend.typedArrayFromHeap(dOffsetInfo);
-  // dx = p·g + q·x + r per channel (as the JS kernel).
-  const p = new Float32Array(c);
-  const q = new Float32Array(c);
-  const r = new Float32Array(c);
-  for (let k = 0; k < c; k++) {
-    const inv = 1 / Math.sqrt(vr[k]! + epsilon);
-    const dBeta = sumG[k]!;
-    const dGamma = sumGX[k]! * inv;
-    dOffset[k] = dBeta;
-    dScale[k] = dGamma;
-    const s = gamma[k]! * inv;
-    p[k] = s;
-    q[k] = (-s * inv * dGamma) / m;
-    r[k] = (-s * dBeta) / m - q[k]! * mu[k]!;
-  }
+  const { p, q, r } = gradientCoefficients(
+    { sumG, sumGXc: sumGX, mean: mu, variance: vr, gamma, epsilon, m },
+    backend.typedArrayFromHeap(dScaleInfo),
+    backend.typedArrayFromHeap(dOffsetInfo),
+  );
   const [pAt, qAt, rAt] = writeVectors(pool, scratch, [p, q, r]);
   pool.run(JobKind.BnBackwardApply, Math.min(APPLY_PARTS, m), [
     heapOffset(backend, dy),

@@ -47,3 +47,25 @@ export function replaceWasmKernel(config: tf.KernelConfig): tf.KernelConfig | un
   tf.registerKernel(previous?.setupFunc ? { ...config, setupFunc: previous.setupFunc } : config);
   return previous;
 }
+
+/** A channels-last, undilated convolution's geometry (strides, padding, output size). */
+export function convInfo(
+  xShape: number[],
+  filterShape: number[],
+  attrs: {
+    strides: number | [number, number];
+    pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
+    dimRoundingMode?: 'floor' | 'round' | 'ceil';
+  },
+): tf.backend_util.Conv2DInfo {
+  return tf.backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    false,
+    'channelsLast',
+  );
+}
