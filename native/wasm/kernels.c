@@ -34,6 +34,7 @@ enum Kind {
   BN_BACKWARD_SUMS = 4,
   BN_BACKWARD_APPLY = 5,
   CONV_INPUT_GRAD = 6,
+  CONV_FORWARD = 7,
 };
 
 // One job at a time, written by the main thread (see wasm-kernels/simd-pool.ts for the layout).
@@ -285,6 +286,89 @@ static void input_grad_task(const int32_t *a, int32_t t, int32_t tasks) {
   }
 }
 
+// Convolution forward, channels last, with optional bias and ReLU: y[n,y,x,co] = Σ_{i,j,ci}
+// X[n, y·sh+i−pt, x·sw+j−pl, ci] · W[i,j,ci,co] + b[co]. Four output pixels of a row by 8 output
+// channels stay in registers over every tap and input channel (no partial sums in memory); the
+// pixels whose window crosses the image's edge take a checked path, one at a time. Needs
+// co % 8 == 0. Task t takes images [n·t/T, n·(t+1)/T).
+
+// ReLU as tfjs: NaN passes, −0 becomes +0.
+INLINE v128_t relu4(v128_t v) {
+  const v128_t zero = wasm_f32x4_splat(0.f);
+  return wasm_v128_bitselect(v, zero, wasm_v128_or(wasm_f32x4_gt(v, zero), wasm_f32x4_ne(v, v)));
+}
+
+static void forward_task(const int32_t *a, int32_t t, int32_t tasks) {
+  const float *X = (const float *)(intptr_t)a[0];
+  const float *W = (const float *)(intptr_t)a[1];
+  const float *B = (const float *)(intptr_t)a[2];
+  float *Y = (float *)(intptr_t)a[3];
+  const int32_t n = a[4], h = a[5], w = a[6], c = a[7], ho = a[8], wo = a[9], o = a[10];
+  const int32_t kh = a[11], kw = a[12], sh = a[13], sw = a[14], pt = a[15], pl = a[16], relu = a[17];
+  // Output columns whose whole window lies inside the image: [inLo, inHi).
+  const int32_t inLo = (pl + sw - 1) / sw;
+  int32_t inHi = w - kw + pl >= 0 ? (w - kw + pl) / sw + 1 : 0;
+  if (inHi > wo) inHi = wo;
+  int32_t n0, n1;
+  task_range(t, tasks, n, &n0, &n1);
+  const v128_t zero = wasm_f32x4_splat(0.f);
+  for (int32_t img = n0; img < n1; img++) {
+    const float *Xn = X + (int64_t)img * h * w * c;
+    for (int32_t y = 0; y < ho; y++) {
+      float *out = Y + (((int64_t)img * ho + y) * wo) * o;
+      const int32_t i0 = pt - y * sh > 0 ? pt - y * sh : 0;
+      const int32_t i1 = h + pt - y * sh < kh ? h + pt - y * sh : kh;
+      for (int32_t co = 0; co < o; co += 8) {
+        const v128_t b0 = B ? wasm_v128_load(B + co) : zero, b1 = B ? wasm_v128_load(B + co + 4) : zero;
+        int32_t x = 0;
+        while (x < wo) {
+          if (x >= inLo && x + 4 <= inHi) {
+            Block acc = {b0, b1, b0, b1, b0, b1, b0, b1};
+            for (int32_t i = i0; i < i1; i++) {
+              const float *row = Xn + ((int64_t)(y * sh + i - pt) * w + (x * sw - pl)) * c;
+              const int64_t step = (int64_t)sw * c;
+              for (int32_t j = 0; j < kw; j++) {
+                const float *xp = row + (int64_t)j * c;
+                const float *wp = W + ((int64_t)(i * kw + j) * c) * o + co;
+                for (int32_t ci = 0; ci < c; ci++, xp++, wp += o)
+                  acc = block_madd(acc, wasm_v128_load32_splat(xp), wasm_v128_load32_splat(xp + step), wasm_v128_load32_splat(xp + 2 * step),
+                                   wasm_v128_load32_splat(xp + 3 * step), wasm_v128_load(wp), wasm_v128_load(wp + 4));
+              }
+            }
+            if (relu) {
+              acc.r0a = relu4(acc.r0a), acc.r0b = relu4(acc.r0b), acc.r1a = relu4(acc.r1a), acc.r1b = relu4(acc.r1b);
+              acc.r2a = relu4(acc.r2a), acc.r2b = relu4(acc.r2b), acc.r3a = relu4(acc.r3a), acc.r3b = relu4(acc.r3b);
+            }
+            float *o0 = out + (int64_t)x * o + co;
+            block_store(acc, o0, o0 + o, o0 + 2 * o, o0 + 3 * o);
+            x += 4;
+            continue;
+          }
+          // One pixel, taps checked against the image's edges.
+          v128_t s0 = b0, s1 = b1;
+          for (int32_t i = i0; i < i1; i++) {
+            const int32_t iy = y * sh + i - pt;
+            for (int32_t j = 0; j < kw; j++) {
+              const int32_t ix = x * sw + j - pl;
+              if (ix < 0 || ix >= w) continue;
+              const float *xp = Xn + ((int64_t)iy * w + ix) * c;
+              const float *wp = W + ((int64_t)(i * kw + j) * c) * o + co;
+              for (int32_t ci = 0; ci < c; ci++, wp += o) {
+                const v128_t v = wasm_v128_load32_splat(xp + ci);
+                s0 = wasm_f32x4_add(s0, wasm_f32x4_mul(v, wasm_v128_load(wp)));
+                s1 = wasm_f32x4_add(s1, wasm_f32x4_mul(v, wasm_v128_load(wp + 4)));
+              }
+            }
+          }
+          if (relu) s0 = relu4(s0), s1 = relu4(s1);
+          wasm_v128_store(out + (int64_t)x * o + co, s0), wasm_v128_store(out + (int64_t)x * o + co + 4, s1);
+          x++;
+        }
+      }
+    }
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Training batch norm, channels last (c % 4 == 0), over m pixels. Forward: shifted moments per
 // task, then (in the finaliser) mean, variance, and y = a·x + b [+ residual] [ReLU] per pixel.
@@ -312,14 +396,12 @@ static void bn_forward_apply_task(const int32_t *a, int32_t t, int32_t tasks) {
   const int32_t m = a[5], c = a[6], relu = a[7];
   int32_t p0, p1;
   task_range(t, tasks, m, &p0, &p1);
-  const v128_t zero = wasm_f32x4_splat(0.f);
   for (int32_t p = p0; p < p1; p++) {
     const int64_t row = (int64_t)p * c;
     for (int32_t k = 0; k < c; k += 4) {
       v128_t v = wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(x + row + k), wasm_v128_load(sa + k)), wasm_v128_load(sb + k));
       if (res) v = wasm_f32x4_add(v, wasm_v128_load(res + row + k));
-      // As tfjs' ReLU (max(0, v)): NaN passes, −0 becomes +0; v > 0 keeps v, else 0 unless NaN.
-      if (relu) v = wasm_v128_bitselect(v, zero, wasm_v128_or(wasm_f32x4_gt(v, zero), wasm_f32x4_ne(v, v)));
+      if (relu) v = relu4(v);
       wasm_v128_store(y + row + k, v);
     }
   }
@@ -380,6 +462,7 @@ EXPORT(run_job) void run_job(Job *job) {
     case BN_BACKWARD_SUMS: bn_backward_sums_task(job->i, t, tasks); break;
     case BN_BACKWARD_APPLY: bn_backward_apply_task(job->i, t, tasks); break;
     case CONV_INPUT_GRAD: input_grad_task(job->i, t, tasks); break;
+    case CONV_FORWARD: forward_task(job->i, t, tasks); break;
     default: break;
     }
     if (FINISHED(&job->done) == tasks) WAKE(&job->done);

@@ -1,7 +1,8 @@
 // pretext's SIMD module on the wasm backend (native/wasm/kernels.c) against tfjs' cpu kernels:
-// the convolution gradients (the filter's alone and with the bias's, the input's) over strides,
-// paddings, partial images and uneven batch splits; batch norm far from zero; the same bits on one thread as on
-// two; and the committed module built from the committed source.
+// the convolution forward (with bias and ReLU) and gradients (the filter's alone and with the
+// bias's, the input's) over strides, paddings, partial images and uneven batch splits; batch
+// norm far from zero; the same bits on one thread as on two; and the committed module built
+// from the committed source.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
@@ -128,6 +129,46 @@ describe("pretext's wasm SIMD kernels", () => {
       const actual = dx();
       assert.equal(jobs(JobKind.ConvInputGrad) - before, 1, 'the SIMD module ran');
       assertClose(actual, expected, 'dX', 1e-5);
+    });
+  }
+
+  for (const [i, c] of [
+    ...FILTER_CASES,
+    { n: 2, h: 7, w: 6, c: 3, o: 16, k: 3, stride: 1, pad: 'same' as const },
+  ].entries()) {
+    const relu = i % 2 === 0;
+    test(`forward ${c.k}x${c.k} stride ${c.stride} ${c.pad}, ${c.n}x${c.h}x${c.w}, ${c.c}->${c.o}${relu ? ' + bias + ReLU' : ''}`, async () => {
+      const x0 = seeded([c.n, c.h, c.w, c.c], 31);
+      const w0 = seeded([c.k, c.k, c.c, c.o], 32);
+      const b0 = seeded([c.o], 33);
+      // The bias's first two channels: NaN must pass the ReLU, and −0 + (−0) must come out +0.
+      if (relu) b0.set([Number.NaN, -1e9]);
+      const y = () =>
+        tf.tidy(
+          () =>
+            tf.fused
+              .conv2d({
+                x: tf.tensor4d(x0, [c.n, c.h, c.w, c.c]),
+                filter: tf.tensor4d(w0, [c.k, c.k, c.c, c.o]),
+                strides: c.stride,
+                pad: c.pad,
+                bias: relu ? tf.tensor1d(b0) : undefined,
+                activation: relu ? 'relu' : 'linear',
+              })
+              .dataSync() as Float32Array,
+        );
+      await tf.setBackend('cpu');
+      const expected = y();
+      await tf.setBackend('wasm');
+      const before = jobs(JobKind.ConvForward);
+      const actual = y();
+      assert.equal(jobs(JobKind.ConvForward) - before, 1, 'the SIMD module ran');
+      if (relu) {
+        assert.ok(Number.isNaN(actual[0]!), 'NaN passes the ReLU');
+        assert.ok(Object.is(actual[1], 0), `a clipped output is +0, got ${actual[1]}`);
+      }
+      const finite = (v: Float32Array) => v.map((e) => (Number.isNaN(e) ? 0 : e));
+      assertClose(finite(actual), finite(expected), 'y', 1e-5);
     });
   }
 

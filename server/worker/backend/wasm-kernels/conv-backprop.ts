@@ -3,7 +3,7 @@
 // and its Conv2DBackpropInput is a naive scalar loop.
 import type * as tf from '@tensorflow/tfjs';
 import { CONV_FILTER_BIAS_GRAD } from '../conv-relu-train.js';
-import { simdFilterGradients, simdInputGradient } from './simd-kernels.js';
+import { simdFilterGradients, simdForward, simdInputGradient } from './simd-kernels.js';
 import {
   convInfo,
   dispose,
@@ -158,6 +158,45 @@ function filterGradients(
   const dw = conv2DBackpropFilter(backend, x, dy, a.filterShape, a);
   if (!bias) return [dw];
   return [dw, run('Sum', backend, { x: dy }, { axis: [0, 1, 2], keepDims: false })];
+}
+
+interface FusedConvAttrs extends ConvGradAttrs {
+  dilations: number | [number, number];
+  activation: string;
+}
+
+/** FusedConv2D through pretext's SIMD module (NHWC, no dilation, linear or ReLU), else `stock`. */
+export function makeFusedConvConfig(stock: tf.KernelConfig | undefined): tf.KernelConfig {
+  return {
+    kernelName: 'FusedConv2D',
+    backendName: 'wasm',
+    kernelFunc: (args) => {
+      const a = args.attrs as unknown as FusedConvAttrs;
+      const { x, filter, bias, preluActivationWeights } = args.inputs as Record<
+        string,
+        TensorInfo | undefined
+      >;
+      const dilated = typeof a.dilations === 'number' ? a.dilations !== 1 : a.dilations.some((d) => d !== 1);
+      const activation = a.activation ?? 'linear';
+      const simd =
+        supported(a) &&
+        !dilated &&
+        !preluActivationWeights &&
+        (activation === 'linear' || activation === 'relu')
+          ? simdForward(
+              args.backend as unknown as WasmBackendLike,
+              x!,
+              filter!,
+              bias,
+              a,
+              activation === 'relu',
+            )
+          : undefined;
+      if (simd) return simd;
+      if (!stock) throw new Error('FusedConv2D: no stock wasm kernel to fall back to');
+      return stock.kernelFunc(args);
+    },
+  };
 }
 
 export function makeConvBackpropConfigs(stockInput: tf.KernelConfig | undefined): tf.KernelConfig[] {

@@ -4,7 +4,7 @@ import { makeAvgPoolGradConfig } from './activation-grads.js';
 import { installBatchNormGrad } from './batchnorm-grad.js';
 import { makeBatchNormInferenceConfig } from './batchnorm-infer.js';
 import { makeChannelSumConfig } from './channel-sum.js';
-import { makeConvBackpropConfigs } from './conv-backprop.js';
+import { makeConvBackpropConfigs, makeFusedConvConfig } from './conv-backprop.js';
 import { makeIdentityConfig } from './identity.js';
 import { makeSimdBatchNormConfigs } from './simd-kernels.js';
 import { replaceWasmKernel } from './util.js';
@@ -25,7 +25,9 @@ export function registerWasmKernels(): void {
     makeAvgPoolGradConfig(tf.getKernel('AvgPoolGrad', 'wasm')),
     makeChannelSumConfig(tf.getKernel('Sum', 'wasm')),
     // PRETEXT_WASM_SIMD=0: tfjs' and the JS kernels only (no BN + ReLU kernel on wasm then).
-    ...(process.env.PRETEXT_WASM_SIMD === '0' ? [] : makeSimdBatchNormConfigs()),
+    ...(process.env.PRETEXT_WASM_SIMD === '0'
+      ? []
+      : [...makeSimdBatchNormConfigs(), makeFusedConvConfig(tf.getKernel('FusedConv2D', 'wasm'))]),
   ])
     replaceWasmKernel(config);
 }

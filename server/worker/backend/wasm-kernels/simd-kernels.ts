@@ -1,6 +1,6 @@
 // The wasm backend's kernels that run pretext's SIMD module (simd-pool.ts): the convolution
-// gradients (the filter's with its bias's, and the input's) and training batch norm (with
-// residual and ReLU). Each returns undefined for shapes the module does not take (channel counts
+// forward (with bias and ReLU) and gradients (the filter's with its bias's, and the input's), and
+// training batch norm (with residual and ReLU). Each returns undefined for shapes the module does not take (channel counts
 // that are not multiples of 4 or 8, see kernels.c), and the caller keeps its previous kernel.
 import type * as tf from '@tensorflow/tfjs';
 import {
@@ -123,6 +123,38 @@ export function simdInputGradient(
     ...geometryArgs([n, h, w, c], info, o, kh, kw),
   ]);
   return dx;
+}
+
+/**
+ * A channels-last convolution with dilation 1, + bias, then ReLU if `relu`; undefined where the
+ * module does not apply (output channels not in 8s).
+ */
+export function simdForward(
+  backend: WasmBackendLike,
+  x: TensorInfo,
+  filter: TensorInfo,
+  bias: TensorInfo | undefined,
+  attrs: FilterGradAttrs,
+  relu: boolean,
+): TensorInfo | undefined {
+  const [kh, kw, c, o] = filter.shape as [number, number, number, number];
+  if (x.dtype !== 'float32' || filter.dtype !== 'float32' || o % 8 !== 0) return undefined;
+  if (bias && (bias.dtype !== 'float32' || size(bias.shape) !== o)) return undefined;
+  const pool = simdPool(backend);
+  if (!pool) return undefined;
+  const info = convInfo(x.shape, filter.shape, attrs);
+  const [n, h, w] = x.shape as [number, number, number, number];
+  if (n === 0 || info.outHeight <= 0 || info.outWidth <= 0 || c === 0) return undefined;
+  const y = backend.makeOutput([n, info.outHeight, info.outWidth, o], 'float32');
+  pool.run(JobKind.ConvForward, Math.min(n, APPLY_PARTS), [
+    heapOffset(backend, x),
+    heapOffset(backend, filter),
+    bias ? heapOffset(backend, bias) : 0,
+    heapOffset(backend, y),
+    ...geometryArgs([n, h, w, c], info, o, kh, kw),
+    relu ? 1 : 0,
+  ]);
+  return y;
 }
 
 /** Float32 per-channel vectors the apply passes read, in scratch after `at`. */

@@ -15,6 +15,7 @@ export enum JobKind {
   BnBackwardSums = 4,
   BnBackwardApply = 5,
   ConvInputGrad = 6,
+  ConvForward = 7,
 }
 
 /** The Job struct of kernels.c: kind, tasks, next, done, then 28 int32 arguments. */
