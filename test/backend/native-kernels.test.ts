@@ -176,46 +176,32 @@ describe('native kernels match the cpu backend', { skip: SKIP_NATIVE }, () => {
     });
   }
 
-  test('3×3 stride-1 convolutions with channels in 8s run on the Winograd kernels; oneDNN gives the same', async (t) => {
-    const addon = loadNative();
-    if (!addon.info().winograd)
-      return t.skip('Winograd kernels off: no AVX2+FMA here, or PRETEXT_WINOGRAD=0');
-    await tf.setBackend('wasm');
-    for (const [i, c] of winogradCases.entries()) {
-      const before = addon.info().convCalls!;
-      const wino = convAndGrads(c, 100 + i);
-      const after = addon.info().convCalls!;
-      // Two forwards (the output, then under the gradient tape), dX and dW: all on Winograd.
-      assert.equal(after.winograd - before.winograd, 4, padLabel(c.pad));
-      assert.equal(after.onednn, before.onednn, padLabel(c.pad));
-      assert.equal(addon.setWinograd!(false), true);
-      try {
-        const direct = convAndGrads(c, 100 + i);
-        assert.equal(addon.info().convCalls!.onednn - after.onednn, 4);
-        for (let j = 0; j < direct.length; j++)
-          assertClose(wino[j]!, direct[j]!, `case ${i} output ${j}`, 1e-5);
-      } finally {
-        addon.setWinograd!(true);
-      }
-    }
-  });
-
-  test('1×1 convolutions without padding run on the pointwise kernels; oneDNN gives the same', async (t) => {
+  /**
+   * Each case on pretext's own kernels (`ours` calls of `kernel` per case; the rest on oneDNN),
+   * then with them off (all four on oneDNN): the same outputs and gradients within 1e-5.
+   */
+  async function oursMatchOnednn(
+    t: { skip(reason: string): void },
+    list: ConvCase[],
+    seed: number,
+    kernel: 'winograd' | 'pointwise' | 'fewChannels',
+    ours: number,
+  ): Promise<void> {
     const addon = loadNative();
     if (!addon.info().winograd) return t.skip('own kernels off: no AVX2+FMA here, or PRETEXT_WINOGRAD=0');
     await tf.setBackend('wasm');
-    for (const [i, c] of pointwiseCases.entries()) {
-      // Freed NaN blocks for the outputs to reuse: a pixel the kernel leaves unwritten shows.
-      const dirt = Array.from({ length: 16 }, () => tf.fill([c.n * c.h * c.w * c.cin], Number.NaN));
-      tf.dispose(dirt);
+    for (const [i, c] of list.entries()) {
+      // Freed NaN blocks for the outputs to reuse: a pixel a kernel leaves unwritten shows.
+      tf.dispose(Array.from({ length: 16 }, () => tf.fill([c.n * c.h * c.w * c.cin], Number.NaN)));
       const before = addon.info().convCalls!;
-      const own = convAndGrads(c, 200 + i);
+      const own = convAndGrads(c, seed + i);
       const after = addon.info().convCalls!;
-      assert.equal(after.pointwise! - before.pointwise!, 4, `case ${i}`);
-      assert.equal(after.onednn, before.onednn, `case ${i}`);
+      // Two forwards (the output, then under the gradient tape), dX and dW.
+      assert.equal((after[kernel] ?? 0) - (before[kernel] ?? 0), ours, `case ${i}: ${kernel} calls`);
+      assert.equal(after.onednn - before.onednn, 4 - ours, `case ${i}: oneDNN calls`);
       assert.equal(addon.setWinograd!(false), true);
       try {
-        const direct = convAndGrads(c, 200 + i);
+        const direct = convAndGrads(c, seed + i);
         assert.equal(addon.info().convCalls!.onednn - after.onednn, 4);
         for (let j = 0; j < direct.length; j++)
           assertClose(own[j]!, direct[j]!, `case ${i} output ${j}`, 1e-5);
@@ -223,30 +209,17 @@ describe('native kernels match the cpu backend', { skip: SKIP_NATIVE }, () => {
         addon.setWinograd!(true);
       }
     }
-  });
+  }
 
-  test('inputs of 1–7 channels run forward and backward weights on the few-channel kernels; oneDNN gives the same', async (t) => {
-    const addon = loadNative();
-    if (!addon.info().winograd) return t.skip('own kernels off: no AVX2+FMA here, or PRETEXT_WINOGRAD=0');
-    await tf.setBackend('wasm');
-    for (const [i, c] of fewChannelCases.entries()) {
-      const before = addon.info().convCalls!;
-      const own = convAndGrads(c, 300 + i);
-      const after = addon.info().convCalls!;
-      // Two forwards and dW here; dX (which no first layer asks for) on oneDNN.
-      assert.equal(after.fewChannels! - before.fewChannels!, 3, `case ${i}`);
-      assert.equal(after.onednn - before.onednn, 1, `case ${i}`);
-      assert.equal(addon.setWinograd!(false), true);
-      try {
-        const direct = convAndGrads(c, 300 + i);
-        assert.equal(addon.info().convCalls!.onednn - after.onednn, 4);
-        for (let j = 0; j < direct.length; j++)
-          assertClose(own[j]!, direct[j]!, `case ${i} output ${j}`, 1e-5);
-      } finally {
-        addon.setWinograd!(true);
-      }
-    }
-  });
+  test('3×3 stride-1 convolutions with channels in 8s run on the Winograd kernels; oneDNN gives the same', (t) =>
+    oursMatchOnednn(t, winogradCases, 100, 'winograd', 4));
+
+  test('1×1 convolutions without padding run on the pointwise kernels; oneDNN gives the same', (t) =>
+    oursMatchOnednn(t, pointwiseCases, 200, 'pointwise', 4));
+
+  // dX (which no first layer asks for) stays on oneDNN.
+  test('inputs of 1–7 channels run forward and backward weights on the few-channel kernels; oneDNN gives the same', (t) =>
+    oursMatchOnednn(t, fewChannelCases, 300, 'fewChannels', 3));
 
   test("the Winograd forward's fused ReLU passes NaN and never writes −0, as tfjs' ReLU", async (t) => {
     if (!loadNative().info().winograd)
