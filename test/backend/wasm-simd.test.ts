@@ -251,6 +251,40 @@ describe("pretext's wasm SIMD kernels", () => {
       assert.deepEqual(Buffer.from(runs[1]![i]!.buffer), Buffer.from(runs[0]![i]!.buffer), `gradient ${i}`);
   });
 
+  test('a task that traps fails its call on every thread count instead of hanging, and the pool goes on', async () => {
+    const x0 = seeded([2, 6, 6, 8], 41);
+    const conv = () =>
+      tf.tidy(
+        () =>
+          tf.fused
+            .conv2d({
+              x: tf.tensor4d(x0, [2, 6, 6, 8]),
+              filter: tf.ones([3, 3, 8, 8]),
+              strides: 1,
+              pad: 'same',
+            })
+            .dataSync() as Float32Array,
+      );
+    await tf.setBackend('cpu');
+    const expected = conv();
+    await tf.setBackend('wasm');
+    for (const threads of [1, 2]) {
+      closeSimdPool();
+      setSimdThreads(threads);
+      conv(); // starts the pool
+      const pool = currentSimdPool()!;
+      assert.equal(pool.threads, threads);
+      // Every pointer past the end of the heap: each task traps (memory access out of bounds).
+      const outside = -256;
+      const geometry = [8, 6, 6, 8, 6, 6, 8, 3, 3, 1, 1, 1, 1, 0];
+      assert.throws(
+        () => pool.run(JobKind.ConvForward, 8, [outside, outside, 0, outside, ...geometry]),
+        /pretext wasm kernel \(job 7\) failed/,
+      );
+      assertClose(conv(), expected, `the next call on ${threads} threads`, 1e-5);
+    }
+  });
+
   test('no tensors or heap buffers leak', () => {
     const x = tf.randomNormal([4, 8, 8, 8]);
     const dy = tf.randomNormal([4, 8, 8, 16]);

@@ -7,6 +7,7 @@ import { makeChannelSumConfig } from './channel-sum.js';
 import { makeConvBackpropConfigs, makeFusedConvConfig } from './conv-backprop.js';
 import { makeIdentityConfig } from './identity.js';
 import { makeSimdBatchNormConfigs } from './simd-kernels.js';
+import { simdEnabled } from './simd-pool.js';
 import { replaceWasmKernel } from './util.js';
 
 let registered = false;
@@ -25,9 +26,9 @@ export function registerWasmKernels(): void {
     makeAvgPoolGradConfig(tf.getKernel('AvgPoolGrad', 'wasm')),
     makeChannelSumConfig(tf.getKernel('Sum', 'wasm')),
     // PRETEXT_WASM_SIMD=0: tfjs' and the JS kernels only (no BN + ReLU kernel on wasm then).
-    ...(process.env.PRETEXT_WASM_SIMD === '0'
-      ? []
-      : [...makeSimdBatchNormConfigs(), makeFusedConvConfig(tf.getKernel('FusedConv2D', 'wasm'))]),
+    ...(simdEnabled()
+      ? [...makeSimdBatchNormConfigs(), makeFusedConvConfig(tf.getKernel('FusedConv2D', 'wasm'))]
+      : []),
   ])
     replaceWasmKernel(config);
 }

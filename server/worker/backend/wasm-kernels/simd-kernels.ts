@@ -207,13 +207,12 @@ export function simdBatchNormForward(
   const scratch = pool.scratch(vecBytes + parts * 2 * c * 8);
   const partsAt = scratch + vecBytes;
   // Shifted by the first pixel: sums of (x − K) keep the variance's digits when |μ| ≫ σ.
-  const xs = backend.typedArrayFromHeap(x);
-  const [shiftAt] = writeVectors(pool, scratch, [xs.slice(0, c)]);
+  const shift = backend.typedArrayFromHeap(x).slice(0, c);
+  const [shiftAt] = writeVectors(pool, scratch, [shift]);
   pool.run(JobKind.BnForwardSums, parts, [heapOffset(backend, x), shiftAt!, partsAt, m, c]);
   const [s1, s2] = sumPartials(pool, partsAt, parts, c);
   const gamma = backend.typedArrayFromHeap(scale);
   const beta = backend.typedArrayFromHeap(offset);
-  const shift = backend.typedArrayFromHeap(x).subarray(0, c);
   const meanOut = backend.typedArrayFromHeap(meanInfo);
   const varOut = backend.typedArrayFromHeap(varInfo);
   for (let k = 0; k < c; k++) {

@@ -49,16 +49,24 @@ interface EmscriptenModule {
   _free(ptr: number): void;
 }
 
+// A task that traps (a wasm RuntimeError) never counts as done: the worker counts it as failed
+// instead and wakes the main thread, which then fails the call rather than wait forever.
 const WORKER_SOURCE = `
 const { workerData } = require('node:worker_threads');
 const { module, memory, generationAt, jobAt, seen: start } = workerData;
 const run = new WebAssembly.Instance(module, { env: { memory } }).exports.run_job;
-const generation = new Int32Array(memory.buffer, generationAt, 1);
+const control = new Int32Array(memory.buffer, generationAt, 2);
+const job = new Int32Array(memory.buffer, jobAt, ${JOB.words});
 let seen = start;
 for (;;) {
-  Atomics.wait(generation, 0, seen);
-  seen = Atomics.load(generation, 0);
-  run(jobAt);
+  Atomics.wait(control, 0, seen);
+  seen = Atomics.load(control, 0);
+  try {
+    run(jobAt);
+  } catch {
+    Atomics.add(control, 1, 1);
+    Atomics.notify(job, ${JOB.done});
+  }
 }
 `;
 
@@ -70,7 +78,7 @@ export class SimdPool {
   readonly exports: KernelExports;
   private readonly memory: WasmMemory;
   private readonly shared: boolean;
-  /** Byte offsets in tfjs' heap: the generation word (16 bytes), then the Job. */
+  /** Byte offsets in tfjs' heap: the generation and failed-task words (16 bytes), then the Job. */
   private readonly generationAt: number;
   private readonly jobAt: number;
   private scratchAt = 0;
@@ -91,6 +99,7 @@ export class SimdPool {
       .exports as unknown as KernelExports;
     this.generationAt = emscripten._malloc(16 + 4 * JOB.words);
     this.jobAt = this.generationAt + 16;
+    this.words()[(this.generationAt >> 2) + 1] = 0; // failed tasks (malloc does not zero)
     if (!this.shared) return;
     for (let i = 1; i < threads; i++) {
       const worker = new Worker(WORKER_SOURCE, {
@@ -162,19 +171,49 @@ export class SimdPool {
       Atomics.add(w, this.generationAt >> 2, 1);
       Atomics.notify(w, this.generationAt >> 2);
     }
-    this.exports.run_job(this.jobAt);
-    if (!this.shared) return;
+    const failedAt = (this.generationAt >> 2) + 1;
+    // A trap ends one task; claiming again goes on with the rest, so that every task ends up
+    // done or failed (workers count theirs in the failed word).
+    let error: unknown;
+    let mine = 0;
     for (;;) {
-      const done = Atomics.load(w, job + JOB.done);
-      if (done >= tasks) return;
-      Atomics.wait(w, job + JOB.done, done);
+      try {
+        this.exports.run_job(this.jobAt);
+        break;
+      } catch (err) {
+        error ??= err;
+        mine++;
+      }
     }
+    let failed = mine;
+    if (this.shared)
+      for (;;) {
+        failed = mine + Atomics.load(w, failedAt);
+        const done = Atomics.load(w, job + JOB.done);
+        if (done + failed >= tasks) break;
+        Atomics.wait(w, job + JOB.done, done, 100);
+      }
+    if (failed === 0) return;
+    Atomics.store(w, failedAt, 0);
+    throw jobError(kind, error);
   }
+}
+
+function jobError(kind: JobKind, cause: unknown): Error {
+  const why = cause instanceof Error ? cause.message : 'in a worker thread';
+  return new Error(`pretext wasm kernel (job ${kind}) failed: ${why}`);
 }
 
 let pool: SimdPool | undefined;
 let poolFailed = false;
 let poolThreads = 1;
+
+const enabled = process.env.PRETEXT_WASM_SIMD !== '0';
+
+/** Whether pretext's SIMD kernels may run: PRETEXT_WASM_SIMD=0 (read once) turns them off. */
+export function simdEnabled(): boolean {
+  return enabled;
+}
 
 /** The threads the pool uses (tfjs-wasm's own count; set when the backend starts). */
 export function setSimdThreads(threads: number): void {
@@ -186,7 +225,7 @@ export function setSimdThreads(threads: number): void {
  * cannot load (callers then keep their JS or tfjs kernels). PRETEXT_WASM_SIMD=0 turns it off.
  */
 export function simdPool(backend: WasmBackendLike): SimdPool | undefined {
-  if (poolFailed || process.env.PRETEXT_WASM_SIMD === '0') return undefined;
+  if (poolFailed || !simdEnabled()) return undefined;
   const emscripten = (backend as unknown as { wasm?: EmscriptenModule }).wasm;
   if (!emscripten) return undefined;
   if (pool?.owner === emscripten) return pool;
