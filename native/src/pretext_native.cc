@@ -23,6 +23,7 @@
 
 #include "fewchannels.h"
 #include "pointwise.h"
+#include "strided.h"
 #include "winograd.h"
 
 namespace {
@@ -187,7 +188,7 @@ bool bf16Convs = false;
 
 // Convolution calls per implementation since load (info().convCalls): what a benchmark or test
 // reads to know which kernels ran.
-int64_t winogradCalls = 0, onednnCalls = 0, pointwiseCalls = 0, fewChannelsCalls = 0;
+int64_t winogradCalls = 0, onednnCalls = 0, pointwiseCalls = 0, fewChannelsCalls = 0, stridedCalls = 0;
 
 bool useWinograd(const ConvGeom& g) {
   bool yes = winogradOn && !bf16Convs && g.strides[0] == g.strides[1] && g.dil[0] == 0 && g.dil[1] == 0 && g.padL[0] <= 2 && g.padL[1] <= 2 &&
@@ -210,6 +211,17 @@ bool useFewChannels(const ConvGeom& g) {
   bool yes = winogradOn && !bf16Convs && fewchannels::fits(g.x[3], g.w[3], g.strides[0], g.strides[1], g.dil[0] + g.dil[1]);
   if (yes) ++fewChannelsCalls;
   return yes;
+}
+
+// Strides of 2 or more with channels in 8s (strided.h): a ResNet's downsampling 3×3 convolutions.
+bool useStrided(const ConvGeom& g) {
+  bool yes = winogradOn && !bf16Convs && strided::fits(g.strides[0], g.strides[1], g.dil[0] + g.dil[1], g.x[3], g.w[3]);
+  if (yes) ++stridedCalls;
+  return yes;
+}
+
+strided::Shape stridedShape(const ConvGeom& g) {
+  return {g.x[0], g.x[1], g.x[2], g.x[3], g.y[1], g.y[2], g.y[3], g.w[0], g.w[1], g.strides[0], g.strides[1], g.padL[0], g.padL[1]};
 }
 
 fewchannels::Shape fewChannelsShape(const ConvGeom& g) {
@@ -449,6 +461,7 @@ napi_value ConvForward(napi_env env, napi_callback_info info) {
   return wrapErrors(env, [&] {
     if (usePointwise(g)) return pointwise::forward(x, w, b, relu, y, pointwiseShape(g));
     if (useFewChannels(g)) return fewchannels::forward(x, w, b, relu, y, fewChannelsShape(g));
+    if (useStrided(g)) return strided::forward(x, w, b, relu, y, stridedShape(g));
     if (useWinograd(g)) return winograd::forward(x, w, b, relu, y, winogradShape(g));
     std::string kind = relu ? "fr" : "f";
     auto& prim = withBias ? cached<dnnl::convolution_forward>(g.key(kind.c_str(), true), {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_BIAS, DNNL_ARG_DST},
@@ -473,6 +486,7 @@ napi_value ConvBackwardData(napi_env env, napi_callback_info info) {
   if (!sized(a, ldy, product(g.y), "dy") || !sized(a, lw, product(g.w), "filter") || !sized(a, ldx, product(g.x), "dx")) return nullptr;
   return wrapErrors(env, [&] {
     if (usePointwise(g)) return pointwise::backwardData(dy, w, dx, pointwiseShape(g));
+    if (useStrided(g)) return strided::backwardData(dy, w, dx, stridedShape(g));
     if (useWinograd(g)) return winograd::backwardData(dy, w, dx, winogradShape(g));
     auto& prim = cached<dnnl::convolution_backward_data>(g.key("d", false), {DNNL_ARG_DIFF_DST, DNNL_ARG_WEIGHTS, DNNL_ARG_DIFF_SRC}, [&] {
       dnnl::convolution_backward_data::desc desc(dnnl::algorithm::convolution_direct, anyOr(g.src()), anyOr(g.wei(), lowp()),
@@ -516,6 +530,7 @@ napi_value ConvBackwardWeights(napi_env env, napi_callback_info info) {
       dy = m;
     }
     if (usePointwise(g)) return pointwise::backwardWeights(x, dy, dw, db, pointwiseShape(g));
+    if (useStrided(g)) return strided::backwardWeights(x, dy, dw, db, stridedShape(g));
     if (useWinograd(g)) return winograd::backwardWeights(x, dy, dw, db, winogradShape(g));
     const bool withBias = db != nullptr;
     auto build = [&] {
@@ -1122,6 +1137,8 @@ napi_value Info(napi_env env, napi_callback_info) {
   napi_set_named_property(env, calls, "pointwise", v);
   napi_create_int64(env, fewChannelsCalls, &v);
   napi_set_named_property(env, calls, "fewChannels", v);
+  napi_create_int64(env, stridedCalls, &v);
+  napi_set_named_property(env, calls, "strided", v);
   napi_set_named_property(env, obj, "convCalls", calls);
   return obj;
 }

@@ -122,6 +122,45 @@ const fewChannelCases: ConvCase[] = [
   { n: 2, h: 9, w: 6, cin: 5, cout: 32, k: 3, stride: 3, pad: 'same' },
 ];
 cases.push(...fewChannelCases);
+// strided.h's (strides of 2 or more, channels in 8s): ResNet20's downsampling layer; valid
+// padding with a last block of 4 pixels and 24 outputs (a 16- and an 8-wide block) + ReLU; a 5×5
+// filter at stride 3 with asymmetric padding and 24 input channels (dX's blocks are 16 + 8 wide);
+// a padded 1×1 at stride 2, whose odd phases no tap reaches (dX must be written zero there).
+const stridedCases: ConvCase[] = [
+  { n: 2, h: 8, w: 8, cin: 16, cout: 32, k: 3, stride: 2, pad: 'same', bias: true },
+  { n: 1, h: 9, w: 9, cin: 8, cout: 24, k: 3, stride: 2, pad: 'valid', bias: true, activation: 'relu' },
+  {
+    n: 2,
+    h: 10,
+    w: 11,
+    cin: 24,
+    cout: 8,
+    k: 5,
+    stride: 3,
+    pad: [
+      [0, 0],
+      [2, 1],
+      [0, 3],
+      [0, 0],
+    ],
+  },
+  {
+    n: 2,
+    h: 6,
+    w: 6,
+    cin: 8,
+    cout: 8,
+    k: 1,
+    stride: 2,
+    pad: [
+      [0, 0],
+      [1, 0],
+      [0, 1],
+      [0, 0],
+    ],
+  },
+];
+cases.push(...stridedCases);
 
 /** Output and the gradients of sum(conv(x, w) · r) for x, w (and b) on the current backend. */
 function convAndGrads(c: ConvCase, seeds: number): Float32Array[] {
@@ -184,7 +223,7 @@ describe('native kernels match the cpu backend', { skip: SKIP_NATIVE }, () => {
     t: { skip(reason: string): void },
     list: ConvCase[],
     seed: number,
-    kernel: 'winograd' | 'pointwise' | 'fewChannels',
+    kernel: 'winograd' | 'pointwise' | 'fewChannels' | 'strided',
     ours: number,
   ): Promise<void> {
     const addon = loadNative();
@@ -220,6 +259,9 @@ describe('native kernels match the cpu backend', { skip: SKIP_NATIVE }, () => {
   // dX (which no first layer asks for) stays on oneDNN.
   test('inputs of 1–7 channels run forward and backward weights on the few-channel kernels; oneDNN gives the same', (t) =>
     oursMatchOnednn(t, fewChannelCases, 300, 'fewChannels', 3));
+
+  test('convolutions with strides of 2 or more and channels in 8s run on the strided kernels; oneDNN gives the same', (t) =>
+    oursMatchOnednn(t, stridedCases, 400, 'strided', 4));
 
   test("the Winograd forward's fused ReLU passes NaN and never writes −0, as tfjs' ReLU", async (t) => {
     if (!loadNative().info().winograd)

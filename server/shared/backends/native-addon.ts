@@ -121,7 +121,13 @@ export interface NativeAddon {
     /** Whether 3×3 stride-1 convolutions take the Winograd kernels (absent in older builds). */
     winograd?: boolean;
     /** Convolution calls per implementation since the addon loaded (absent in older builds). */
-    convCalls?: { winograd: number; onednn: number; pointwise?: number; fewChannels?: number };
+    convCalls?: {
+      winograd: number;
+      onednn: number;
+      pointwise?: number;
+      fewChannels?: number;
+      strided?: number;
+    };
   };
   /** Winograd kernels on or off for later convolutions; whether they were on (absent in older builds). */
   setWinograd?(on: boolean): boolean;
