@@ -177,9 +177,9 @@ bool readGeom(Args& a, size_t first, ConvGeom& g) {
 }
 
 // Convolutions that our own kernels take, fp32 with output channels in 8s: Winograd's
-// (winograd.h) 3×3 stride 1, pointwise.h's 1×1 without padding, and fewchannels.h's for inputs of
-// 1–7 channels (forward and backward weights). setWinograd(false) (or PRETEXT_WINOGRAD=0) sends
-// every convolution to oneDNN instead.
+// (winograd.h) 3×3 stride 1, pointwise.h's 1×1 without padding, fewchannels.h's for inputs of
+// 1–7 channels (forward and backward weights), and strided.h's for strides of 2 or more.
+// setWinograd(false) (or PRETEXT_WINOGRAD=0) sends every convolution to oneDNN instead.
 bool winogradOn = [] {
   const char* e = std::getenv("PRETEXT_WINOGRAD");
   return !(e && std::string(e) == "0");
