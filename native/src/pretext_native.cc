@@ -7,6 +7,7 @@
 
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include <cerrno>
 #include <climits>
 #include <cmath>
 #include <cstdint>
@@ -20,6 +21,10 @@
 #include <vector>
 
 #include <omp.h>
+
+#ifdef __linux__
+#include <sys/mman.h>
+#endif
 
 #include "fewchannels.h"
 #include "pointwise.h"
@@ -1195,6 +1200,30 @@ napi_value SetThreads(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// adviseHugePages(view, bytes): asks Linux to back [view's start, + bytes) with 2 MB pages
+// (madvise MADV_HUGEPAGE; transparent huge pages are commonly set to "madvise"). For the wasm
+// heap that holds every tensor: the kernels stream over 4–8 MB activations with many strided
+// rows at once, and 4 KB pages cost a TLB miss every 4 KB (ResNet20 training 3–6% faster,
+// interleaved). Called with the heap's whole reservation (V8 keeps 4 GB of address space for a
+// wasm32 memory, grown in place), so pages the heap grows into later are huge from their first
+// touch. Returns 0, or the errno (ENOSYS where this is not Linux).
+napi_value AdviseHugePages(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  size_t len;
+  float* p = a.f32(0, &len);
+  const double bytes = a.num(1);
+  if (!a.ok) return nullptr;
+  if (!(bytes > 0)) return a.fail("adviseHugePages: bytes must be > 0"), nullptr;
+  int err = ENOSYS;
+#ifdef __linux__
+  const uintptr_t page = 4096, start = (reinterpret_cast<uintptr_t>(p) + page - 1) & ~(page - 1);
+  err = madvise(reinterpret_cast<void*>(start), static_cast<size_t>(bytes), MADV_HUGEPAGE) == 0 ? 0 : errno;
+#endif
+  napi_value v;
+  napi_create_int32(env, err, &v);
+  return v;
+}
+
 }  // namespace
 
 NAPI_MODULE_INIT() {
@@ -1221,6 +1250,7 @@ NAPI_MODULE_INIT() {
       {"setPrecision", nullptr, SetPrecision, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setWinograd", nullptr, SetWinograd, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"adviseHugePages", nullptr, AdviseHugePages, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;

@@ -1,10 +1,16 @@
 // Backend selection: availability probe, forced backends that cannot start fail loudly, and a
 // process on threaded wasm exits by itself.
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { defaultThreads, initBackend, probeBackends } from '../../server/worker/backend/index.js';
+import {
+  defaultThreads,
+  initBackend,
+  probeBackends,
+  transparentHugePages,
+} from '../../server/worker/backend/index.js';
 import { nativeKernelsActive } from '../../server/worker/backend/native/kernels.js';
 import { SKIP_NATIVE } from './native-available.js';
 import { REPO_ROOT } from '../helpers/paths.js';
@@ -45,12 +51,50 @@ test('native runs on wasm with oneDNN kernels; plain wasm afterwards gets the st
   const native = await initBackend('native');
   assert.equal(native.name, 'native');
   assert.equal(native.threads, defaultThreads());
-  assert.match(native.detail ?? '', /^oneDNN \d+\.\d+\.\d+ \w+, \d+ threads(, Winograd 3×3)?$/);
+  assert.match(
+    native.detail ?? '',
+    /^oneDNN \d+\.\d+\.\d+ \w+, \d+ threads(, Winograd 3×3)?(, 2 MB pages)?$/,
+  );
   assert.equal(tf.getBackend(), 'wasm');
   assert.ok(nativeKernelsActive());
   const wasm = await initBackend('wasm');
   assert.equal(wasm.name, 'wasm');
   assert.equal(nativeKernelsActive(), false);
+});
+
+test('native asks for 2 MB pages over the wasm heap where Linux grants them; PRETEXT_HUGE_PAGES=0 keeps 4 KB', {
+  skip: SKIP_NATIVE,
+}, (t) => {
+  if (!transparentHugePages()) return t.skip('transparent huge pages are off (never) or absent here');
+  // A child per setting: the heap grows by 256 MB after the advice, all of it written.
+  const script = [
+    "import fs from 'node:fs';",
+    "import * as tf from '@tensorflow/tfjs';",
+    "import { initBackend } from './server/worker/backend/index.ts';",
+    "const b = await initBackend('native');",
+    'const big = tf.fill([64 * 1024 * 1024], 1);',
+    'big.dataSync();',
+    "const huge = Number(fs.readFileSync('/proc/self/smaps_rollup', 'utf8').match(/AnonHugePages:\\s+(\\d+)/)?.[1]);",
+    'console.log(JSON.stringify({ detail: b.detail, hugeKb: huge }));',
+  ].join('\n');
+  const run = (env: Record<string, string>) => {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, ...env },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    assert.equal(r.status, 0, r.stderr);
+    return JSON.parse(r.stdout.trim().split('\n').pop()!) as { detail: string; hugeKb: number };
+  };
+  const on = run({});
+  assert.match(on.detail, /, 2 MB pages$/);
+  assert.ok(on.hugeKb >= 128 * 1024, `AnonHugePages ${on.hugeKb} kB after 256 MB on the advised heap`);
+  const off = run({ PRETEXT_HUGE_PAGES: '0' });
+  assert.doesNotMatch(off.detail, /2 MB pages/);
+  // Under "always" every large anonymous region may get them; under "madvise" only advised ones.
+  const always = fs.readFileSync('/sys/kernel/mm/transparent_hugepage/enabled', 'utf8').includes('[always]');
+  if (!always) assert.ok(off.hugeKb < on.hugeKb / 4, `AnonHugePages ${off.hugeKb} kB without the advice`);
 });
 
 test('PRETEXT_NATIVE=0 turns the native backend off with a reason', () => {

@@ -134,6 +134,11 @@ export interface NativeAddon {
   /** Convolution input precision for later calls; 'bf16' throws on CPUs without AVX512-BF16/AMX. */
   setPrecision(precision: 'fp32' | 'bf16'): void;
   setThreads(n: number): void;
+  /**
+   * madvise(MADV_HUGEPAGE) from the view's start over `bytes`: 2 MB pages for the wasm heap.
+   * Returns 0 or the errno (absent in older builds).
+   */
+  adviseHugePages?(view: Float32Array, bytes: number): number;
 }
 
 const here = path.dirname(fileURLToPath(import.meta.url));

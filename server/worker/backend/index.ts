@@ -1,10 +1,11 @@
+import fs from 'node:fs';
 import os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { registerFusedAdam } from './fused-adam.js';
 import { registerFusedBatchNorm } from './fused-batchnorm.js';
 import { installReluGrad } from './wasm-kernels/activation-grads.js';
 import { setGradientRelease } from './release-gradients.js';
-import { loadNative } from '../../shared/backends/native-addon.js';
+import { loadNative, type NativeAddon } from '../../shared/backends/native-addon.js';
 import { registerNativeKernels, unregisterNativeKernels } from './native/kernels.js';
 import { registerWasmKernels } from './wasm-kernels/index.js';
 import { setSimdThreads } from './wasm-kernels/simd-pool.js';
@@ -64,6 +65,29 @@ function wasmThreadCount(native: boolean): number {
   return native ? 1 : defaultThreads();
 }
 
+/** Whether Linux hands out transparent huge pages to a region that asks ("always" or "madvise"). */
+export function transparentHugePages(): boolean {
+  try {
+    return !fs.readFileSync('/sys/kernel/mm/transparent_hugepage/enabled', 'utf8').includes('[never]');
+  } catch {
+    return false; // not Linux, or a kernel without them
+  }
+}
+
+/**
+ * Asks for 2 MB pages over the wasm heap, which holds every tensor the native kernels read and
+ * write (ResNet20 training 3–6% faster, interleaved: fewer TLB misses). PRETEXT_HUGE_PAGES=0
+ * keeps 4 KB pages. Whether Linux grants them depends on its transparent-huge-page setting.
+ */
+function adviseHugePages(addon: NativeAddon): boolean {
+  if (process.env.PRETEXT_HUGE_PAGES === '0' || !addon.adviseHugePages || !transparentHugePages())
+    return false;
+  const heap = (tf.backend() as unknown as { wasm?: { HEAPU8?: Uint8Array } }).wasm?.HEAPU8?.buffer;
+  if (!heap) return false;
+  // The whole 4 GB a wasm32 memory may grow to: V8 reserves it up front and grows in place.
+  return addon.adviseHugePages(new Float32Array(heap, 0, 1), 2 ** 32) === 0;
+}
+
 async function startWasm(native = false, precision: Precision = 'fp32'): Promise<number> {
   const wasm = await import('@tensorflow/tfjs-backend-wasm');
   registerWasmKernels();
@@ -89,6 +113,7 @@ async function startWasm(native = false, precision: Precision = 'fp32'): Promise
   }
   wasmThreads = tf.getBackend() === 'wasm' ? wasm.getThreadsCount() : 1;
   setSimdThreads(wasmThreads);
+  if (native && detail && adviseHugePages(loadNative())) detail += ', 2 MB pages';
   return wasmThreads;
 }
 
