@@ -21,6 +21,8 @@
 
 #include <omp.h>
 
+#include "moments.h"
+
 namespace fewchannels {
 
 #define FC_AVX2 __attribute__((target("avx2,fma")))
@@ -120,10 +122,15 @@ FC_AVX2 inline void tile4x16(const float* in, int64_t step, int64_t rowStride, c
   _mm256_storeu_ps(o, activate(a30, relu)), _mm256_storeu_ps(o + 8, activate(a31, relu));
 }
 
-FC_AVX2 inline void forward(const float* x, const float* w, const float* bias, bool relu, float* y, const Shape& s) {
+FC_AVX2 inline void forward(const float* x, const float* w, const float* bias, bool relu, float* y, const Shape& s,
+                            double* moments = nullptr) {
   Padded px = pad(x, s);
   const int64_t step = s.stride * s.c, rowStride = px.wp * s.c;
-#pragma omp parallel for schedule(static)
+  moments::Sums sums(moments, s.k);
+#pragma omp parallel
+  {
+  moments::Sums::Block block(sums);
+#pragma omp for schedule(static)
   for (int64_t r = 0; r < s.n * s.ho; r++) {
     const int64_t img = r / s.ho, oy = r % s.ho;
     const float* in = px.data + ((img * px.hp + oy * s.stride) * px.wp) * s.c;
@@ -136,7 +143,22 @@ FC_AVX2 inline void forward(const float* x, const float* w, const float* bias, b
     }
     for (; ox < s.wo; ox++)
       for (int64_t k0 = 0; k0 < s.k; k0 += 8) tile<1, 1>(in + ox * step, step, rowStride, w, bias, relu, out + ox * s.k, k0, s);
+    // The row just written, from L1: its moments (moments.h) when asked.
+    if (float* m = block.data()) {
+      for (int64_t k0 = 0; k0 < s.k; k0 += 8) {
+        __m256 sum = _mm256_setzero_ps(), squares = sum;
+        for (int64_t p = 0; p < s.wo; p++) {
+          const __m256 v = _mm256_loadu_ps(out + p * s.k + k0);
+          sum = _mm256_add_ps(sum, v);
+          squares = _mm256_fmadd_ps(v, v, squares);
+        }
+        moments::add(m, s.k, k0, sum, squares);
+      }
+      block.flush();
+    }
   }
+  }
+  sums.finish();
 }
 
 // With mask (a ReLU's output after the convolution), the gradient is dy·step(mask), made one row

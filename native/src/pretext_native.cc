@@ -80,18 +80,25 @@ struct Args {
   }
 
   float* f32(size_t i, size_t* length = nullptr) {
+    return static_cast<float*>(typed(i, napi_float32_array, "Float32Array", length));
+  }
+  double* f64(size_t i, size_t* length = nullptr) {
+    return static_cast<double*>(typed(i, napi_float64_array, "Float64Array", length));
+  }
+
+  void* typed(size_t i, napi_typedarray_type want, const char* name, size_t* length) {
     if (!ok) return nullptr;
     if (i >= argc) return fail("missing argument " + std::to_string(i)), nullptr;
     bool is = false;
     napi_is_typedarray(env, argv[i], &is);
-    if (!is) return fail("argument " + std::to_string(i) + " must be a Float32Array"), nullptr;
+    if (!is) return fail("argument " + std::to_string(i) + " must be a " + name), nullptr;
     napi_typedarray_type type;
     size_t len = 0;
     void* data = nullptr;
     napi_get_typedarray_info(env, argv[i], &type, &len, &data, nullptr, nullptr);
-    if (type != napi_float32_array) return fail("argument " + std::to_string(i) + " must be a Float32Array"), nullptr;
+    if (type != want) return fail("argument " + std::to_string(i) + " must be a " + name), nullptr;
     if (length) *length = len;
-    return static_cast<float*>(data);
+    return data;
   }
 
   bool isNull(size_t i) {
@@ -448,7 +455,11 @@ Cached& cached(const std::string& key, std::initializer_list<int> args, Build bu
   return it->second;
 }
 
-// convForward(x, w, bias|null, y, xShape, wShape, yShape, strides, padTL, padBR, dilations[, relu])
+// convForward(x, w, bias|null, y, xShape, wShape, yShape, strides, padTL, padBR, dilations[, relu][, moments])
+// With moments (a Float64Array of 2 × output channels) and no ReLU, the kernels of our own that
+// can (Winograd, strided, few-channel) also write y's per-channel Σy and Σy² there (moments.h),
+// for the batch norm after the convolution; returns whether they did. (Exported as
+// convForwardMoments too: that name tells JS that this build takes them.)
 napi_value ConvForward(napi_env env, napi_callback_info info) {
   Args a(env, info);
   size_t lx, lw, lb = 0, ly;
@@ -462,12 +473,19 @@ napi_value ConvForward(napi_env env, napi_callback_info info) {
   if (!sized(a, lx, product(g.x), "x") || !sized(a, lw, product(g.w), "filter") || !sized(a, ly, product(g.y), "y")) return nullptr;
   if (withBias && !sized(a, lb, g.w[3], "bias")) return nullptr;
   bool relu = !a.isNull(11) && a.num(11) != 0;
+  size_t lm = 0;
+  double* moments = a.isNull(12) ? nullptr : a.f64(12, &lm);
+  if (moments && lm < static_cast<size_t>(2 * g.w[3])) return a.fail("convolution: moments must hold 2 × output channels"), nullptr;
   if (!a.ok) return nullptr;
-  return wrapErrors(env, [&] {
+  if (relu) moments = nullptr;  // the moments of y before its ReLU are what a batch norm wants; none here
+  bool filled = false;
+  napi_value done = wrapErrors(env, [&] {
     if (usePointwise(g)) return pointwise::forward(x, w, b, relu, y, pointwiseShape(g));
-    if (useFewChannels(g)) return fewchannels::forward(x, w, b, relu, y, fewChannelsShape(g));
-    if (useStrided(g)) return strided::forward(x, w, b, relu, y, stridedShape(g));
-    if (useWinograd(g)) return winograd::forward(x, w, b, relu, y, winogradShape(g));
+    filled = moments != nullptr;
+    if (useFewChannels(g)) return fewchannels::forward(x, w, b, relu, y, fewChannelsShape(g), moments);
+    if (useStrided(g)) return strided::forward(x, w, b, relu, y, stridedShape(g), moments);
+    if (useWinograd(g)) return winograd::forward(x, w, b, relu, y, winogradShape(g), moments);
+    filled = false;
     std::string kind = relu ? "fr" : "f";
     auto& prim = withBias ? cached<dnnl::convolution_forward>(g.key(kind.c_str(), true), {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_BIAS, DNNL_ARG_DST},
                                                               [&] { return fwdPd(g, true, relu); })
@@ -477,6 +495,12 @@ napi_value ConvForward(napi_env env, napi_callback_info info) {
     if (withBias) ops.push_back({DNNL_ARG_BIAS, g.bias(), b, false});
     run(prim, ops);
   });
+  bool pending = false;
+  napi_is_exception_pending(env, &pending);
+  if (pending || a.argc <= 12) return done;
+  napi_value v;
+  napi_get_boolean(env, filled, &v);
+  return v;
 }
 
 // convBackwardData(dy, w, dx, xShape, wShape, yShape, strides, padTL, padBR, dilations)
@@ -605,7 +629,7 @@ inline float reluOf(float v) { return v <= 0.f ? 0.f : v; }
 // Gradient, dy · step(y): dy · 0 where y ≤ 0 keeps tfjs' −0 and NaN.
 inline float reluGradOf(float dy, float y) { return y > 0.f ? dy : dy * 0.f; }
 
-// bnForward(x, gamma, beta, y, mean, variance, channels, epsilon[, residual, relu])
+// bnForward(x, gamma, beta, y, mean, variance, channels, epsilon[, residual, relu][, moments])
 // y = bn(x) [+ residual], then ReLU when relu: a ResNet's BN → ReLU and BN → add → ReLU in one
 // pass, with no pre-activation tensor. (Exported as bnActForward too: that name tells JS that
 // this build takes the trailing arguments.)
@@ -622,17 +646,25 @@ napi_value BnForward(napi_env env, napi_callback_info info) {
   double eps = a.num(7);
   const float* res = a.isNull(8) ? nullptr : a.f32(8, &lr);
   const bool relu = !a.isNull(9) && a.num(9) != 0;
+  // x's per-channel Σx and Σx², from the convolution that wrote it (convForward's moments).
+  size_t lmo = 0;
+  const double* known = a.isNull(10) ? nullptr : a.f64(10, &lmo);
   if (!a.ok) return nullptr;
   if (c <= 0 || lx % c != 0 || ly < lx || lg < (size_t)c || lb < (size_t)c || lm < (size_t)c || lv < (size_t)c ||
-      (res && lr < lx))
+      (res && lr < lx) || (known && lmo < static_cast<size_t>(2 * c)))
     return a.fail("batchNorm: sizes do not match the channel count"), nullptr;
   int64_t rows = lx / c;
   std::vector<double> s1(c, 0.0), s2(c, 0.0);
-  channelSums(rows, c, s1.data(), s2.data(), [&](int64_t r, float* a1, float* a2) {
-    const float* xr = x + r * c;
+  if (known) {
+    std::copy(known, known + c, s1.begin());
+    std::copy(known + c, known + 2 * c, s2.begin());
+  } else {
+    channelSums(rows, c, s1.data(), s2.data(), [&](int64_t r, float* a1, float* a2) {
+      const float* xr = x + r * c;
 #pragma omp simd
-    for (int64_t k = 0; k < c; k++) a1[k] += xr[k], a2[k] += xr[k] * xr[k];
-  });
+      for (int64_t k = 0; k < c; k++) a1[k] += xr[k], a2[k] += xr[k] * xr[k];
+    });
+  }
   std::vector<float> sc(c), sh(c);
   for (int64_t k = 0; k < c; k++) {
     double mu = s1[k] / rows;
@@ -1239,6 +1271,8 @@ NAPI_MODULE_INIT() {
       {"channelSum", nullptr, ChannelSum, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"reluGrad", nullptr, ReluGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"bnActForward", nullptr, BnForward, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"bnForwardMoments", nullptr, BnForward, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"convForwardMoments", nullptr, ConvForward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"bnActBackward", nullptr, BnBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"relu", nullptr, Relu, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"add", nullptr, Add, nullptr, nullptr, nullptr, napi_default, nullptr},

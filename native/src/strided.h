@@ -26,6 +26,8 @@
 
 #include <omp.h>
 
+#include "moments.h"
+
 namespace strided {
 
 #define STRIDED_AVX2 __attribute__((target("avx2,fma")))
@@ -138,33 +140,46 @@ STRIDED_AVX2 inline Block16 product8(const float* const* src, int64_t taps, int6
 }
 
 // Writes a block's `rows` pixels (out[j] for j < rows) over `width` channels from column col:
-// + bias, then tfjs' ReLU (NaN passes, −0 becomes 0) when asked.
+// + bias, then tfjs' ReLU (NaN passes, −0 becomes 0) when asked; the values written added to
+// `moments` (a block's of `all` channels, moments.h) when given.
 STRIDED_AVX2 inline void store(const Block16& r, float* const* out, int rows, int64_t col, int64_t width, const float* bias,
-                               bool relu) {
+                               bool relu, float* moments, int64_t all) {
   const __m256 zero = _mm256_setzero_ps();
   for (int q = 0; q * 8 < width; q++) {
     const __m256 bv = bias ? _mm256_loadu_ps(bias + col + 8 * q) : zero;
+    __m256 sum = zero, squares = zero;
     for (int j = 0; j < rows; j++) {
       __m256 v = _mm256_add_ps(r.v[j][q], bv);
       if (relu) v = _mm256_and_ps(v, _mm256_cmp_ps(v, zero, _CMP_NLE_UQ));
       _mm256_storeu_ps(out[j] + col + 8 * q, v);
+      sum = _mm256_add_ps(sum, v);
+      squares = _mm256_fmadd_ps(v, v, squares);
     }
+    if (moments) moments::add(moments, all, col + 8 * q, sum, squares);
   }
 }
 
 // out[j][0…width) for every column block: the products of one block of pixels.
 STRIDED_AVX2 inline void blockProducts(const float* const* src, int64_t taps, int64_t len, const float* filter, int64_t tapStride,
-                                       int64_t width, float* const* out, int rows, const float* bias, bool relu) {
+                                       int64_t width, float* const* out, int rows, const float* bias, bool relu,
+                                       float* moments = nullptr) {
   int64_t col = 0;
-  for (; col + 16 <= width; col += 16) store(product16(src, taps, len, filter + col, tapStride, width), out, rows, col, 16, bias, relu);
-  if (col < width) store(product8(src, taps, len, filter + col, tapStride, width), out, rows, col, 8, bias, relu);
+  for (; col + 16 <= width; col += 16)
+    store(product16(src, taps, len, filter + col, tapStride, width), out, rows, col, 16, bias, relu, moments, width);
+  if (col < width) store(product8(src, taps, len, filter + col, tapStride, width), out, rows, col, 8, bias, relu, moments, width);
 }
 
-// y = conv(x, w) + bias, ReLU if asked; w HWIO [kh][kw][c][k].
-STRIDED_AVX2 inline void forward(const float* x, const float* w, const float* bias, bool relu, float* y, const Shape& s) {
+// y = conv(x, w) + bias, ReLU if asked; w HWIO [kh][kw][c][k]; y's moments (Σy, Σy²;
+// moments.h) into moments [2k] when given.
+STRIDED_AVX2 inline void forward(const float* x, const float* w, const float* bias, bool relu, float* y, const Shape& s,
+                                 double* moments = nullptr) {
   const int64_t taps = s.kh * s.kw, pixels = s.n * s.ho * s.wo, blocks = (pixels + kPx - 1) / kPx;
+  moments::Sums sums(moments, s.k);
 #pragma omp parallel
   {
+    moments::Sums::Block block(sums);
+    // Blocks of 6 pixels are short: flushed to double every 64 of them.
+    int64_t unflushed = 0;
     const float* zero = zeros(s.c);
     std::vector<const float*> src(taps * kPx);
     float* out[kPx];
@@ -183,9 +198,12 @@ STRIDED_AVX2 inline void forward(const float* x, const float* w, const float* bi
           for (int64_t t = 0; t < taps; t++) src[t * kPx + j] = src[t * kPx + rows - 1];
         }
       }
-      blockProducts(src.data(), taps, s.c, w, s.c * s.k, s.k, out, rows, bias, relu);
+      blockProducts(src.data(), taps, s.c, w, s.c * s.k, s.k, out, rows, bias, relu, block.data());
+      if (++unflushed == 64) block.flush(), unflushed = 0;
     }
+    block.flush();
   }
+  sums.finish();
 }
 
 // dx = the transposed convolution of dy. dx pixel (iy, ix) gathers tap (ky, kx) from dy pixel

@@ -27,6 +27,8 @@
 
 #include <omp.h>
 
+#include "moments.h"
+
 namespace winograd {
 
 #define WINO_AVX2 __attribute__((target("avx2,fma")))
@@ -316,9 +318,10 @@ WINO_AVX2 inline void multiplyBlock(const float* v, const float* u, int64_t tb, 
   }
 }
 
-// y tiles = Aᵀ M A (+ bias, ReLU), written where they fall inside the output.
+// y tiles = Aᵀ M A (+ bias, ReLU), written where they fall inside the output; the values written
+// added to `moments` (a block's, moments.h) when given.
 WINO_AVX2 inline void transformOutput(const float* __restrict m, const Shape& s, const Tiles& tiles, int64_t t0, int64_t count,
-                                      int64_t tb, const float* bias, bool relu, float* __restrict y) {
+                                      int64_t tb, const float* bias, bool relu, float* __restrict y, float* __restrict moments) {
   const int64_t k = s.k, plane = tb * k, ho = s.ho, wo = s.wo, rowStride = wo * k;
   const __m256 zero = _mm256_setzero_ps();
   TileCursor at(tiles, t0);
@@ -339,42 +342,52 @@ WINO_AVX2 inline void transformOutput(const float* __restrict m, const Shape& s,
         for (int a = 0; a < kOut; a++) t[a][b] = out[a];
       }
       const __m256 bv = bias ? _mm256_loadu_ps(bias + ch) : zero;
+      __m256 sum = zero, squares = zero;
       for (int a = 0; a < rows; a++) {
         __m256 o[kOut];
         outputRow(t[a], o);
         float* row = base + a * rowStride + ch;
-        for (int b = 0; b < kOut; b++) {
+        for (int b = 0; b < cols; b++) {
           __m256 r = _mm256_add_ps(o[b], bv);
           // tfjs' ReLU: NaN passes (an unordered compare keeps it), −0 becomes 0.
           if (relu) r = _mm256_and_ps(r, _mm256_cmp_ps(r, zero, _CMP_NLE_UQ));
-          if (b < cols) _mm256_storeu_ps(row + b * k, r);
+          _mm256_storeu_ps(row + b * k, r);
+          sum = _mm256_add_ps(sum, r);
+          squares = _mm256_fmadd_ps(r, r, squares);
         }
       }
+      if (moments) moments::add(moments, k, ch, sum, squares);
     }
   }
 }
 
-// y = conv(x, w) + bias, ReLU if asked; w HWIO [3][3][c][k].
-WINO_AVX2 inline void forward(const float* x, const float* w, const float* bias, bool relu, float* y, const Shape& s) {
+// y = conv(x, w) + bias, ReLU if asked; w HWIO [3][3][c][k]; y's moments (Σy, Σy²; moments.h)
+// into moments [2k] when given.
+WINO_AVX2 inline void forward(const float* x, const float* w, const float* bias, bool relu, float* y, const Shape& s,
+                              double* moments = nullptr) {
   static std::vector<float> uBuf;
   float* u = scratch(uBuf, kPos * s.c * s.k);
   transformFilter(w, s.c, s.k, u);
   const Tiles tiles(s, s.n);
   const int64_t tb = tilesPerBlock(s.c, s.k);
   const int64_t blocks = (tiles.total + tb - 1) / tb;
+  moments::Sums sums(moments, s.k);
 #pragma omp parallel
   {
     static thread_local std::vector<float> vBuf, mBuf;
     float* v = scratch(vBuf, kPos * tb * s.c);
     float* m = scratch(mBuf, kPos * tb * s.k);
+    moments::Sums::Block block(sums);
 #pragma omp for schedule(static)
     for (int64_t b = 0; b < blocks; b++) {
       const int64_t t0 = b * tb, count = std::min(tb, tiles.total - t0);
       transformInput(x, s, tiles, t0, count, tb, v);
       multiplyBlock(v, u, tb, s.c, s.k, m);
-      transformOutput(m, s, tiles, t0, count, tb, bias, relu, y);
+      transformOutput(m, s, tiles, t0, count, tb, bias, relu, y, block.data());
+      block.flush();
     }
   }
+  sums.finish();
 }
 
 // dx = the transposed convolution of dy: a forward one with the filter turned 180° and its

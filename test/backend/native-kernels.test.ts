@@ -7,9 +7,9 @@ import { before, describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../server/worker/backend/index.js';
 import { assertClose, seeded } from './compare.js';
-import { batchNormTrain } from '../../server/worker/backend/fused-batchnorm.js';
-import { loadNative } from '../../server/shared/backends/native-addon.js';
-import { nativeKernelsActive } from '../../server/worker/backend/native/kernels.js';
+import { batchNormReluTrain, batchNormTrain } from '../../server/worker/backend/fused-batchnorm.js';
+import { type ConvGeometry, loadNative } from '../../server/shared/backends/native-addon.js';
+import { batchNormsOnConvMoments, nativeKernelsActive } from '../../server/worker/backend/native/kernels.js';
 import { CONV_FILTER_BIAS_GRAD } from '../../server/worker/backend/conv-relu-train.js';
 import { SKIP_NATIVE } from './native-available.js';
 
@@ -370,6 +370,91 @@ describe('native kernels match the cpu backend', { skip: SKIP_NATIVE }, () => {
     await tf.setBackend('wasm');
     const actual = sums();
     for (let i = 0; i < expected.length; i++) assertClose(actual[i]!, expected[i]!, `sum ${i}`, 1e-5);
+  });
+
+  // Our own kernels' geometries that a batch norm follows in ResNet20: a first layer
+  // (few-channel), a 3×3 stride 1 (Winograd), a downsampling one with 24 outputs (strided).
+  const momentCases: ConvCase[] = [fewChannelCases[0]!, winogradCases[3]!, stridedCases[1]!].map((c) => ({
+    ...c,
+    activation: 'linear',
+  }));
+
+  test("our own convolution kernels write their output's moments; a batch norm on that output uses them", async (t) => {
+    const addon = loadNative();
+    if (!addon.info().winograd || !addon.convForwardMoments)
+      return t.skip('own kernels off, or an older build');
+    // The addon directly: Σy and Σy² per channel against float64 sums of the output it wrote.
+    for (const [i, c] of momentCases.entries()) {
+      const ho = c.stride === 1 ? c.h : Math.floor((c.h - c.k) / c.stride) + 1;
+      const wo = c.stride === 1 ? c.w : Math.floor((c.w - c.k) / c.stride) + 1;
+      const pad = c.stride === 1 ? (c.k - 1) / 2 : 0;
+      const y = new Float32Array(c.n * ho * wo * c.cout);
+      const moments = new Float64Array(2 * c.cout).fill(Number.NaN);
+      const g: ConvGeometry = [
+        [c.n, c.h, c.w, c.cin],
+        [c.k, c.k, c.cin, c.cout],
+        [c.n, ho, wo, c.cout],
+        [c.stride, c.stride],
+        [pad, pad],
+        [pad, pad],
+        [1, 1],
+      ];
+      const x = seeded([c.n, c.h, c.w, c.cin], 10 + i);
+      const w = seeded([c.k, c.k, c.cin, c.cout], 20 + i);
+      const filled = addon.convForwardMoments(x, w, seeded([c.cout], 30 + i), y, ...g, 0, moments);
+      assert.equal(filled, true, `case ${i}: moments written`);
+      const want = Array.from({ length: 2 * c.cout }, () => 0);
+      y.forEach((v, p) => {
+        want[p % c.cout]! += v;
+        want[c.cout + (p % c.cout)]! += v * v;
+      });
+      for (let q = 0; q < want.length; q++)
+        assert.ok(
+          Math.abs(moments[q]! - want[q]!) <= 1e-5 * (1 + Math.abs(want[q]!)),
+          `case ${i} moment ${q}: ${moments[q]} vs ${want[q]}`,
+        );
+      // With ReLU fused there are none to give (the batch norm wants y before it).
+      assert.equal(addon.convForwardMoments(x, w, null, y, ...g, 1, moments), false);
+    }
+    // Through tfjs: conv → batch norm (alone, and + residual + ReLU) equals cpu's, and each
+    // batch norm took the convolution's moments.
+    const bnOf = (c: ConvCase, seed: number) =>
+      tf.tidy(() => {
+        const x = tf.tensor4d(seeded([c.n, c.h, c.w, c.cin], seed), [c.n, c.h, c.w, c.cin]);
+        const w = tf.tensor4d(seeded([c.k, c.k, c.cin, c.cout], seed + 1), [c.k, c.k, c.cin, c.cout]);
+        const y = tf.fused.conv2d({
+          x,
+          filter: w,
+          strides: c.stride,
+          pad: c.pad,
+          bias: tf.tensor1d(seeded([c.cout], seed + 2)),
+        });
+        const scale = tf.tensor1d(seeded([c.cout], seed + 3));
+        const offset = tf.tensor1d(seeded([c.cout], seed + 4));
+        const plain = batchNormTrain(y, scale, offset, 1e-3);
+        const y2 = tf.fused.conv2d({ x, filter: w, strides: c.stride, pad: c.pad });
+        const fused = batchNormReluTrain(y2, scale, offset, 1e-3, tf.onesLike(y2));
+        return [...plain, ...fused].map((r) => r.dataSync() as Float32Array);
+      });
+    for (const [i, c] of momentCases.entries()) {
+      await tf.setBackend('cpu');
+      const expected = bnOf(c, 40 + 10 * i);
+      await tf.setBackend('wasm');
+      const before = batchNormsOnConvMoments();
+      const actual = bnOf(c, 40 + 10 * i);
+      assert.equal(
+        batchNormsOnConvMoments() - before,
+        2,
+        `case ${i}: batch norms on the convolution's moments`,
+      );
+      for (let j = 0; j < expected.length; j++)
+        assertClose(actual[j]!, expected[j]!, `case ${i} output ${j}`, 1e-4);
+    }
+    // A convolution on oneDNN (5×5 stride 1) has none: its batch norm sums the output itself.
+    const onednn: ConvCase = { n: 2, h: 6, w: 6, cin: 8, cout: 8, k: 5, stride: 1, pad: 'same' };
+    const before = batchNormsOnConvMoments();
+    bnOf(onednn, 90);
+    assert.equal(batchNormsOnConvMoments(), before);
   });
 
   test('no tensors or backend buffers leak from the kernels', async () => {

@@ -57,6 +57,17 @@ export interface NativeAddon {
     y: Float32Array,
     ...g: [...ConvGeometry, relu?: number]
   ): void;
+  /**
+   * convForward that also writes y's per-channel Σy and Σy² into `moments` (2 × output channels)
+   * where its kernel can (pretext's own, without ReLU): returns whether it did. Absent in older builds.
+   */
+  convForwardMoments?(
+    x: Float32Array,
+    w: Float32Array,
+    bias: Float32Array | null,
+    y: Float32Array,
+    ...g: [...ConvGeometry, relu: number, moments: Float64Array]
+  ): boolean;
   convBackwardData(dy: Float32Array, w: Float32Array, dx: Float32Array, ...g: ConvGeometry): void;
   /** y = max(x, 0), threaded; absent in builds from before it. */
   relu?(x: Float32Array, y: Float32Array): void;
@@ -86,6 +97,10 @@ export interface NativeAddon {
   bnBackward(...args: BnBackwardArgs): void;
   /** bnForward with y = relu(bn(x) + residual) (residual may be null); absent in older builds. */
   bnActForward?(...args: [...BnForwardArgs, residual: Float32Array | null, relu: number]): void;
+  /** bnActForward given x's Σx and Σx² (convForwardMoments'), which it then does not compute. */
+  bnForwardMoments?(
+    ...args: [...BnForwardArgs, residual: Float32Array | null, relu: number, moments: Float64Array | null]
+  ): void;
   /** bnBackward through that ReLU (dy · step(y)); dResidual (may be null) gets that masked dy. */
   bnActBackward?(...args: [...BnBackwardArgs, y: Float32Array, dResidual: Float32Array | null]): void;
   channelSum(x: Float32Array, out: Float32Array, channels: number): void;

@@ -48,6 +48,20 @@ function geometry(xShape: number[], wShape: number[], attrs: ConvAttrs): ConvGeo
 
 const nhwc = (attrs: ConvAttrs) => attrs.dataFormat === undefined || attrs.dataFormat === 'NHWC';
 
+/**
+ * Per-channel [Σy…, Σy²…] of convolution outputs, by the output's data: what the training batch
+ * norm that usually follows would otherwise read the whole output once more for. Keyed by dataId,
+ * which tfjs makes anew for every tensor (and shares with reshapes of the same data), so an entry
+ * can never describe other data.
+ */
+const outputMoments = new WeakMap<object, Float64Array>();
+let momentsReused = 0;
+
+/** How many batch norms took their statistics from the convolution before them (tests read it). */
+export function batchNormsOnConvMoments(): number {
+  return momentsReused;
+}
+
 function convForward(
   addon: NativeAddon,
   b: WasmBackendLike,
@@ -61,7 +75,11 @@ function convForward(
   const out = b.makeOutput(g[2], 'float32');
   // Views after the allocation: growing wasm memory detaches older views.
   const h = (i: Info) => b.typedArrayFromHeap(i);
-  addon.convForward(h(x), h(filter), bias ? h(bias) : null, h(out), ...g, relu ? 1 : 0);
+  if (!relu && addon.convForwardMoments) {
+    const moments = new Float64Array(2 * g[2][3]!);
+    if (addon.convForwardMoments(h(x), h(filter), bias ? h(bias) : null, h(out), ...g, 0, moments))
+      outputMoments.set(out.dataId, moments);
+  } else addon.convForward(h(x), h(filter), bias ? h(bias) : null, h(out), ...g, relu ? 1 : 0);
   return out;
 }
 
@@ -267,7 +285,11 @@ function batchNormForward(addon: NativeAddon, relu: boolean): tf.KernelFunc {
       c,
       attrs?.epsilon as number,
     ] as const;
-    if (relu) addon.bnActForward!(...args, residual ? h(residual) : null, 1);
+    const moments = outputMoments.get(x!.dataId);
+    if (moments?.length === 2 * c && addon.bnForwardMoments) {
+      momentsReused++;
+      addon.bnForwardMoments(...args, residual ? h(residual) : null, relu ? 1 : 0, moments);
+    } else if (relu) addon.bnActForward!(...args, residual ? h(residual) : null, 1);
     else addon.bnForward(...args);
     return [y, mean, variance];
   };
