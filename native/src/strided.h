@@ -26,14 +26,16 @@
 
 #include <omp.h>
 
+#include "microkernels.h"
 #include "moments.h"
 
 namespace strided {
 
 #define STRIDED_AVX2 __attribute__((target("avx2,fma")))
 
-constexpr int kPx = 6;       // pixels per forward and backward-data block
-constexpr int kGradRows = 4;  // input channels per weight-gradient block
+using micro::Block16;
+using micro::kGradRows;  // input channels per weight-gradient block
+using micro::kPx;        // pixels per forward and backward-data block
 constexpr int64_t kChunk = 64;  // pixels per weight-gradient chunk (its dy rows stay in L1)
 
 // x [n, h, w, c] → y [n, ho, wo, k] through a kh × kw filter with strides sy, sx.
@@ -90,55 +92,6 @@ STRIDED_AVX2 inline void gatherTaps(const float* x, const Shape& s, const Cursor
   }
 }
 
-#define STRIDED_ACC2(r) __m256 a##r##0 = _mm256_setzero_ps(), a##r##1 = _mm256_setzero_ps();
-#define STRIDED_FMA2(r, src)                   \
-  {                                            \
-    __m256 s = _mm256_broadcast_ss(src);       \
-    a##r##0 = _mm256_fmadd_ps(s, b0, a##r##0); \
-    a##r##1 = _mm256_fmadd_ps(s, b1, a##r##1); \
-  }
-#define STRIDED_ACC1(r) __m256 a##r##0 = _mm256_setzero_ps();
-#define STRIDED_FMA1(r, src) a##r##0 = _mm256_fmadd_ps(_mm256_broadcast_ss(src), b0, a##r##0);
-
-// out[j][0…16) = Σ_t Σ_i src[t][j][i] · f[t][i][0…16) for kPx pixels j: src[t] holds the pixels'
-// rows for tap t (len floats each), f[t] = filter + t·tapStride, rows ld apart.
-struct Block16 {
-  __m256 v[kPx][2];
-};
-STRIDED_AVX2 inline Block16 product16(const float* const* src, int64_t taps, int64_t len, const float* filter, int64_t tapStride,
-                                      int64_t ld) {
-  STRIDED_ACC2(0) STRIDED_ACC2(1) STRIDED_ACC2(2) STRIDED_ACC2(3) STRIDED_ACC2(4) STRIDED_ACC2(5)
-  for (int64_t t = 0; t < taps; t++) {
-    const float* const* s = src + t * kPx;
-    const float *s0 = s[0], *s1 = s[1], *s2 = s[2], *s3 = s[3], *s4 = s[4], *s5 = s[5];
-    const float* f = filter + t * tapStride;
-    for (int64_t i = 0; i < len; i++) {
-      const __m256 b0 = _mm256_loadu_ps(f + i * ld), b1 = _mm256_loadu_ps(f + i * ld + 8);
-      STRIDED_FMA2(0, s0 + i) STRIDED_FMA2(1, s1 + i) STRIDED_FMA2(2, s2 + i)
-      STRIDED_FMA2(3, s3 + i) STRIDED_FMA2(4, s4 + i) STRIDED_FMA2(5, s5 + i)
-    }
-  }
-  return {{{a00, a01}, {a10, a11}, {a20, a21}, {a30, a31}, {a40, a41}, {a50, a51}}};
-}
-
-// The same for the last 8 columns when the width is not a multiple of 16 (v[·][1] unused).
-STRIDED_AVX2 inline Block16 product8(const float* const* src, int64_t taps, int64_t len, const float* filter, int64_t tapStride,
-                                     int64_t ld) {
-  STRIDED_ACC1(0) STRIDED_ACC1(1) STRIDED_ACC1(2) STRIDED_ACC1(3) STRIDED_ACC1(4) STRIDED_ACC1(5)
-  for (int64_t t = 0; t < taps; t++) {
-    const float* const* s = src + t * kPx;
-    const float *s0 = s[0], *s1 = s[1], *s2 = s[2], *s3 = s[3], *s4 = s[4], *s5 = s[5];
-    const float* f = filter + t * tapStride;
-    for (int64_t i = 0; i < len; i++) {
-      const __m256 b0 = _mm256_loadu_ps(f + i * ld);
-      STRIDED_FMA1(0, s0 + i) STRIDED_FMA1(1, s1 + i) STRIDED_FMA1(2, s2 + i)
-      STRIDED_FMA1(3, s3 + i) STRIDED_FMA1(4, s4 + i) STRIDED_FMA1(5, s5 + i)
-    }
-  }
-  const __m256 z = _mm256_setzero_ps();
-  return {{{a00, z}, {a10, z}, {a20, z}, {a30, z}, {a40, z}, {a50, z}}};
-}
-
 // Writes a block's `rows` pixels (out[j] for j < rows) over `width` channels from column col:
 // + bias, then tfjs' ReLU (NaN passes, −0 becomes 0) when asked; the values written added to
 // `moments` (a block's of `all` channels, moments.h) when given.
@@ -165,8 +118,8 @@ STRIDED_AVX2 inline void blockProducts(const float* const* src, int64_t taps, in
                                        float* moments = nullptr) {
   int64_t col = 0;
   for (; col + 16 <= width; col += 16)
-    store(product16(src, taps, len, filter + col, tapStride, width), out, rows, col, 16, bias, relu, moments, width);
-  if (col < width) store(product8(src, taps, len, filter + col, tapStride, width), out, rows, col, 8, bias, relu, moments, width);
+    store(micro::product<2>(src, taps, len, filter + col, tapStride, width), out, rows, col, 16, bias, relu, moments, width);
+  if (col < width) store(micro::product<1>(src, taps, len, filter + col, tapStride, width), out, rows, col, 8, bias, relu, moments, width);
 }
 
 // y = conv(x, w) + bias, ReLU if asked; w HWIO [kh][kw][c][k]; y's moments (Σy, Σy²;
@@ -271,35 +224,6 @@ STRIDED_AVX2 inline void backwardData(const float* dy, const float* w, float* dx
   }
 }
 
-// du[i][0…16) += Σ_p src[p][i] · g[p][0…16) for kGradRows (4) channels i over a chunk's pixels.
-STRIDED_AVX2 inline void accumulate16(const float* const* src, int64_t ci, const float* g, int64_t ld, int64_t count, float* du,
-                                      int64_t duLd) {
-  STRIDED_ACC2(0) STRIDED_ACC2(1) STRIDED_ACC2(2) STRIDED_ACC2(3)
-  for (int64_t p = 0; p < count; p++) {
-    const __m256 b0 = _mm256_loadu_ps(g + p * ld), b1 = _mm256_loadu_ps(g + p * ld + 8);
-    const float* v = src[p] + ci;
-    STRIDED_FMA2(0, v) STRIDED_FMA2(1, v + 1) STRIDED_FMA2(2, v + 2) STRIDED_FMA2(3, v + 3)
-  }
-  const __m256 acc[kGradRows][2] = {{a00, a01}, {a10, a11}, {a20, a21}, {a30, a31}};
-  for (int r = 0; r < kGradRows; r++)
-    for (int q = 0; q < 2; q++) {
-      float* o = du + r * duLd + 8 * q;
-      _mm256_storeu_ps(o, _mm256_add_ps(_mm256_loadu_ps(o), acc[r][q]));
-    }
-}
-
-STRIDED_AVX2 inline void accumulate8(const float* const* src, int64_t ci, const float* g, int64_t ld, int64_t count, float* du,
-                                     int64_t duLd) {
-  STRIDED_ACC1(0) STRIDED_ACC1(1) STRIDED_ACC1(2) STRIDED_ACC1(3)
-  for (int64_t p = 0; p < count; p++) {
-    const __m256 b0 = _mm256_loadu_ps(g + p * ld);
-    const float* v = src[p] + ci;
-    STRIDED_FMA1(0, v) STRIDED_FMA1(1, v + 1) STRIDED_FMA1(2, v + 2) STRIDED_FMA1(3, v + 3)
-  }
-  const __m256 acc[kGradRows] = {a00, a10, a20, a30};
-  for (int r = 0; r < kGradRows; r++) _mm256_storeu_ps(du + r * duLd, _mm256_add_ps(_mm256_loadu_ps(du + r * duLd), acc[r]));
-}
-
 // dw [kh][kw][c][k] = Σ_pixels x(tap) ⊗ dy; db[k] = Σ dy[·][k] when db is given (in float per
 // chunk, in double across chunks, as channelSum does). Each thread sums its chunks into its own
 // dw, added in thread order at the end.
@@ -326,8 +250,8 @@ STRIDED_AVX2 inline void backwardWeights(const float* x, const float* dy, float*
         for (int64_t ci = 0; ci < s.c; ci += kGradRows) {
           float* d = du + (t * s.c + ci) * s.k;
           int64_t kk = 0;
-          for (; kk + 16 <= s.k; kk += 16) accumulate16(src.data() + t * kChunk, ci, g + kk, s.k, count, d + kk, s.k);
-          if (kk < s.k) accumulate8(src.data() + t * kChunk, ci, g + kk, s.k, count, d + kk, s.k);
+          for (; kk + 16 <= s.k; kk += 16) micro::accumulate<2>(src.data() + t * kChunk, ci, g + kk, s.k, count, d + kk, s.k);
+          if (kk < s.k) micro::accumulate<1>(src.data() + t * kChunk, ci, g + kk, s.k, count, d + kk, s.k);
         }
       if (sums) {
         std::fill(chunkSums.begin(), chunkSums.end(), 0.f);
@@ -350,10 +274,6 @@ STRIDED_AVX2 inline void backwardWeights(const float* x, const float* dy, float*
     }
 }
 
-#undef STRIDED_ACC2
-#undef STRIDED_FMA2
-#undef STRIDED_ACC1
-#undef STRIDED_FMA1
 #undef STRIDED_AVX2
 
 }  // namespace strided

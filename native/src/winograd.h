@@ -27,6 +27,7 @@
 
 #include <omp.h>
 
+#include "microkernels.h"
 #include "moments.h"
 
 namespace winograd {
@@ -36,8 +37,8 @@ namespace winograd {
 constexpr int kOut = 4;               // output tile edge
 constexpr int kIn = kOut + 2;         // input tile edge
 constexpr int kPos = kIn * kIn;       // transformed values per tile and channel
-constexpr int kRows = 6;              // tiles per forward micro-kernel
-constexpr int kGradRows = 4;          // input channels per weight-gradient micro-kernel
+constexpr int kRows = micro::kPx;          // tiles per forward product (6)
+constexpr int kGradRows = micro::kGradRows;  // input channels per weight-gradient product (4)
 
 // One convolution's geometry, as the forward pass sees it: x [n, h, w, c] → y [n, ho, wo, k].
 struct Shape {
@@ -229,91 +230,24 @@ WINO_AVX2 inline void transformInput(const float* __restrict x, const Shape& s, 
   zeroTail(v, count, tb, c);
 }
 
-// The micro-kernels keep their accumulators in named variables: as arrays, GCC stored them to
-// the stack on every iteration (half the forward's time).
-#define WINO_ACC2(r) __m256 a##r##0 = _mm256_setzero_ps(), a##r##1 = _mm256_setzero_ps();
-#define WINO_FMA2(r, src)                      \
-  {                                            \
-    __m256 s = _mm256_broadcast_ss(src);       \
-    a##r##0 = _mm256_fmadd_ps(s, b0, a##r##0); \
-    a##r##1 = _mm256_fmadd_ps(s, b1, a##r##1); \
-  }
-
-// m[j][k…k+16] = Σ_c v[j][c] · u[c][k…k+16] for kRows (6) rows j: the forward product of one
-// position, 16 output channels at a time.
-WINO_AVX2 inline void rowsTimesFilter16(const float* v, int64_t c, const float* u, int64_t k, float* m) {
-  WINO_ACC2(0) WINO_ACC2(1) WINO_ACC2(2) WINO_ACC2(3) WINO_ACC2(4) WINO_ACC2(5)
-  for (int64_t ch = 0; ch < c; ch++) {
-    const __m256 b0 = _mm256_loadu_ps(u + ch * k), b1 = _mm256_loadu_ps(u + ch * k + 8);
-    WINO_FMA2(0, v + ch) WINO_FMA2(1, v + c + ch) WINO_FMA2(2, v + 2 * c + ch)
-    WINO_FMA2(3, v + 3 * c + ch) WINO_FMA2(4, v + 4 * c + ch) WINO_FMA2(5, v + 5 * c + ch)
-  }
-  const __m256 acc[kRows][2] = {{a00, a01}, {a10, a11}, {a20, a21}, {a30, a31}, {a40, a41}, {a50, a51}};
-  for (int r = 0; r < kRows; r++) {
-    _mm256_storeu_ps(m + r * k, acc[r][0]);
-    _mm256_storeu_ps(m + r * k + 8, acc[r][1]);
-  }
+// Stores a product's kRows rows of 8·vectors floats, ld apart.
+WINO_AVX2 inline void storeRows(const micro::Block16& r, float* out, int64_t ld, int vectors) {
+  for (int j = 0; j < kRows; j++)
+    for (int q = 0; q < vectors; q++) _mm256_storeu_ps(out + j * ld + 8 * q, r.v[j][q]);
 }
 
-// The same for the last 8 output channels when k is not a multiple of 16.
-WINO_AVX2 inline void rowsTimesFilter8(const float* v, int64_t c, const float* u, int64_t k, float* m) {
-  __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0;
-  for (int64_t ch = 0; ch < c; ch++) {
-    const __m256 b = _mm256_loadu_ps(u + ch * k);
-    a0 = _mm256_fmadd_ps(_mm256_broadcast_ss(v + ch), b, a0);
-    a1 = _mm256_fmadd_ps(_mm256_broadcast_ss(v + c + ch), b, a1);
-    a2 = _mm256_fmadd_ps(_mm256_broadcast_ss(v + 2 * c + ch), b, a2);
-    a3 = _mm256_fmadd_ps(_mm256_broadcast_ss(v + 3 * c + ch), b, a3);
-    a4 = _mm256_fmadd_ps(_mm256_broadcast_ss(v + 4 * c + ch), b, a4);
-    a5 = _mm256_fmadd_ps(_mm256_broadcast_ss(v + 5 * c + ch), b, a5);
-  }
-  const __m256 acc[kRows] = {a0, a1, a2, a3, a4, a5};
-  for (int r = 0; r < kRows; r++) _mm256_storeu_ps(m + r * k, acc[r]);
-}
-
-// du[c…c+4][k…k+16] += Σ_j v[j][c…c+4] · m[j][k…k+16] over tb tiles: one position's product.
-WINO_AVX2 inline void accumulateGradient16(const float* v, int64_t c, const float* m, int64_t k, int64_t tb, float* du) {
-  WINO_ACC2(0) WINO_ACC2(1) WINO_ACC2(2) WINO_ACC2(3)
-  for (int64_t j = 0; j < tb; j++) {
-    const __m256 b0 = _mm256_loadu_ps(m + j * k), b1 = _mm256_loadu_ps(m + j * k + 8);
-    const float* vj = v + j * c;
-    WINO_FMA2(0, vj) WINO_FMA2(1, vj + 1) WINO_FMA2(2, vj + 2) WINO_FMA2(3, vj + 3)
-  }
-  const __m256 acc[kGradRows][2] = {{a00, a01}, {a10, a11}, {a20, a21}, {a30, a31}};
-  for (int r = 0; r < kGradRows; r++)
-    for (int q = 0; q < 2; q++) {
-      float* o = du + r * k + 8 * q;
-      _mm256_storeu_ps(o, _mm256_add_ps(_mm256_loadu_ps(o), acc[r][q]));
-    }
-}
-
-// The same for the last 8 output channels when k is not a multiple of 16.
-WINO_AVX2 inline void accumulateGradient8(const float* v, int64_t c, const float* m, int64_t k, int64_t tb, float* du) {
-  __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-  for (int64_t j = 0; j < tb; j++) {
-    const __m256 b = _mm256_loadu_ps(m + j * k);
-    const float* vj = v + j * c;
-    a0 = _mm256_fmadd_ps(_mm256_broadcast_ss(vj), b, a0);
-    a1 = _mm256_fmadd_ps(_mm256_broadcast_ss(vj + 1), b, a1);
-    a2 = _mm256_fmadd_ps(_mm256_broadcast_ss(vj + 2), b, a2);
-    a3 = _mm256_fmadd_ps(_mm256_broadcast_ss(vj + 3), b, a3);
-  }
-  const __m256 acc[kGradRows] = {a0, a1, a2, a3};
-  for (int r = 0; r < kGradRows; r++) _mm256_storeu_ps(du + r * k, _mm256_add_ps(_mm256_loadu_ps(du + r * k), acc[r]));
-}
-
-#undef WINO_ACC2
-#undef WINO_FMA2
-
+// M[p] = V[p] · U[p] for the kPos positions: rows of 6 tiles × 16 (then 8) output channels.
 WINO_AVX2 inline void multiplyBlock(const float* v, const float* u, int64_t tb, int64_t c, int64_t k, float* m) {
   for (int p = 0; p < kPos; p++) {
     const float* vp = v + p * tb * c;
     const float* up = u + p * c * k;
     float* mp = m + p * tb * k;
     for (int64_t j = 0; j < tb; j += kRows) {
+      const float* rows[kRows];
+      for (int r = 0; r < kRows; r++) rows[r] = vp + (j + r) * c;
       int64_t kk = 0;
-      for (; kk + 16 <= k; kk += 16) rowsTimesFilter16(vp + j * c, c, up + kk, k, mp + j * k + kk);
-      if (kk < k) rowsTimesFilter8(vp + j * c, c, up + kk, k, mp + j * k + kk);
+      for (; kk + 16 <= k; kk += 16) storeRows(micro::product<2>(rows, 1, c, up + kk, 0, k), mp + j * k + kk, k, 2);
+      if (kk < k) storeRows(micro::product<1>(rows, 1, c, up + kk, 0, k), mp + j * k + kk, k, 1);
     }
   }
 }
@@ -485,6 +419,8 @@ WINO_AVX2 inline void backwardWeights(const float* x, const float* dy, float* dw
     float* m = scratch(mBuf, kPos * tb * s.k);
     float* du = parts + omp_get_thread_num() * duSize;
     static thread_local std::vector<float> sumBuf;
+    static thread_local std::vector<const float*> rowBuf;
+    rowBuf.resize(tb);
     float* blockSums = db ? scratch(sumBuf, s.k) : nullptr;
     double* threadSums = db ? biasParts.data() + omp_get_thread_num() * s.k : nullptr;
 #pragma omp for schedule(static)
@@ -499,10 +435,12 @@ WINO_AVX2 inline void backwardWeights(const float* x, const float* dy, float* dw
         const float* vp = v + p * tb * s.c;
         const float* mp = m + p * tb * s.k;
         float* dup = du + p * ck;
+        for (int64_t j = 0; j < tb; j++) rowBuf[j] = vp + j * s.c;
+        // du[c…c+4][k…k+16] += Σ_j V[p][j][c…c+4] · M[p][j][k…k+16] over the block's tiles.
         for (int64_t ch = 0; ch < s.c; ch += kGradRows) {
           int64_t kk = 0;
-          for (; kk + 16 <= s.k; kk += 16) accumulateGradient16(vp + ch, s.c, mp + kk, s.k, tb, dup + ch * s.k + kk);
-          if (kk < s.k) accumulateGradient8(vp + ch, s.c, mp + kk, s.k, tb, dup + ch * s.k + kk);
+          for (; kk + 16 <= s.k; kk += 16) micro::accumulate<2>(rowBuf.data(), ch, mp + kk, s.k, tb, dup + ch * s.k + kk, s.k);
+          if (kk < s.k) micro::accumulate<1>(rowBuf.data(), ch, mp + kk, s.k, tb, dup + ch * s.k + kk, s.k);
         }
       }
     }
