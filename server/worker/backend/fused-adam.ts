@@ -130,6 +130,29 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
     });
     self.incrementIterations();
   }
+
+  /**
+   * tfjs restores accBeta as pow(beta, iterations + 1), which can differ in the last bit from the
+   * product the steps built (one float32 multiply a step), and then a resumed run drifts from the
+   * run that never stopped (by an ulp, on its smallest weights). Rebuilt here the way the steps
+   * build it.
+   */
+  override async setWeights(weightValues: Parameters<tf.AdamOptimizer['setWeights']>[0]): Promise<void> {
+    await super.setWeights(weightValues);
+    const self = this as unknown as AdamInternals & { iterations_: number };
+    tf.tidy(() => {
+      self.accBeta1.assign(tf.scalar(accumulatedPower(self.beta1, self.iterations_ + 1)));
+      self.accBeta2.assign(tf.scalar(accumulatedPower(self.beta2, self.iterations_ + 1)));
+    });
+  }
+}
+
+/** beta^n as n − 1 float32 multiplies from beta: the bits of the steps' tf.mul(accBeta, beta). */
+export function accumulatedPower(beta: number, n: number): number {
+  const b = Math.fround(beta);
+  let a = b;
+  for (let i = 1; i < n; i++) a = Math.fround(a * b);
+  return a;
 }
 
 /** tf.train.adam with the fused update where the backend has it. */
