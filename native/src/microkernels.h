@@ -53,10 +53,21 @@ MICRO_AVX2 inline Block16 product(const float* const* src, int64_t taps, int64_t
   return {{{a00, a01}, {a10, a11}, {a20, a21}, {a30, a31}, {a40, a41}, {a50, a51}}};
 }
 
+// Where accumulate's rows lie: evenly spaced (Winograd's tiles: no pointer to load per row), or
+// through a table (strided's gathered pixels).
+struct EvenRows {
+  const float* base;
+  int64_t stride;
+  const float* operator[](int64_t p) const { return base + p * stride; }
+};
+struct TableRows {
+  const float* const* rows;
+  const float* operator[](int64_t p) const { return rows[p]; }
+};
+
 // du[r][0…8V) += Σ_p src[p][ci + r] · g[p][0…8V) for kGradRows (4) rows r, du's rows duLd apart.
-template <int V>
-MICRO_AVX2 inline void accumulate(const float* const* src, int64_t ci, const float* g, int64_t ld, int64_t count, float* du,
-                                  int64_t duLd) {
+template <int V, typename Rows>
+MICRO_AVX2 inline void accumulate(Rows src, int64_t ci, const float* g, int64_t ld, int64_t count, float* du, int64_t duLd) {
   static_assert(V == 1 || V == 2);
   MICRO_ACC(0) MICRO_ACC(1) MICRO_ACC(2) MICRO_ACC(3)
   for (int64_t p = 0; p < count; p++) {

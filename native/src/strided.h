@@ -250,8 +250,9 @@ STRIDED_AVX2 inline void backwardWeights(const float* x, const float* dy, float*
         for (int64_t ci = 0; ci < s.c; ci += kGradRows) {
           float* d = du + (t * s.c + ci) * s.k;
           int64_t kk = 0;
-          for (; kk + 16 <= s.k; kk += 16) micro::accumulate<2>(src.data() + t * kChunk, ci, g + kk, s.k, count, d + kk, s.k);
-          if (kk < s.k) micro::accumulate<1>(src.data() + t * kChunk, ci, g + kk, s.k, count, d + kk, s.k);
+          const micro::TableRows rows{src.data() + t * kChunk};
+          for (; kk + 16 <= s.k; kk += 16) micro::accumulate<2>(rows, ci, g + kk, s.k, count, d + kk, s.k);
+          if (kk < s.k) micro::accumulate<1>(rows, ci, g + kk, s.k, count, d + kk, s.k);
         }
       if (sums) {
         std::fill(chunkSums.begin(), chunkSums.end(), 0.f);

@@ -419,8 +419,6 @@ WINO_AVX2 inline void backwardWeights(const float* x, const float* dy, float* dw
     float* m = scratch(mBuf, kPos * tb * s.k);
     float* du = parts + omp_get_thread_num() * duSize;
     static thread_local std::vector<float> sumBuf;
-    static thread_local std::vector<const float*> rowBuf;
-    rowBuf.resize(tb);
     float* blockSums = db ? scratch(sumBuf, s.k) : nullptr;
     double* threadSums = db ? biasParts.data() + omp_get_thread_num() * s.k : nullptr;
 #pragma omp for schedule(static)
@@ -435,12 +433,12 @@ WINO_AVX2 inline void backwardWeights(const float* x, const float* dy, float* dw
         const float* vp = v + p * tb * s.c;
         const float* mp = m + p * tb * s.k;
         float* dup = du + p * ck;
-        for (int64_t j = 0; j < tb; j++) rowBuf[j] = vp + j * s.c;
+        const micro::EvenRows rows{vp, s.c};
         // du[c…c+4][k…k+16] += Σ_j V[p][j][c…c+4] · M[p][j][k…k+16] over the block's tiles.
         for (int64_t ch = 0; ch < s.c; ch += kGradRows) {
           int64_t kk = 0;
-          for (; kk + 16 <= s.k; kk += 16) micro::accumulate<2>(rowBuf.data(), ch, mp + kk, s.k, tb, dup + ch * s.k + kk, s.k);
-          if (kk < s.k) micro::accumulate<1>(rowBuf.data(), ch, mp + kk, s.k, tb, dup + ch * s.k + kk, s.k);
+          for (; kk + 16 <= s.k; kk += 16) micro::accumulate<2>(rows, ch, mp + kk, s.k, tb, dup + ch * s.k + kk, s.k);
+          if (kk < s.k) micro::accumulate<1>(rows, ch, mp + kk, s.k, tb, dup + ch * s.k + kk, s.k);
         }
       }
     }
