@@ -35,7 +35,10 @@ const kinds: Array<[string, number, number, number, number, number, number[], nu
 
 let seed = 1;
 const random = (len: number) =>
-  Float32Array.from({ length: len }, () => (seed = (seed * 16807) % 2147483647) / 2147483647 - 0.5);
+  Float32Array.from({ length: len }, () => {
+    seed = (seed * 16807) % 2147483647;
+    return seed / 2147483647 - 0.5;
+  });
 const median = (v: number[]) => [...v].sort((a, b) => a - b)[v.length >> 1]!;
 
 console.log(`A ${pathA}\nB ${pathB}\nbatch ${n}, ${rounds} rounds, 8 calls a timing; median ms (A → B, A/B)`);
