@@ -1,6 +1,7 @@
-// The register-blocked products that pretext's convolution kernels share (winograd.h,
-// strided.h): rows addressed through pointers, so that one kernel serves rows laid out evenly
-// (Winograd's transformed tiles) and rows gathered from under a filter's taps (strided).
+// What pretext's convolution kernels share (winograd.h, strided.h): a walk over a grid, and the
+// register-blocked products, their rows addressed through pointers, so that one kernel serves
+// rows laid out evenly (Winograd's transformed tiles) and rows gathered from under a filter's taps
+// (strided).
 // - product<V>: 6 rows × 8V columns of Σ_t Σ_i src[t][j][i] · f[t][i][·];
 // - accumulate<V>: 4 rows × 8V columns of Σ_p src[p][i] · g[p][·], added into du.
 // The accumulators are named variables: as arrays, GCC stored them to the stack every iteration.
@@ -16,6 +17,24 @@ namespace micro {
 
 constexpr int kPx = 6;        // rows per product
 constexpr int kGradRows = 4;  // rows (input channels) per accumulation
+
+// Walks the cells (image, row, column) of n images' rows × cols grids in order from cell p,
+// without a division per cell: output pixels (strided.h), 4×4 output tiles (winograd.h).
+struct Cursor {
+  int64_t rows, cols, img, r, c;
+  Cursor(int64_t rows_, int64_t cols_, int64_t p) : rows(rows_), cols(cols_) {
+    img = p / (rows * cols);
+    r = p / cols % rows;
+    c = p % cols;
+  }
+  void next() {
+    if (++c < cols) return;
+    c = 0;
+    if (++r < rows) return;
+    r = 0;
+    img++;
+  }
+};
 
 // Accumulators a<r>0 and, for 16 columns (V = 2), a<r>1.
 #define MICRO_ACC(r) __m256 a##r##0 = _mm256_setzero_ps(), a##r##1 = _mm256_setzero_ps();

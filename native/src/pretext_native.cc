@@ -478,9 +478,10 @@ napi_value ConvForward(napi_env env, napi_callback_info info) {
   if (moments && lm < static_cast<size_t>(2 * g.w[3])) return a.fail("convolution: moments must hold 2 × output channels"), nullptr;
   if (!a.ok) return nullptr;
   if (relu) moments = nullptr;  // the moments of y before its ReLU are what a batch norm wants; none here
-  bool filled = false;
+  bool filled = false;  // whether the kernel that ran wrote the moments
   napi_value done = wrapErrors(env, [&] {
     if (usePointwise(g)) return pointwise::forward(x, w, b, relu, y, pointwiseShape(g));
+    // These three write the moments when asked; oneDNN's convolutions (below) do not.
     filled = moments != nullptr;
     if (useFewChannels(g)) return fewchannels::forward(x, w, b, relu, y, fewChannelsShape(g), moments);
     if (useStrided(g)) return strided::forward(x, w, b, relu, y, stridedShape(g), moments);

@@ -60,25 +60,8 @@ inline const float* zeros(int64_t len) {
   return z.data();
 }
 
-// Walks pixels (image, row, column) of an rows × cols grid in order, without a division per pixel.
-struct Cursor {
-  int64_t rows, cols, img, r, c;
-  Cursor(int64_t rows_, int64_t cols_, int64_t p) : rows(rows_), cols(cols_) {
-    img = p / (rows * cols);
-    r = p / cols % rows;
-    c = p % cols;
-  }
-  void next() {
-    if (++c < cols) return;
-    c = 0;
-    if (++r < rows) return;
-    r = 0;
-    img++;
-  }
-};
-
 // src[t·stride + j] = the row of x under tap t of output pixel (img, oy, ox), or zero in the padding.
-STRIDED_AVX2 inline void gatherTaps(const float* x, const Shape& s, const Cursor& at, const float* zero, const float** src,
+STRIDED_AVX2 inline void gatherTaps(const float* x, const Shape& s, const micro::Cursor& at, const float* zero, const float** src,
                                     int64_t stride) {
   const int64_t iy0 = at.r * s.sy - s.padT, ix0 = at.c * s.sx - s.padL;
   const float* base = x + at.img * s.h * s.w * s.c;
@@ -140,7 +123,7 @@ STRIDED_AVX2 inline void forward(const float* x, const float* w, const float* bi
     for (int64_t b = 0; b < blocks; b++) {
       const int64_t p0 = b * kPx;
       const int rows = static_cast<int>(std::min<int64_t>(kPx, pixels - p0));
-      Cursor at(s.ho, s.wo, p0);
+      micro::Cursor at(s.ho, s.wo, p0);
       for (int j = 0; j < kPx; j++) {
         // Past the end: the last block's spare rows repeat its last pixel, and are not stored.
         if (j < rows) {
@@ -243,7 +226,7 @@ STRIDED_AVX2 inline void backwardWeights(const float* x, const float* dy, float*
 #pragma omp for schedule(static)
     for (int64_t ch = 0; ch < chunks; ch++) {
       const int64_t p0 = ch * kChunk, count = std::min(kChunk, pixels - p0);
-      Cursor at(s.ho, s.wo, p0);
+      micro::Cursor at(s.ho, s.wo, p0);
       for (int64_t j = 0; j < count; j++, at.next()) gatherTaps(x, s, at, zero, src.data() + j, kChunk);
       const float* g = dy + p0 * s.k;
       for (int64_t t = 0; t < taps; t++)

@@ -143,25 +143,6 @@ struct Tiles {
   Tiles(const Shape& s, int64_t n) : rows((s.ho + kOut - 1) / kOut), cols((s.wo + kOut - 1) / kOut), total(n * rows * cols) {}
 };
 
-// Walks the tiles from t0 in order (image, tile row, tile column) without a division per tile.
-struct TileCursor {
-  const Tiles& tiles;
-  int64_t img, oy, ox;
-  TileCursor(const Tiles& t, int64_t t0) : tiles(t) {
-    img = t0 / (t.rows * t.cols);
-    int64_t r = t0 % (t.rows * t.cols);
-    oy = (r / t.cols) * kOut;
-    ox = (r % t.cols) * kOut;
-  }
-  void next() {
-    if ((ox += kOut) < tiles.cols * kOut) return;
-    ox = 0;
-    if ((oy += kOut) < tiles.rows * kOut) return;
-    oy = 0;
-    img++;
-  }
-};
-
 // Zeroes rows count … tb−1 of the kPos planes of tb × width floats at v: the products read whole
 // blocks.
 inline void zeroTail(float* v, int64_t count, int64_t tb, int64_t width) {
@@ -169,7 +150,7 @@ inline void zeroTail(float* v, int64_t count, int64_t tb, int64_t width) {
     for (int p = 0; p < kPos; p++) std::memset(v + (p * tb + count) * width, 0, (tb - count) * width * sizeof(float));
 }
 
-// The transforms below are plain loops over a TileCursor with every size in a local: as lambdas
+// The transforms below are plain loops over a micro::Cursor with every size in a local: as lambdas
 // called per tile, GCC kept them out of line and reloaded the captured sizes through the closure
 // after every store (the stores might alias it), two dependent loads per store.
 
@@ -177,9 +158,9 @@ inline void zeroTail(float* v, int64_t count, int64_t tb, int64_t width) {
 WINO_AVX2 inline void transformInput(const float* __restrict x, const Shape& s, const Tiles& tiles, int64_t t0, int64_t count,
                                      int64_t tb, float* __restrict v) {
   const int64_t c = s.c, plane = tb * c, h = s.h, w = s.w, rowStride = w * c, padT = s.padT, padL = s.padL;
-  TileCursor at(tiles, t0);
+  micro::Cursor at(tiles.rows, tiles.cols, t0);
   for (int64_t j = 0; j < count; j++, at.next()) {
-    const int64_t iy = at.oy - padT, ix = at.ox - padL;
+    const int64_t iy = at.r * kOut - padT, ix = at.c * kOut - padL;
     // Most tiles lie wholly inside the image: loads without a bounds test for them. The rest
     // (44% of a 32×32 image's tiles, all of an 8×8's) load each pixel from where it would be,
     // clamped into the image, and mask it to zero outside: no branch per pixel to mispredict.
@@ -258,9 +239,9 @@ WINO_AVX2 inline void transformOutput(const float* __restrict m, const Shape& s,
                                       int64_t tb, const float* bias, bool relu, float* __restrict y, float* __restrict moments) {
   const int64_t k = s.k, plane = tb * k, ho = s.ho, wo = s.wo, rowStride = wo * k;
   const __m256 zero = _mm256_setzero_ps();
-  TileCursor at(tiles, t0);
+  micro::Cursor at(tiles.rows, tiles.cols, t0);
   for (int64_t j = 0; j < count; j++, at.next()) {
-    const int64_t oy = at.oy, ox = at.ox;
+    const int64_t oy = at.r * kOut, ox = at.c * kOut;
     float* base = y + (at.img * ho * wo + oy * wo + ox) * k;
     const int64_t rows = std::min<int64_t>(kOut, ho - oy), cols = std::min<int64_t>(kOut, wo - ox);
     for (int64_t ch = 0; ch < k; ch += 8) {
@@ -344,9 +325,9 @@ WINO_AVX2 inline void transformGradient(const float* __restrict dy, const Shape&
                                         int64_t tb, float* __restrict m, float* __restrict sums) {
   const int64_t k = s.k, plane = tb * k, ho = s.ho, wo = s.wo, rowStride = wo * k;
   const __m256 zero = _mm256_setzero_ps();
-  TileCursor at(tiles, t0);
+  micro::Cursor at(tiles.rows, tiles.cols, t0);
   for (int64_t j = 0; j < count; j++, at.next()) {
-    const int64_t oy = at.oy, ox = at.ox;
+    const int64_t oy = at.r * kOut, ox = at.c * kOut;
     const int64_t corner = (at.img * ho * wo + oy * wo + ox) * k;  // an offset: rows may lie past dy
     const int64_t rows = std::min<int64_t>(kOut, ho - oy), cols = std::min<int64_t>(kOut, wo - ox);
     const bool whole = rows == kOut && cols == kOut;

@@ -76,6 +76,16 @@ function jobs(kind: JobKind): number {
   return currentSimdPool()?.jobs.get(kind) ?? 0;
 }
 
+/** `run` on cpu, then on wasm: both results, and how many jobs of `kind` the SIMD module ran. */
+async function cpuThenWasm<T>(kind: JobKind, run: () => T): Promise<{ expected: T; actual: T; ran: number }> {
+  await tf.setBackend('cpu');
+  const expected = run();
+  await tf.setBackend('wasm');
+  const before = jobs(kind);
+  const actual = run();
+  return { expected, actual, ran: jobs(kind) - before };
+}
+
 describe("pretext's wasm SIMD kernels", () => {
   before(async () => {
     await initBackend('wasm');
@@ -87,12 +97,12 @@ describe("pretext's wasm SIMD kernels", () => {
       const outShape = [c.n, outSize(c.h, c), outSize(c.w, c), c.o];
       const x0 = seeded([c.n, c.h, c.w, c.c], 11);
       const dy0 = seeded(outShape, 12);
-      await tf.setBackend('cpu');
-      const [dw, db] = filterGrads(c, x0, dy0, outShape);
-      await tf.setBackend('wasm');
-      const before = jobs(JobKind.ConvFilterGrad);
-      const [dwAlone, dwBoth, dbBoth] = filterGrads(c, x0, dy0, outShape);
-      assert.equal(jobs(JobKind.ConvFilterGrad) - before, 2, 'both kernels ran the SIMD module');
+      const { expected, actual, ran } = await cpuThenWasm(JobKind.ConvFilterGrad, () =>
+        filterGrads(c, x0, dy0, outShape),
+      );
+      const [dw, db] = expected;
+      const [dwAlone, dwBoth, dbBoth] = actual;
+      assert.equal(ran, 2, 'both kernels ran the SIMD module');
       assertClose(dwAlone!, dw!, 'dW (Conv2DBackpropFilter)', 1e-5);
       assertClose(dwBoth!, dw!, 'dW (with the bias)', 1e-5);
       assertClose(dbBoth!, db!, 'dBias', 1e-5);
@@ -122,12 +132,8 @@ describe("pretext's wasm SIMD kernels", () => {
                 ) as tf.Tensor
             ).dataSync() as Float32Array,
         );
-      await tf.setBackend('cpu');
-      const expected = dx();
-      await tf.setBackend('wasm');
-      const before = jobs(JobKind.ConvInputGrad);
-      const actual = dx();
-      assert.equal(jobs(JobKind.ConvInputGrad) - before, 1, 'the SIMD module ran');
+      const { expected, actual, ran } = await cpuThenWasm(JobKind.ConvInputGrad, dx);
+      assert.equal(ran, 1, 'the SIMD module ran');
       assertClose(actual, expected, 'dX', 1e-5);
     });
   }
@@ -157,12 +163,8 @@ describe("pretext's wasm SIMD kernels", () => {
               })
               .dataSync() as Float32Array,
         );
-      await tf.setBackend('cpu');
-      const expected = y();
-      await tf.setBackend('wasm');
-      const before = jobs(JobKind.ConvForward);
-      const actual = y();
-      assert.equal(jobs(JobKind.ConvForward) - before, 1, 'the SIMD module ran');
+      const { expected, actual, ran } = await cpuThenWasm(JobKind.ConvForward, y);
+      assert.equal(ran, 1, 'the SIMD module ran');
       if (relu) {
         assert.ok(Number.isNaN(actual[0]!), 'NaN passes the ReLU');
         assert.ok(Object.is(actual[1], 0), `a clipped output is +0, got ${actual[1]}`);
@@ -177,12 +179,12 @@ describe("pretext's wasm SIMD kernels", () => {
     const outShape = [2, 6, 6, 5];
     const x0 = seeded([2, 6, 6, 3], 13);
     const dy0 = seeded(outShape, 14);
-    await tf.setBackend('cpu');
-    const [dw, db] = filterGrads(c, x0, dy0, outShape);
-    await tf.setBackend('wasm');
-    const before = jobs(JobKind.ConvFilterGrad);
-    const [dwAlone, dwBoth, dbBoth] = filterGrads(c, x0, dy0, outShape);
-    assert.equal(jobs(JobKind.ConvFilterGrad), before);
+    const { expected, actual, ran } = await cpuThenWasm(JobKind.ConvFilterGrad, () =>
+      filterGrads(c, x0, dy0, outShape),
+    );
+    const [dw, db] = expected;
+    const [dwAlone, dwBoth, dbBoth] = actual;
+    assert.equal(ran, 0);
     assertClose(dwAlone!, dw!, 'dW', 1e-5);
     assertClose(dwBoth!, dw!, 'dW (with the bias)', 1e-5);
     assertClose(dbBoth!, db!, 'dBias', 1e-5);
@@ -194,12 +196,8 @@ describe("pretext's wasm SIMD kernels", () => {
     const x0 = noise.map((v) => 1000 + 0.1 * v);
     const run = () =>
       tf.tidy(() => batchNormTrain(tf.tensor(x0, shape), tf.ones([8]), tf.zeros([8]), 1e-5)[2]!.dataSync());
-    await tf.setBackend('cpu');
-    const expected = run() as Float32Array;
-    await tf.setBackend('wasm');
-    const before = jobs(JobKind.BnForwardSums);
-    const actual = run() as Float32Array;
-    assert.equal(jobs(JobKind.BnForwardSums) - before, 1);
+    const { expected, actual, ran } = await cpuThenWasm(JobKind.BnForwardSums, () => run() as Float32Array);
+    assert.equal(ran, 1);
     // Variance 0.1²/3 ≈ 3.3e-3 beside a mean of 1000: E[x²]−μ² in float32 would lose all of it.
     assertClose(actual, expected, 'variance', 1e-4);
   });
